@@ -1,0 +1,299 @@
+"""The training service: one per server process, shared by every session on it.
+
+    service = TrainingService(RunStore(), data_loader=load_mnist)
+    submission = service.submit(config)    # cached result, the running job, or a new queued job
+    service.progress(submission.run_id)    # epoch, batch, ETA, curves so far: any session may ask
+    service.stop(submission.run_id)        # any session may stop it; partial history is kept
+
+Jobs run one at a time on a background worker thread (two cores are better spent on one training
+than split between two), so moving a slider or closing a browser tab never stops a job. A config
+that is already queued or training, here or in another process using the same store, is joined
+rather than trained twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from explorer.config import TrainingConfig
+from explorer.data import MnistData
+from explorer.model import SpeedCalibration, flops_per_epoch, steps_per_epoch
+from explorer.store import ACTIVE_STATUSES, RunRecord, RunStore
+
+# How often a job whose training runs in another process is re-read from the store.
+REMOTE_POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of a job that a page can draw without locks."""
+
+    run_id: str
+    config: TrainingConfig
+    status: str  # queued, running, complete, stopped, failed, interrupted
+    epoch: int = 0  # the epoch in progress (1-based), or the last one
+    epochs: int = 0
+    step: int = 0  # batches done in the current epoch
+    steps_per_epoch: int = 0
+    elapsed_seconds: float = 0.0
+    eta_seconds: float | None = None
+    history: list[dict] = field(default_factory=list)
+    latest: dict[str, float] = field(default_factory=dict)  # the last batch's loss and accuracy
+    error: str | None = None
+    stop_requested: bool = False
+    remote: bool = False  # trained by another process sharing the store
+
+    @property
+    def fraction(self) -> float:
+        """Share of all batches done, 0..1."""
+        total = self.epochs * self.steps_per_epoch
+        if self.status in ("complete",):
+            return 1.0
+        if not total:
+            return 0.0
+        return min(1.0, ((self.epoch - 1) * self.steps_per_epoch + self.step) / total)
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in ACTIVE_STATUSES
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What `submit` did: `cached` (a stored result), or a job to follow (`attached` if shared)."""
+
+    run_id: str
+    cached: bool
+    attached: bool
+    record: RunRecord | None = None
+
+
+class Job:
+    """A queued or running training, updated by the worker and read by any session."""
+
+    def __init__(self, run_id: str, config: TrainingConfig) -> None:
+        self.run_id = run_id
+        self.config = config
+        self.stop_event = threading.Event()
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+        self._state = Progress(run_id=run_id, config=config, status="queued", epochs=config.epochs)
+        self._started = 0.0
+        # Called with the history after every finished epoch (the service saves it to the store).
+        self.epoch_listener: Callable[[list[dict]], None] | None = None
+
+    def snapshot(self) -> Progress:
+        with self._lock:
+            return self._state
+
+    def _set(self, **changes) -> None:
+        with self._lock:
+            self._state = dataclasses.replace(self._state, **changes)
+
+    # ProgressListener methods, called by explorer.training on the worker thread.
+    def on_start(self, epochs: int, steps: int, train_samples: int) -> None:
+        self._started = time.perf_counter()
+        self._set(status="running", epochs=epochs, steps_per_epoch=steps, epoch=1, step=0)
+
+    def on_batch(self, epoch: int, step: int, logs: dict) -> None:
+        elapsed = time.perf_counter() - self._started
+        state = self.snapshot()
+        done = (epoch - 1) * state.steps_per_epoch + step
+        total = state.epochs * state.steps_per_epoch
+        eta = elapsed / done * (total - done) if done else None
+        latest = {k: float(v) for k, v in logs.items() if k in ("loss", "accuracy")}
+        self._set(epoch=epoch, step=step, elapsed_seconds=elapsed, eta_seconds=eta, latest=latest)
+
+    def on_epoch(self, epoch: int, record: dict) -> None:
+        self._set(history=[*self.snapshot().history, record])
+        if self.epoch_listener is not None:
+            self.epoch_listener(self.snapshot().history)
+
+
+class TrainingService:
+    """Queue, deduplicate, run and report trainings against one `RunStore`."""
+
+    def __init__(
+        self, store: RunStore, data_loader: Callable[[], MnistData], trainer: Callable | None = None
+    ) -> None:
+        self.store = store
+        self._data_loader = data_loader
+        self._data: MnistData | None = None
+        self._trainer = trainer  # None: explorer.training.train (tests inject failures here)
+        self._lock = threading.Lock()  # guards _jobs and claiming
+        self._data_lock = threading.Lock()  # guards the one-time data load
+        self._jobs: dict[str, Job] = {}
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        # Runs left "running" by a process that died are not running: say so, once, at start.
+        self.store.mark_orphans_interrupted()
+
+    @property
+    def data(self) -> MnistData:
+        """The dataset, loaded once on first use (it is part of every cache key)."""
+        with self._data_lock:
+            if self._data is None:
+                self._data = self._data_loader()
+            return self._data
+
+    def cache_key(self, config: TrainingConfig) -> str:
+        return config.cache_key(self.data.fingerprint)
+
+    def lookup(self, config: TrainingConfig) -> RunRecord | None:
+        """The stored complete result for `config`, or None (never trains)."""
+        return self.store.find_complete(self.cache_key(config))
+
+    def latest(self, config: TrainingConfig) -> RunRecord | None:
+        """The newest run of `config` in any state (complete, stopped, failed, ...)."""
+        return self.store.find_latest(self.cache_key(config))
+
+    def submit(self, config: TrainingConfig) -> Submission:
+        """Return the stored result, join the job already training `config`, or queue a new one."""
+        key = self.cache_key(config)
+        record = self.store.find_complete(key)
+        if record is not None:
+            return Submission(record.run_id, cached=True, attached=False, record=record)
+        source = self.data.source
+        with self._lock:
+            run_id, created = self.store.claim(config, key, source)
+            if not created and run_id not in self._jobs and self._owned_here(run_id):
+                # Left active by an earlier service in this same process: it will never finish.
+                self.store.mark_failed(run_id, "Abandoned by an earlier service.", "interrupted")
+                run_id, created = self.store.claim(config, key, source)
+            if not created:
+                return Submission(run_id, cached=False, attached=True)
+            job = Job(run_id, config)
+            job.epoch_listener = lambda history, rid=run_id: self.store.save_progress(rid, history)
+            self._jobs[run_id] = job
+            self._queue.put(job)
+            self._ensure_worker()
+        return Submission(run_id, cached=False, attached=False)
+
+    def progress(self, run_id: str) -> Progress | None:
+        """Where a job stands; works for jobs trained by another process through the store."""
+        job = self._jobs.get(run_id)
+        if job is not None:
+            return job.snapshot()
+        record = self.store.get(run_id)
+        if record is None:
+            return None
+        return Progress(
+            run_id=run_id,
+            config=record.config,
+            status=record.status,
+            epoch=len(record.history),
+            epochs=record.config.epochs,
+            history=record.history,
+            error=record.error,
+            remote=record.status in ACTIVE_STATUSES,
+        )
+
+    def active_run_id(self, config: TrainingConfig) -> str | None:
+        """The run id of a queued or running job for `config` in this process, if any."""
+        for job in list(self._jobs.values()):
+            if job.config == config and not job.snapshot().finished:
+                return job.run_id
+        return None
+
+    def stop(self, run_id: str) -> bool:
+        """Ask a job to stop after its current batch; True if it was active here."""
+        job = self._jobs.get(run_id)
+        if job is None or job.snapshot().finished:
+            return False
+        job.stop_event.set()
+        job._set(stop_requested=True)
+        return True
+
+    def wait(self, run_id: str, timeout: float | None = None) -> Progress | None:
+        """Block until the job ends (or `timeout` passes) and return its last snapshot."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        job = self._jobs.get(run_id)
+        if job is not None:
+            job.done.wait(timeout)
+            return job.snapshot()
+        while True:  # trained by another process: poll the store
+            progress = self.progress(run_id)
+            if progress is None or progress.finished:
+                return progress
+            if deadline is not None and time.monotonic() > deadline:
+                return progress
+            time.sleep(REMOTE_POLL_SECONDS)
+
+    def calibration(self) -> SpeedCalibration:
+        """Training speed of this machine, learnt from the complete runs in the store."""
+        samples = []
+        for record in self.store.list_runs(("complete",))[:20]:
+            summary = record.summary
+            seconds, train_samples = summary.get("train_seconds"), summary.get("train_samples")
+            epochs = summary.get("epochs_completed", 0)
+            if not seconds or not train_samples or not epochs:
+                continue
+            test = summary.get("test_samples", 0)
+            flops = flops_per_epoch(record.config, train_samples, test) * epochs
+            steps = steps_per_epoch(record.config, train_samples) * epochs
+            samples.append((flops, steps, seconds))
+        return SpeedCalibration.from_runs(samples)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop every job and the worker (tests and clean exits)."""
+        for job in list(self._jobs.values()):
+            job.stop_event.set()
+        self._queue.put(None)
+        if self._worker is not None:
+            self._worker.join(timeout)
+
+    def _owned_here(self, run_id: str) -> bool:
+        record = self.store.get(run_id)
+        return record is not None and record.owner_pid == os.getpid()
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._work, name="training-worker", daemon=True)
+            self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        try:
+            if job.stop_event.is_set():  # stopped while still queued
+                self.store.mark_failed(job.run_id, "Stopped before it started.", "stopped")
+                job._set(status="stopped")
+                return
+            self.store.mark_running(job.run_id)
+            job._set(status="running")
+            trainer = self._trainer
+            if trainer is None:
+                from explorer.training import train as trainer
+            result = trainer(job.config, self.data, progress=job, stop=job.stop_event)
+            record = self.store.finish(job.run_id, result)
+            job._set(status=record.status, history=record.history)
+        except Exception as error:  # the service must outlive any failed run
+            message = f"{type(error).__name__}: {error}"
+            traceback.print_exc()
+            try:
+                self.store.mark_failed(job.run_id, message)
+            finally:
+                job._set(status="failed", error=message)
+        finally:
+            job.done.set()
+
+
+def create_service(data_dir: str | None = None, home: str | None = None) -> TrainingService:
+    """The standard service: the run store under `home` (or EXPLORER_HOME) and MNIST found by
+    `explorer.data.load_mnist` from `data_dir` (or EXPLORER_DATA_DIR, Keras, the bundled sample)."""
+    from explorer.data import load_mnist
+    from explorer.store import RunStore
+
+    return TrainingService(RunStore(home), data_loader=lambda: load_mnist(data_dir))

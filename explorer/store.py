@@ -1,0 +1,371 @@
+"""The run store: a SQLite registry of runs plus one artifact folder per run, under EXPLORER_HOME.
+
+    store = RunStore()                                   # EXPLORER_HOME or the user's cache folder
+    run_id, created = store.claim(config, key, "data-dir")   # one active run per cache key
+    store.mark_running(run_id); store.save_progress(run_id, history)
+    store.finish(run_id, result)                         # artifacts first, then one transaction
+    store.find_complete(key)                             # the cache lookup
+    store.load_artifacts(run_id)                         # predictions and weights (NumPy, no pickle)
+
+A run is "complete" only once its artifact folder is in place (written under a temporary name and
+renamed) and its row is updated in a single transaction, so a crash never leaves a half-written
+run that counts as complete. Every call opens its own short-lived connection: cheap, safe across
+threads, and with WAL and a busy timeout, safe across processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import tempfile
+import time
+import zipfile
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from explorer.config import MODEL_VERSION, TrainingConfig
+
+STATUSES = ("queued", "running", "complete", "stopped", "failed", "interrupted")
+ACTIVE_STATUSES = ("queued", "running")
+RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    cache_key TEXT NOT NULL,
+    config_json TEXT NOT NULL,
+    data_source TEXT NOT NULL,
+    model_version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    owner_pid INTEGER,
+    history_json TEXT NOT NULL DEFAULT '[]',
+    summary_json TEXT NOT NULL DEFAULT '{}',
+    confusion_json TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_key ON runs (cache_key, status);
+"""
+
+
+class StoreError(ValueError):
+    """The run store cannot do what was asked; the message says what and why."""
+
+
+def default_home() -> Path:
+    """EXPLORER_HOME, else the user's cache folder (XDG_CACHE_HOME or ~/.cache)/mnist-explorer."""
+    if os.environ.get("EXPLORER_HOME"):
+        return Path(os.environ["EXPLORER_HOME"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "mnist-explorer"
+
+
+def check_run_id(run_id: str) -> str:
+    """Return `run_id` if it is a well-formed run id, else raise: ids become folder names."""
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
+        raise StoreError(f"{run_id!r} is not a valid run id (16 lowercase hex characters).")
+    return run_id
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of the registry: what was trained, how it went and its headline figures."""
+
+    run_id: str
+    cache_key: str
+    config: TrainingConfig
+    data_source: str
+    status: str
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    history: list[dict] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    confusion_matrix: np.ndarray | None = None
+    error: str | None = None
+    owner_pid: int | None = None
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status == "complete"
+
+    @property
+    def has_result(self) -> bool:
+        """Complete or stopped runs have scores, a confusion matrix and predictions."""
+        return self.status in ("complete", "stopped") and self.confusion_matrix is not None
+
+
+@dataclass(frozen=True)
+class RunArtifacts:
+    """The large per-digit arrays of a run, kept in files next to the registry."""
+
+    predicted_labels: np.ndarray  # (n_test,) uint8
+    confidence: np.ndarray  # (n_test,) float32
+    probabilities: np.ndarray  # (n_test, 10) float16
+    weights: list[np.ndarray]
+
+
+class RunStore:
+    """SQLite registry (runs.db, WAL) plus artifact folders (runs/<run_id>/) under `home`."""
+
+    def __init__(self, home: str | Path | None = None) -> None:
+        self.home = Path(home) if home is not None else default_home()
+        self.runs_dir = self.home / "runs"
+        try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            with closing(sqlite3.connect(self.home / "runs.db", timeout=60)) as connection:
+                connection.execute("PRAGMA journal_mode=WAL")  # persistent: set once
+                connection.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(
+                f"Cannot use the run store in {self.home}: {error}. Set EXPLORER_HOME to a "
+                "folder you can write to."
+            ) from error
+
+    @contextmanager
+    def _connect(self, write: bool = True):
+        """A connection in a transaction: committed on success, rolled back on error.
+
+        Writers take the write lock up front (BEGIN IMMEDIATE) so a read-then-write such as
+        `claim` cannot interleave with another process; readers never block under WAL.
+        """
+        connection = sqlite3.connect(self.home / "runs.db", timeout=60, isolation_level=None)
+        with closing(connection):
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def claim(self, config: TrainingConfig, cache_key: str, data_source: str) -> tuple[str, bool]:
+        """Reserve a new queued run for `cache_key` unless one is already queued or running.
+
+        Returns (run_id, created). One transaction, so two processes asking at once cannot both
+        create a run; an active run whose owner process has died does not count.
+        """
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT run_id, owner_pid FROM runs WHERE cache_key = ? AND status IN "
+                "('queued', 'running') ORDER BY created_at DESC",
+                (cache_key,),
+            ).fetchall()
+            for run_id, owner_pid in rows:
+                if _process_alive(owner_pid):
+                    return run_id, False
+            run_id = secrets.token_hex(8)
+            connection.execute(
+                "INSERT INTO runs (run_id, cache_key, config_json, data_source, model_version, "
+                "status, created_at, owner_pid) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+                (
+                    run_id,
+                    cache_key,
+                    config.canonical_json(),
+                    data_source,
+                    MODEL_VERSION,
+                    time.time(),
+                    os.getpid(),
+                ),
+            )
+        return run_id, True
+
+    def mark_running(self, run_id: str) -> None:
+        self._update(run_id, status="running", started_at=time.time())
+
+    def save_progress(self, run_id: str, history: list[dict]) -> None:
+        """Record finished epochs as they come, so a stop or crash keeps the curve so far."""
+        self._update(run_id, history_json=json.dumps(history))
+
+    def mark_failed(self, run_id: str, message: str, status: str = "failed") -> None:
+        self._update(run_id, status=status, error=message, finished_at=time.time())
+
+    def finish(self, run_id: str, result) -> RunRecord:
+        """Store a TrainingResult: artifact folder first, then the row, as complete or stopped."""
+        check_run_id(run_id)
+        final_dir = self.runs_dir / run_id
+        temporary = Path(tempfile.mkdtemp(prefix=f".{run_id}-", dir=self.runs_dir))
+        try:
+            _save_npz(
+                temporary / "predictions.npz",
+                predicted_labels=result.predicted_labels,
+                confidence=result.confidence,
+                probabilities=result.probabilities,
+            )
+            weights = {f"w{index:02d}": array for index, array in enumerate(result.weights)}
+            _save_npz(temporary / "weights.npz", **weights)
+            if final_dir.exists():
+                shutil.rmtree(final_dir)
+            os.replace(temporary, final_dir)
+        except OSError as error:
+            shutil.rmtree(temporary, ignore_errors=True)
+            self.mark_failed(run_id, f"Could not save the run's files: {error}")
+            raise StoreError(f"Could not save run {run_id}: {error}") from error
+        self._update(
+            run_id,
+            status="stopped" if result.stopped else "complete",
+            finished_at=time.time(),
+            history_json=json.dumps(result.history),
+            summary_json=json.dumps(result.summary()),
+            confusion_json=json.dumps(np.asarray(result.confusion_matrix).tolist()),
+            error=None,
+        )
+        return self.get(run_id)
+
+    def mark_orphans_interrupted(self) -> int:
+        """Runs left queued or running by a process that is gone become "interrupted"."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT run_id, owner_pid FROM runs WHERE status IN ('queued', 'running')"
+            ).fetchall()
+            orphans = [run_id for run_id, pid in rows if not _process_alive(pid)]
+            for run_id in orphans:
+                connection.execute(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? "
+                    "WHERE run_id = ?",
+                    (
+                        time.time(),
+                        "The process training this run stopped before it finished.",
+                        run_id,
+                    ),
+                )
+        return len(orphans)
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run's row and its files."""
+        check_run_id(run_id)
+        with self._connect() as connection:
+            connection.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+        shutil.rmtree(self.runs_dir / run_id, ignore_errors=True)
+
+    def _update(self, run_id: str, **columns: Any) -> None:
+        check_run_id(run_id)
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        with self._connect() as connection:
+            connection.execute(
+                f"UPDATE runs SET {assignments} WHERE run_id = ?", (*columns.values(), run_id)
+            )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, run_id: str) -> RunRecord | None:
+        check_run_id(run_id)
+        return next(iter(self._select("WHERE run_id = ?", (run_id,))), None)
+
+    def find_complete(self, cache_key: str) -> RunRecord | None:
+        """The newest complete run for `cache_key`: the cache lookup."""
+        rows = self._select(
+            "WHERE cache_key = ? AND status = 'complete' ORDER BY finished_at DESC LIMIT 1",
+            (cache_key,),
+        )
+        return next(iter(rows), None)
+
+    def find_latest(self, cache_key: str) -> RunRecord | None:
+        """The newest run for `cache_key` whatever its status (to show a stopped or failed one)."""
+        rows = self._select("WHERE cache_key = ? ORDER BY created_at DESC LIMIT 1", (cache_key,))
+        return next(iter(rows), None)
+
+    def list_runs(self, statuses: tuple[str, ...] | None = None) -> list[RunRecord]:
+        """All runs, newest first, optionally only those with the given statuses."""
+        if statuses:
+            marks = ", ".join("?" for _ in statuses)
+            return self._select(f"WHERE status IN ({marks}) ORDER BY created_at DESC", statuses)
+        return self._select("ORDER BY created_at DESC", ())
+
+    def load_artifacts(self, run_id: str) -> RunArtifacts:
+        """Predictions and weights of a complete or stopped run; StoreError if missing or broken."""
+        folder = self.runs_dir / check_run_id(run_id)
+        try:
+            with np.load(folder / "predictions.npz", allow_pickle=False) as predictions:
+                labels = predictions["predicted_labels"]
+                confidence = predictions["confidence"]
+                probabilities = predictions["probabilities"]
+            with np.load(folder / "weights.npz", allow_pickle=False) as stored:
+                weights = [stored[name] for name in sorted(stored.files)]
+        except FileNotFoundError as error:
+            raise StoreError(f"The files of run {run_id} are missing; train it again.") from error
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            raise StoreError(f"The files of run {run_id} are damaged ({error}); train it again.")
+        return RunArtifacts(labels, confidence, probabilities, weights)
+
+    def _select(self, where: str, parameters: tuple) -> list[RunRecord]:
+        with self._connect(write=False) as connection:
+            rows = connection.execute(
+                "SELECT run_id, cache_key, config_json, data_source, status, created_at, "
+                f"started_at, finished_at, history_json, summary_json, confusion_json, error, "
+                f"owner_pid FROM runs {where}",
+                parameters,
+            ).fetchall()
+        return [record for record in map(_record_from_row, rows) if record is not None]
+
+
+def _record_from_row(row: tuple) -> RunRecord | None:
+    """A RunRecord, or None for a row too damaged to read (it is skipped, others still show)."""
+    try:
+        (
+            run_id,
+            key,
+            config_json,
+            source,
+            status,
+            created,
+            started,
+            finished,
+            history_json,
+            summary_json,
+            confusion_json,
+            error,
+            owner_pid,
+        ) = row
+        confusion = None if confusion_json is None else np.array(json.loads(confusion_json))
+        return RunRecord(
+            run_id=run_id,
+            cache_key=key,
+            config=TrainingConfig.from_mapping(json.loads(config_json)),
+            data_source=source,
+            status=status,
+            created_at=created,
+            started_at=started,
+            finished_at=finished,
+            history=json.loads(history_json),
+            summary=json.loads(summary_json),
+            confusion_matrix=confusion,
+            error=error,
+            owner_pid=owner_pid,
+        )
+    except (ValueError, TypeError):
+        return None
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    with open(path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _process_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by another user
+    return True

@@ -1,0 +1,102 @@
+"""The whole page, top to bottom. app.py calls `main()`.
+
+Order matters for speed: the controls and the parameter table come first and need neither the
+data nor TensorFlow, so they paint at once; the data loads next; TensorFlow loads only when a
+training actually starts, on the worker thread.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.config import TrainingConfig
+from explorer.data import MnistData
+from explorer.jobs import TrainingService
+from explorer.store import StoreError
+from explorer.ui import controls, network, progress, results
+from explorer.ui.service import get_service
+
+# The last run this browser session started, so its page follows it even when sliders move away.
+SESSION_RUN = "started_run_id"
+
+
+def main() -> None:
+    st.set_page_config(page_title="MNIST Explorer", page_icon=":material/neurology:", layout="wide")
+    st.title("MNIST Explorer")
+    st.caption(
+        "Choose a network with the sliders, press **Train**, and see what each choice does to "
+        "a handwritten-digit classifier. Runs are kept: going back to a configuration shows it at once."
+    )
+    config = controls.config_controls()
+    pressed = controls.train_button(disabled=config is None)
+    if config is None:
+        return
+    network.network_panel(config)
+    metrics_slot = st.container()
+
+    try:
+        service = get_service()
+        with st.spinner("Loading MNIST…"):
+            data = service.data
+    except (StoreError, ValueError) as error:
+        st.error(f"{error}")
+        return
+    _data_banner(data)
+    with metrics_slot:
+        network.headline_metrics(config, len(data.y_train), len(data.y_test), service.calibration())
+
+    if pressed:
+        submission = service.submit(config)
+        if submission.cached:
+            st.toast("This configuration was trained before: showing the stored result.")
+        else:
+            st.session_state[SESSION_RUN] = submission.run_id
+    run_panel(service, config)
+
+
+def run_panel(service: TrainingService, config: TrainingConfig) -> None:
+    """The running job for this config, else its stored result, else a hint to press Train."""
+    active = service.active_run_id(config)
+    if active is None:
+        latest = service.latest(config)
+        if latest is not None and latest.status in ("queued", "running"):
+            active = latest.run_id  # trained by another process sharing the store
+    if active is not None:
+        progress.live_progress(service, active)
+        return
+    started_here = st.session_state.get(SESSION_RUN)
+    record = service.lookup(config)
+    latest = service.latest(config)
+    if latest is not None and record is not None and latest.created_at > record.created_at:
+        if latest.status in ("failed", "interrupted"):
+            st.warning(f"The latest retraining did not finish: {latest.error}")
+    if record is None and latest is not None:
+        if latest.has_result:
+            record = latest  # stopped: partial results
+        else:
+            st.error(
+                f"The last run of this configuration {latest.status}: {latest.error or ''} "
+                "Press Train to try again.",
+                icon=":material/error:",
+            )
+            return
+    if record is None:
+        st.info("Not trained yet. Press **Train** in the sidebar.", icon=":material/info:")
+        return
+    results.result_view(service, record, cached=record.run_id != started_here)
+
+
+def _data_banner(data: MnistData) -> None:
+    if data.is_sample:
+        st.warning(
+            f"Using the small MNIST sample bundled with the app ({len(data.y_train):,} training "
+            f"and {len(data.y_test):,} test digits), so accuracy will be lower than with the full "
+            "set. To use all 70,000 digits, connect to the internet once (Keras downloads "
+            "MNIST), or put `mnist.npz` or the four MNIST `.gz` files in a folder and start "
+            "with `EXPLORER_DATA_DIR=that/folder streamlit run app.py`.",
+            icon=":material/dataset:",
+        )
+    else:
+        st.caption(f"Data: {data.describe()}")
+    for note in data.notes:
+        st.caption(note)

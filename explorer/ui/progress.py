@@ -1,0 +1,61 @@
+"""Live progress of a training job: polled by a fragment so the rest of the page stays responsive."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import charts
+from explorer.jobs import TrainingService
+from explorer.ui.formatting import duration
+
+POLL_SECONDS = 1.0
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def live_progress(service: TrainingService, run_id: str) -> None:
+    """Progress bar, epoch k/N, ETA, live learning curves and a Stop button for one job.
+
+    Re-runs itself every POLL_SECONDS; when the job ends it re-runs the whole page, which then
+    shows the result instead of this panel.
+    """
+    progress = service.progress(run_id)
+    if progress is None or progress.finished:
+        st.rerun(scope="app")
+        return
+    st.subheader("Training")
+    if progress.status == "queued":
+        st.progress(0.0, text="Queued: waiting for the run in front of it to finish…")
+    elif progress.remote:
+        st.progress(
+            min(1.0, progress.epoch / max(1, progress.epochs)),
+            text=f"Training in another process: {progress.epoch}/{progress.epochs} epochs done…",
+        )
+    else:
+        eta = (
+            ""
+            if progress.eta_seconds is None
+            else f" · about {duration(progress.eta_seconds)} left"
+        )
+        latest = progress.latest
+        figures = (
+            f" · loss {latest['loss']:.3f}, accuracy {latest['accuracy']:.1%}"
+            if "loss" in latest and "accuracy" in latest
+            else ""
+        )
+        st.progress(
+            progress.fraction,
+            text=(
+                f"Epoch {progress.epoch}/{progress.epochs} · batch {progress.step:,}/"
+                f"{progress.steps_per_epoch:,}{eta}{figures}"
+            ),
+        )
+    stop_column, note_column = st.columns([1, 4])
+    if progress.stop_requested:
+        note_column.info("Stopping after the current batch…")
+    elif stop_column.button("Stop", key="stop", icon=":material/stop:", disabled=progress.remote):
+        service.stop(run_id)
+        note_column.info("Stopping after the current batch…")
+    if progress.history:
+        st.altair_chart(charts.learning_curves(progress.history), key="live_curves")
+    else:
+        st.caption("The learning curves appear after the first epoch.")

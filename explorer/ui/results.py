@@ -1,0 +1,108 @@
+"""A run's results: metric cards, learning curves, confusion matrix and the grid of predicted digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer import charts, images, metrics
+from explorer.data import MnistData
+from explorer.jobs import TrainingService
+from explorer.model import total_parameters
+from explorer.store import RunArtifacts, RunRecord, StoreError
+from explorer.ui.formatting import ago, duration, percent
+
+GRID_SIZE = 20  # the tutorial shows the first 20 test digits
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _artifacts(_service: TrainingService, run_id: str) -> RunArtifacts:
+    # A finished run's files never change, so its run id is a safe cache key.
+    return _service.store.load_artifacts(run_id)
+
+
+def result_view(service: TrainingService, record: RunRecord, *, cached: bool) -> None:
+    """Everything about one finished (complete or stopped) run."""
+    _status_line(record, cached)
+    _metric_cards(record)
+    curves_column, confusion_column = st.columns(2)
+    with curves_column:
+        st.markdown("**Learning curves** (train vs test, per epoch)")
+        st.altair_chart(charts.learning_curves(record.history), key="curves")
+    with confusion_column:
+        st.markdown("**Confusion matrix** (rows: true digit, columns: predicted)")
+        st.altair_chart(charts.confusion_heatmap(record.confusion_matrix), key="confusion")
+    try:
+        artifacts = _artifacts(service, record.run_id)
+    except StoreError as error:
+        st.error(f"{error}")
+        return
+    digit_grid(service.data, artifacts)
+
+
+def _status_line(record: RunRecord, cached: bool) -> None:
+    parts = []
+    if cached:
+        st.badge("cached", icon=":material/bolt:", color="green")
+        parts.append(f"trained {ago(record.finished_at)}; shown from the run store")
+    if record.status == "stopped":
+        done = record.summary.get("epochs_completed", len(record.history))
+        st.warning(
+            f"Stopped after {done} of {record.config.epochs} epochs: these results come from "
+            "the partly trained network.",
+            icon=":material/stop_circle:",
+        )
+    parts.append(f"run `{record.run_id}` · {record.config.label()}")
+    st.caption(" · ".join(parts))
+
+
+def _metric_cards(record: RunRecord) -> None:
+    summary = record.summary
+    accuracy, thresholded, seconds, parameters = st.columns(4)
+    accuracy.metric(
+        "Test accuracy",
+        percent(summary.get("test_accuracy")),
+        help="Share of the 10,000 test digits whose most likely class (argmax) is right.",
+    )
+    thresholded.metric(
+        "Tutorial's metric (softmax > 0.5)",
+        percent(summary.get("thresholded_accuracy")),
+        help=metrics.THRESHOLDED_EXPLANATION,
+    )
+    speed = summary.get("samples_per_second")
+    seconds.metric(
+        "Training time",
+        duration(summary.get("train_seconds")),
+        help=f"{speed:,.0f} training examples per second." if speed else None,
+    )
+    parameters.metric("Parameters", f"{total_parameters(record.config):,}")
+
+
+def digit_grid(data: MnistData, artifacts: RunArtifacts) -> None:
+    """The tutorial's grid of test digits with predicted labels, or the worst mistakes."""
+    st.markdown("**Test digits and what the network predicts**")
+    show_mistakes = st.toggle(
+        "Show the most confident mistakes",
+        key="show_mistakes",
+        help="Digits the network got wrong while being most sure of its answer.",
+    )
+    predicted, confidence = artifacts.predicted_labels, artifacts.confidence
+    if show_mistakes:
+        chosen = metrics.most_confident_mistakes(predicted, confidence, data.y_test, GRID_SIZE)
+        caption = "Wrong answers, most confident first."
+        if not len(chosen):
+            st.success("No mistakes on the test set.")
+            return
+    else:
+        chosen = np.arange(min(GRID_SIZE, len(data.y_test)))
+        caption = f"The first {len(chosen)} test digits, as in the tutorial; wrong ones in red."
+    wrong = int(np.sum(predicted[chosen] != data.y_test[chosen]))
+    st.html(
+        images.digit_grid_html(
+            data.x_test[chosen],
+            predicted[chosen],
+            data.y_test[chosen],
+            confidence[chosen],
+            caption=f"{caption} {wrong} of {len(chosen)} wrong.",
+        )
+    )

@@ -1,0 +1,106 @@
+"""Parameter counts and work estimates (no TensorFlow), checked against Keras itself."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from explorer.config import TrainingConfig
+from explorer.model import (
+    SpeedCalibration,
+    build_model,
+    estimate_training_seconds,
+    flops_per_epoch,
+    layer_parameters,
+    layer_widths,
+    steps_per_epoch,
+    total_parameters,
+    train_flops_per_sample,
+)
+
+
+def test_tutorial_network_has_322230_parameters():
+    layers = layer_parameters(TrainingConfig())
+    assert [layer.parameters for layer in layers] == [314_000, 8_020, 210]
+    assert total_parameters(TrainingConfig()) == 322_230
+    assert layer_widths(TrainingConfig()) == [784, 400, 20, 10]
+
+
+def test_no_second_hidden_layer_when_hidden2_is_zero():
+    layers = layer_parameters(TrainingConfig(hidden1=64, hidden2=0))
+    assert [(layer.inputs, layer.units) for layer in layers] == [(784, 64), (64, 10)]
+    assert total_parameters(TrainingConfig(hidden1=64, hidden2=0)) == 784 * 64 + 64 + 64 * 10 + 10
+
+
+CONFIGS = [
+    TrainingConfig(),
+    TrainingConfig(hidden1=1, hidden2=0),
+    TrainingConfig(hidden1=1, hidden2=1),
+    TrainingConfig(hidden1=1024, hidden2=512),
+    TrainingConfig(hidden1=37, hidden2=11, activation="tanh"),
+    TrainingConfig(hidden1=128, hidden2=0, optimizer="adam", activation="sigmoid"),
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.label())
+def test_counts_equal_keras_count_params(config):
+    model = build_model(config)
+    assert model.count_params() == total_parameters(config)
+    dense = [layer for layer in model.layers if layer.weights]
+    assert [layer.count_params() for layer in dense] == [
+        layer.parameters for layer in layer_parameters(config)
+    ]
+
+
+def test_numpy_forward_pass_matches_keras():
+    config = TrainingConfig(hidden1=16, hidden2=8, activation="tanh")
+    model = build_model(config)
+    pixels = np.random.default_rng(0).random((5, 784), dtype=np.float32)
+    kernel1, bias1, kernel2, bias2, kernel3, bias3 = model.get_weights()
+    hidden = np.tanh(np.tanh(pixels @ kernel1 + bias1) @ kernel2 + bias2)
+    logits = hidden @ kernel3 + bias3
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(model.predict(pixels, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("optimizer", "rate"), [("sgd", 0.05), ("adam", 0.002), ("rmsprop", 0.2)])
+def test_model_uses_the_chosen_optimizer_and_rate(optimizer, rate):
+    model = build_model(TrainingConfig(optimizer=optimizer, learning_rate=rate))
+    assert type(model.optimizer).__name__.lower() == optimizer
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(rate)
+
+
+def test_flops_hand_computed():
+    config = TrainingConfig(hidden1=10, hidden2=0)  # weights: 7840 and 100
+    assert train_flops_per_sample(config) == 2 * 7940 + 2 * 7940 + 2 * 100
+    assert flops_per_epoch(config, 3, 2) == 3 * (6 * 7940 - 2 * 7840) + 2 * 2 * 7940
+
+
+def test_steps_per_epoch_rounds_up():
+    assert steps_per_epoch(TrainingConfig(batch_size=200), 60000) == 300
+    assert steps_per_epoch(TrainingConfig(batch_size=256), 60000) == 235
+
+
+def test_estimate_grows_with_work_and_learns_from_runs():
+    small = estimate_training_seconds(TrainingConfig(hidden1=32, hidden2=0), 60000, 10000)
+    large = estimate_training_seconds(TrainingConfig(hidden1=1024, hidden2=512), 60000, 10000)
+    assert large > 10 * small
+    config = TrainingConfig()
+    flops = flops_per_epoch(config, 60000, 10000) * 5
+    steps = steps_per_epoch(config, 60000) * 5
+    # A machine that took 4 s for the tutorial's run predicts about 4 s for it again.
+    calibration = SpeedCalibration.from_runs([(flops, steps, 4.0)])
+    assert calibration.measured_runs == 1
+    assert estimate_training_seconds(config, 60000, 10000, calibration) == pytest.approx(4.0)
+
+
+def test_model_module_does_not_import_tensorflow():
+    code = (
+        "import sys; from explorer.model import total_parameters; from explorer.config import "
+        "TrainingConfig; total_parameters(TrainingConfig()); "
+        "print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert output.stdout.strip() == "False"
