@@ -98,5 +98,7 @@ def _data_banner(data: MnistData) -> None:
         )
     else:
         st.caption(f"Data: {data.describe()}")
-    for note in data.notes:
-        st.caption(note)
+    if data.notes:
+        with st.expander("How the data was found"):
+            for note in data.notes:
+                st.caption(note)

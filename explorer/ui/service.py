@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import streamlit as st
@@ -18,7 +19,12 @@ def data_dir_argument(argv: list[str] | None = None) -> str | None:
     return known.data_dir
 
 
-@st.cache_resource(show_spinner=False)
 def get_service() -> TrainingService:
-    """Created on the first page view; lives as long as the server (st.cache_resource)."""
-    return create_service(data_dir_argument())
+    """The service for this server's data folder and run store, made on the first page view."""
+    return _service_for(data_dir_argument(), os.environ.get("EXPLORER_HOME"))
+
+
+@st.cache_resource(show_spinner=False)
+def _service_for(data_dir: str | None, home: str | None) -> TrainingService:
+    # Lives as long as the server (st.cache_resource); keyed by where data and runs live.
+    return create_service(data_dir, home)
