@@ -1,4 +1,4 @@
-"""The network: its layers, parameter counts and work estimates (no TensorFlow), and the Keras model.
+"""The network: layers, parameter counts and work estimates (no TensorFlow), and the Keras model.
 
 Parameter counts, FLOPs and time estimates are plain arithmetic so the page can show them the moment
 a slider moves, before TensorFlow has loaded. Only `build_model` imports Keras.
@@ -21,9 +21,9 @@ INPUT_SIZE = 784  # 28 x 28 pixels, flattened as the tutorial does
 NUM_CLASSES = 10
 
 # Without any finished run to learn from, the time estimate assumes this fp32 rate and per-step
-# cost: a modest laptop CPU running Keras. Measured runs replace both as soon as they exist.
-DEFAULT_FLOPS_PER_SECOND = 10e9
-DEFAULT_SECONDS_PER_STEP = 0.0008
+# cost: a two-core laptop CPU running Keras. Measured runs replace both as soon as they exist.
+DEFAULT_FLOPS_PER_SECOND = 40e9
+DEFAULT_SECONDS_PER_STEP = 0.0003
 
 
 @dataclass(frozen=True)

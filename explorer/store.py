@@ -1,11 +1,11 @@
 """The run store: a SQLite registry of runs plus one artifact folder per run, under EXPLORER_HOME.
 
     store = RunStore()                                   # EXPLORER_HOME or the user's cache folder
-    run_id, created = store.claim(config, key, "data-dir")   # one active run per cache key
+    run_id, created = store.claim(config, key, "sample")  # one active run per cache key
     store.mark_running(run_id); store.save_progress(run_id, history)
     store.finish(run_id, result)                         # artifacts first, then one transaction
     store.find_complete(key)                             # the cache lookup
-    store.load_artifacts(run_id)                         # predictions and weights (NumPy, no pickle)
+    run_id, created = store.claim(config, key, "sample")  # one active run per key
 
 A run is "complete" only once its artifact folder is in place (written under a temporary name and
 renamed) and its row is updated in a single transaction, so a crash never leaves a half-written
@@ -298,7 +298,9 @@ class RunStore:
         except FileNotFoundError as error:
             raise StoreError(f"The files of run {run_id} are missing; train it again.") from error
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-            raise StoreError(f"The files of run {run_id} are damaged ({error}); train it again.")
+            raise StoreError(
+                f"The files of run {run_id} are damaged ({error}); train it again."
+            ) from error
         return RunArtifacts(labels, confidence, probabilities, weights)
 
     def _select(self, where: str, parameters: tuple) -> list[RunRecord]:

@@ -1,6 +1,7 @@
 """Training one configuration: fit with progress callbacks and a stop flag, then score the test set.
 
-    result = train(TrainingConfig(epochs=2), load_mnist(), progress=listener, stop=threading.Event())
+    stop = threading.Event()
+    result = train(TrainingConfig(epochs=2), load_mnist(), progress=listener, stop=stop)
 
 `progress` is any object with the `ProgressListener` methods (no Streamlit here: the jobs service
 turns them into state that pages poll). Setting `stop` ends training after the current batch; the

@@ -14,7 +14,6 @@ import struct
 import numpy as np
 import pytest
 
-
 FULL_MNIST_DIR = os.environ.get("EXPLORER_DATA_DIR") or None
 
 

@@ -58,8 +58,14 @@ class FakeTrainer:
                     break
             if stopped:
                 break
-            record = {"epoch": epoch, "loss": 1.0 / epoch, "accuracy": 0.5 + epoch / 100,
-                      "test_loss": 1.1 / epoch, "test_accuracy": 0.5 + epoch / 110, "seconds": 0.01}
+            record = {
+                "epoch": epoch,
+                "loss": 1.0 / epoch,
+                "accuracy": 0.5 + epoch / 100,
+                "test_loss": 1.1 / epoch,
+                "test_accuracy": 0.5 + epoch / 110,
+                "seconds": 0.01,
+            }
             history.append(record)
             if progress is not None:
                 progress.on_epoch(epoch, record)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer.model import total_parameters
 from explorer.config import TrainingConfig
+from explorer.model import total_parameters
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 QUICK_WIDGETS = {"hidden1": 32, "hidden2": 16, "batch_size": 32, "epochs": 2}

@@ -45,7 +45,7 @@ def test_message_names_field_value_and_range():
 
 @pytest.mark.parametrize("value", [0, -1, 2.0, math.nan, math.inf, -math.inf, "0.1", None, True])
 def test_bad_train_fraction(value):
-    with pytest.raises(ValueError, match="train_fraction must be a number from 0.01 to 1"):
+    with pytest.raises(ValueError, match=r"train_fraction must be a number from 0\.01 to 1"):
         TrainingConfig(train_fraction=value)
 
 
@@ -70,12 +70,24 @@ def test_bools_and_floats_are_not_layer_sizes():
 
 def test_from_mapping_parses_text():
     config = TrainingConfig.from_mapping(
-        {"hidden1": "128", "hidden2": "0", "batch_size": "1,024", "learning_rate": "0.1",
-         "optimizer": " Adam ", "train_fraction": "0.5", "epochs": "3.0"}
+        {
+            "hidden1": "128",
+            "hidden2": "0",
+            "batch_size": "1,024",
+            "learning_rate": "0.1",
+            "optimizer": " Adam ",
+            "train_fraction": "0.5",
+            "epochs": "3.0",
+        }
     )
     assert config == TrainingConfig(
-        hidden1=128, hidden2=0, batch_size=1024, learning_rate=0.1, optimizer="adam",
-        train_fraction=0.5, epochs=3,
+        hidden1=128,
+        hidden2=0,
+        batch_size=1024,
+        learning_rate=0.1,
+        optimizer="adam",
+        train_fraction=0.5,
+        epochs=3,
     )
 
 
@@ -106,8 +118,14 @@ def test_cache_key_changes_with_any_field_and_with_the_data():
     base = TrainingConfig()
     keys = {base.cache_key("data-a"), base.cache_key("data-b")}
     for change in [
-        {"hidden1": 401}, {"hidden2": 0}, {"batch_size": 100}, {"epochs": 6},
-        {"optimizer": "adam"}, {"learning_rate": 0.02}, {"activation": "tanh"}, {"seed": 1},
+        {"hidden1": 401},
+        {"hidden2": 0},
+        {"batch_size": 100},
+        {"epochs": 6},
+        {"optimizer": "adam"},
+        {"learning_rate": 0.02},
+        {"activation": "tanh"},
+        {"seed": 1},
         {"train_fraction": 0.5},
     ]:
         keys.add(base.replace(**change).cache_key("data-a"))

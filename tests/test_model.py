@@ -102,5 +102,7 @@ def test_model_module_does_not_import_tensorflow():
         "TrainingConfig; total_parameters(TrainingConfig()); "
         "print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     )
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert output.stdout.strip() == "False"

@@ -15,7 +15,8 @@ DATA = tiny_data()
 HISTORY = [{"epoch": 1, "loss": 0.5, "accuracy": 0.8, "test_loss": 0.4, "test_accuracy": 0.85}]
 
 
-def finished_run(store: RunStore, config=TrainingConfig(hidden1=8), stopped=False):
+def finished_run(store: RunStore, config=None, stopped=False):
+    config = config or TrainingConfig(hidden1=8)
     key = config.cache_key(DATA.fingerprint)
     run_id, created = store.claim(config, key, "data-dir")
     assert created

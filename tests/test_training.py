@@ -11,8 +11,14 @@ from explorer.training import train
 pytestmark = pytest.mark.slow
 
 QUICK = TrainingConfig(
-    hidden1=32, hidden2=16, batch_size=32, epochs=2, optimizer="adam", learning_rate=0.003,
-    train_fraction=0.2, seed=3,
+    hidden1=32,
+    hidden2=16,
+    batch_size=32,
+    epochs=2,
+    optimizer="adam",
+    learning_rate=0.003,
+    train_fraction=0.2,
+    seed=3,
 )
 
 
@@ -80,7 +86,8 @@ def test_same_config_and_seed_give_identical_results(quick_run, sample_data):
     first, _ = quick_run
     second = train(QUICK, sample_data)
     assert second.history == [
-        {**record, "seconds": second.history[i]["seconds"]} for i, record in enumerate(first.history)
+        {**record, "seconds": second.history[i]["seconds"]}
+        for i, record in enumerate(first.history)
     ]
     np.testing.assert_array_equal(first.predicted_labels, second.predicted_labels)
     for a, b in zip(first.weights, second.weights, strict=True):

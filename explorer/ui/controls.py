@@ -78,7 +78,7 @@ def config_controls(train_samples: int | None = None) -> TrainingConfig | None:
                 if rate is None
                 else f"{rate:g}"
             ),
-            help="How big each step is. Too big and the loss jumps around; too small and it crawls.",
+            help="How big each step is. Too big: the loss jumps around. Too small: it crawls.",
         )
         activation = st.selectbox(
             "Activation",

@@ -1,4 +1,4 @@
-"""The network panel: layer sizes, parameter counts and a time estimate, drawn without TensorFlow."""
+"""The network panel: layer sizes, parameter counts and a time estimate (no TensorFlow needed)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import streamlit as st
 from explorer.config import TrainingConfig
 from explorer.data import MnistData
 from explorer.jobs import TrainingService
-from explorer.store import StoreError
+from explorer.store import ACTIVE_STATUSES, StoreError
 from explorer.ui import controls, network, progress, results
 from explorer.ui.service import get_service
 
@@ -25,7 +25,8 @@ def main() -> None:
     st.title("MNIST Explorer")
     st.caption(
         "Choose a network with the sliders, press **Train**, and see what each choice does to "
-        "a handwritten-digit classifier. Runs are kept: going back to a configuration shows it at once."
+        "a handwritten-digit classifier. Runs are kept: going back to a configuration shows it "
+        "at once."
     )
     config = controls.config_controls()
     pressed = controls.train_button(disabled=config is None)
@@ -56,33 +57,29 @@ def main() -> None:
 
 def run_panel(service: TrainingService, config: TrainingConfig) -> None:
     """The running job for this config, else its stored result, else a hint to press Train."""
+    latest = service.latest(config)
     active = service.active_run_id(config)
-    if active is None:
-        latest = service.latest(config)
-        if latest is not None and latest.status in ("queued", "running"):
-            active = latest.run_id  # trained by another process sharing the store
+    if active is None and latest is not None and latest.status in ACTIVE_STATUSES:
+        active = latest.run_id  # trained by another process sharing the store
     if active is not None:
         progress.live_progress(service, active)
         return
-    started_here = st.session_state.get(SESSION_RUN)
     record = service.lookup(config)
-    latest = service.latest(config)
-    if latest is not None and record is not None and latest.created_at > record.created_at:
-        if latest.status in ("failed", "interrupted"):
-            st.warning(f"The latest retraining did not finish: {latest.error}")
-    if record is None and latest is not None:
-        if latest.has_result:
-            record = latest  # stopped: partial results
-        else:
+    if record is None:
+        if latest is None:
+            st.info("Not trained yet. Press **Train** in the sidebar.", icon=":material/info:")
+            return
+        if not latest.has_result:
             st.error(
-                f"The last run of this configuration {latest.status}: {latest.error or ''} "
-                "Press Train to try again.",
+                f"The last run of this configuration ended as {latest.status}: "
+                f"{latest.error or 'no details'}. Press **Train** to try again.",
                 icon=":material/error:",
             )
             return
-    if record is None:
-        st.info("Not trained yet. Press **Train** in the sidebar.", icon=":material/info:")
-        return
+        record = latest  # stopped: partial results, labelled as such
+    elif latest.run_id != record.run_id and latest.status in ("failed", "interrupted"):
+        st.warning(f"A later retraining of this configuration did not finish: {latest.error}")
+    started_here = st.session_state.get(SESSION_RUN)
     results.result_view(service, record, cached=record.run_id != started_here)
 
 

@@ -1,4 +1,4 @@
-"""Live progress of a training job: polled by a fragment so the rest of the page stays responsive."""
+"""Live progress of a training job, polled by a fragment so the rest of the page stays live."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ def live_progress(service: TrainingService, run_id: str) -> None:
     st.subheader("Training")
     if progress.status == "queued":
         st.progress(0.0, text="Queued: waiting for the run in front of it to finish…")
+    elif not progress.steps_per_epoch:
+        st.progress(0.0, text="Starting: loading TensorFlow and building the network…")
     elif progress.remote:
         st.progress(
             min(1.0, progress.epoch / max(1, progress.epochs)),

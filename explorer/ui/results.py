@@ -1,4 +1,4 @@
-"""A run's results: metric cards, learning curves, confusion matrix and the grid of predicted digits."""
+"""A run's results: metric cards, learning curves, confusion matrix and the predicted digits."""
 
 from __future__ import annotations
 
@@ -25,19 +25,24 @@ def result_view(service: TrainingService, record: RunRecord, *, cached: bool) ->
     """Everything about one finished (complete or stopped) run."""
     _status_line(record, cached)
     _metric_cards(record)
-    curves_column, confusion_column = st.columns(2)
-    with curves_column:
-        st.markdown("**Learning curves** (train vs test, per epoch)")
-        st.altair_chart(charts.learning_curves(record.history), key="curves")
+    st.markdown(
+        "**Learning curves**: train vs test per epoch. Test getting worse while train keeps "
+        "improving is overfitting."
+    )
+    st.altair_chart(charts.learning_curves(record.history), key="curves")
+    confusion_column, digits_column = st.columns(2, gap="large")
     with confusion_column:
-        st.markdown("**Confusion matrix** (rows: true digit, columns: predicted)")
-        st.altair_chart(charts.confusion_heatmap(record.confusion_matrix), key="confusion")
-    try:
-        artifacts = _artifacts(service, record.run_id)
-    except StoreError as error:
-        st.error(f"{error}")
-        return
-    digit_grid(service.data, artifacts)
+        st.markdown("**Confusion matrix**: rows are the true digit, columns the prediction.")
+        st.altair_chart(
+            charts.confusion_heatmap(record.confusion_matrix), key="confusion", width="content"
+        )
+    with digits_column:
+        try:
+            artifacts = _artifacts(service, record.run_id)
+        except StoreError as error:
+            st.error(f"{error}")
+            return
+        digit_grid(service.data, artifacts)
 
 
 def _status_line(record: RunRecord, cached: bool) -> None:
@@ -103,6 +108,7 @@ def digit_grid(data: MnistData, artifacts: RunArtifacts) -> None:
             predicted[chosen],
             data.y_test[chosen],
             confidence[chosen],
+            columns=5,
             caption=f"{caption} {wrong} of {len(chosen)} wrong.",
         )
     )

@@ -12,7 +12,7 @@ from explorer.jobs import TrainingService, create_service
 
 
 def data_dir_argument(argv: list[str] | None = None) -> str | None:
-    """`--data-dir D` given after `streamlit run app.py --` (None: EXPLORER_DATA_DIR or the rest)."""
+    """`--data-dir D` given after `streamlit run app.py --` (None: look elsewhere)."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--data-dir")
     known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
