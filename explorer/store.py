@@ -5,7 +5,7 @@
     store.mark_running(run_id); store.save_progress(run_id, history)
     store.finish(run_id, result)                         # artifacts first, then one transaction
     store.find_complete(key)                             # the cache lookup
-    run_id, created = store.claim(config, key, "sample")  # one active run per key
+    store.load_artifacts(run_id)                         # predictions and weights, no pickle
 
 A run is "complete" only once its artifact folder is in place (written under a temporary name and
 renamed) and its row is updated in a single transaction, so a crash never leaves a half-written
