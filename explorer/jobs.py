@@ -195,6 +195,15 @@ class TrainingService:
             remote=record.status in ACTIVE_STATUSES,
         )
 
+    def jobs_ahead(self, run_id: str) -> int:
+        """How many unfinished jobs were queued before `run_id` (0: it is next or running)."""
+        ahead = 0
+        for other_id, job in list(self._jobs.items()):
+            if other_id == run_id:
+                return ahead
+            ahead += not job.snapshot().finished
+        return 0
+
     def active_run_id(self, config: TrainingConfig) -> str | None:
         """The run id of a queued or running job for `config` in this process, if any."""
         for job in list(self._jobs.values()):

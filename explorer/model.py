@@ -24,6 +24,8 @@ NUM_CLASSES = 10
 # cost: a two-core laptop CPU running Keras. Measured runs replace both as soon as they exist.
 DEFAULT_FLOPS_PER_SECOND = 40e9
 DEFAULT_SECONDS_PER_STEP = 0.0003
+# Fixed cost of any run: building the model, tracing its graph, scoring the test set at the end.
+SETUP_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,8 @@ class SpeedCalibration:
         """
         rates = []
         for flops, steps, seconds in runs:
-            compute_seconds = max(seconds - steps * DEFAULT_SECONDS_PER_STEP, 0.2 * seconds)
+            overhead = SETUP_SECONDS + steps * DEFAULT_SECONDS_PER_STEP
+            compute_seconds = max(seconds - overhead, 0.2 * seconds)
             if flops > 0 and compute_seconds > 0:
                 rates.append(flops / compute_seconds)
         if not rates:
@@ -144,7 +147,7 @@ def estimate_training_seconds(
         flops_per_epoch(config, train_samples, test_samples) / calibration.flops_per_second
         + steps_per_epoch(config, train_samples) * calibration.seconds_per_step
     )
-    return per_epoch * config.epochs
+    return SETUP_SECONDS + per_epoch * config.epochs
 
 
 def build_model(config: TrainingConfig):

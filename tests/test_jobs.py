@@ -123,6 +123,7 @@ def test_jobs_queue_one_after_another(service, trainer):
     second = service.submit(CONFIG.replace(hidden1=9))
     wait_until(trainer.started.is_set)
     assert service.progress(second.run_id).status == "queued"
+    assert (service.jobs_ahead(first.run_id), service.jobs_ahead(second.run_id)) == (0, 1)
     trainer.gate.set()
     assert service.wait(second.run_id, timeout=10).status == "complete"
     assert service.progress(first.run_id).status == "complete"

@@ -23,8 +23,9 @@ def live_progress(service: TrainingService, run_id: str) -> None:
         st.rerun(scope="app")
         return
     st.subheader("Training")
-    if progress.status == "queued":
-        st.progress(0.0, text="Queued: waiting for the run in front of it to finish…")
+    ahead = service.jobs_ahead(run_id)
+    if progress.status == "queued" and ahead:
+        st.progress(0.0, text=f"Queued behind {ahead} other run(s); it starts when they finish…")
     elif not progress.steps_per_epoch:
         st.progress(0.0, text="Starting: loading TensorFlow and building the network…")
     elif progress.remote:

@@ -1,0 +1,67 @@
+"""A new user's first minutes, in a real browser: look, move sliders, train, come back."""
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import screenshot
+
+pytestmark = pytest.mark.e2e
+
+
+def open_page(page, server):
+    page.goto(server)
+    page.get_by_text("Parameters to learn").wait_for()
+    return page
+
+
+def set_slider(page, label: str, presses: list[str]):
+    slider = page.get_by_role("slider", name=label)
+    slider.focus()
+    for key in presses:
+        slider.press(key)
+
+
+def parameter_total(page) -> str:
+    metric = page.locator('[data-testid="stMetric"]', has_text="Parameters to learn")
+    return metric.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def test_first_look_shows_the_tutorial_network(page, server):
+    open_page(page, server)
+    assert parameter_total(page) == "322,230"
+    assert page.get_by_text("784 → 400 → 20 → 10").is_visible()
+    assert page.get_by_text("bundled with the app").is_visible()
+    screenshot(page, "01-first-look")
+
+
+def test_sliders_change_the_table_then_train_and_come_back(page, server):
+    open_page(page, server)
+    # Hidden layer 2 to 0 (Home), hidden layer 1 to 16 (Home, then 15 steps right).
+    set_slider(page, "Neurons in hidden layer 2", ["Home"])
+    page.get_by_text("784 → 400 → 10").wait_for()
+    set_slider(page, "Neurons in hidden layer 1", ["Home"] + ["ArrowRight"] * 15)
+    page.get_by_text("784 → 16 → 10", exact=False).wait_for()
+    assert parameter_total(page) == f"{784 * 16 + 16 + 16 * 10 + 10:,}"
+    screenshot(page, "02-sliders-moved")
+
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text(re.compile(r"Starting|Epoch \d+/5|Queued")).first.wait_for()
+    screenshot(page, "03-training")
+    page.get_by_text("Test accuracy").wait_for(timeout=120_000)
+    page.locator(".digit-cell").nth(19).wait_for()
+    assert page.locator(".digit-cell").count() == 20
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
+    accuracy = page.locator('[data-testid="stMetric"]', has_text="Test accuracy")
+    value = float(accuracy.locator('[data-testid="stMetricValue"]').inner_text().rstrip("%"))
+    assert value > 20  # chance is 10%; a tiny SGD run on the sample gets about 45%
+    screenshot(page, "04-results")
+
+    # A fresh visit with the same settings shows the stored run at once, marked cached.
+    open_page(page, server)
+    set_slider(page, "Neurons in hidden layer 2", ["Home"])
+    set_slider(page, "Neurons in hidden layer 1", ["Home"] + ["ArrowRight"] * 15)
+    page.get_by_text("cached").wait_for(timeout=10_000)
+    page.locator(".digit-cell").nth(19).wait_for(timeout=10_000)
+    assert page.locator('[data-testid="stProgress"]').count() == 0  # nothing trained again
+    screenshot(page, "05-cached")
