@@ -12,18 +12,14 @@ exits with status 2 and the same message the page shows.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 import time
-from typing import Any
-
-import numpy as np
 
 from explorer.config import ACTIVATIONS, BATCH_SIZE_CHOICES, OPTIMIZERS, TrainingConfig, bounds_text
 from explorer.jobs import TrainingService, create_service
-from explorer.model import layer_parameters, total_parameters
+from explorer.model import total_parameters
+from explorer.reports import rows_to_csv, run_table_row, run_to_json
 from explorer.store import RunRecord, StoreError
 
 # (flag, config field, help)
@@ -76,41 +72,6 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-
-
-def run_to_json(record: RunRecord, *, cached: bool | None = None, data=None) -> dict[str, Any]:
-    """The JSON object printed for a run (shared by `train --json` and `runs --json`)."""
-    summary = record.summary
-    confusion = None if record.confusion_matrix is None else record.confusion_matrix.tolist()
-    payload: dict[str, Any] = {
-        "run_id": record.run_id,
-        "config": record.config.to_dict(),
-        "label": record.config.label(),
-        "status": record.status,
-        "data_source": record.data_source,
-        "params_total": total_parameters(record.config),
-        "params_per_layer": [layer.as_row() for layer in layer_parameters(record.config)],
-        "test_accuracy": summary.get("test_accuracy"),
-        "thresholded_accuracy": summary.get("thresholded_accuracy"),
-        "test_loss": summary.get("test_loss"),
-        "train_seconds": summary.get("train_seconds"),
-        "samples_per_second": summary.get("samples_per_second"),
-        "epochs_completed": summary.get("epochs_completed", len(record.history)),
-        "confusion_matrix": confusion,
-        "history": record.history,
-        "created_at": record.created_at,
-        "finished_at": record.finished_at,
-        "error": record.error,
-    }
-    if cached is not None:
-        payload["cached"] = cached
-    if data is not None and confusion is not None:
-        counts = data.class_counts_test.tolist()
-        payload["test_class_counts"] = counts
-        payload["confusion_rows_match_class_counts"] = (
-            np.asarray(confusion).sum(axis=1).tolist() == counts
-        )
-    return payload
 
 
 def _train(service: TrainingService, config: TrainingConfig, as_json: bool) -> int:
@@ -178,11 +139,7 @@ def _list_runs(service: TrainingService, output: str) -> int:
         return 0
     rows = [run_table_row(record) for record in records]
     if output == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["run_id"])
-        writer.writeheader()
-        writer.writerows(rows)
-        print(buffer.getvalue(), end="")
+        print(rows_to_csv(rows), end="")
         return 0
     if not rows:
         print("No runs stored yet. Train one with: python -m explorer train")
@@ -191,20 +148,3 @@ def _list_runs(service: TrainingService, output: str) -> int:
         accuracy = "" if row["test_accuracy"] is None else f"{row['test_accuracy']:.4f}"
         print(f"{row['run_id']}  {row['status']:<11} {accuracy:>6}  {row['label']}")
     return 0
-
-
-def run_table_row(record: RunRecord) -> dict[str, Any]:
-    """One flat row per run: config fields, headline figures and status (tables, CSV)."""
-    summary = record.summary
-    return {
-        "run_id": record.run_id,
-        "status": record.status,
-        "label": record.config.label(),
-        **record.config.to_dict(),
-        "parameters": total_parameters(record.config),
-        "test_accuracy": summary.get("test_accuracy"),
-        "thresholded_accuracy": summary.get("thresholded_accuracy"),
-        "train_seconds": summary.get("train_seconds"),
-        "epochs_completed": summary.get("epochs_completed", len(record.history)),
-        "created_at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created_at)),
-    }

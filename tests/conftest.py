@@ -21,6 +21,7 @@ FULL_MNIST_DIR = os.environ.get("EXPLORER_DATA_DIR") or None
 def offline_environment(monkeypatch, tmp_path_factory):
     """Keep every test off the network and away from the user's files."""
     monkeypatch.setenv("EXPLORER_OFFLINE", "1")
+    monkeypatch.delenv("EXPLORER_DATA_DIR", raising=False)  # tests opt in via FULL_MNIST_DIR
     monkeypatch.setenv("EXPLORER_HOME", str(tmp_path_factory.mktemp("explorer-home")))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("keras-home")))
 

@@ -16,7 +16,7 @@ GRID_SIZE = 20  # the tutorial shows the first 20 test digits
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _artifacts(_service: TrainingService, run_id: str) -> RunArtifacts:
+def load_artifacts(_service: TrainingService, run_id: str) -> RunArtifacts:
     # A finished run's files never change, so its run id is a safe cache key.
     return _service.store.load_artifacts(run_id)
 
@@ -38,7 +38,7 @@ def result_view(service: TrainingService, record: RunRecord, *, cached: bool) ->
         )
     with digits_column:
         try:
-            artifacts = _artifacts(service, record.run_id)
+            artifacts = load_artifacts(service, record.run_id)
         except StoreError as error:
             st.error(f"{error}")
             return

@@ -1,0 +1,113 @@
+"""Run history: every stored run in a sortable table, with filters, selection, delete and export."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from explorer.jobs import TrainingService
+from explorer.reports import matches_filter, rows_to_csv, run_table_row, run_to_json
+from explorer.share import MAX_COMPARED_RUNS
+from explorer.store import STATUSES, RunRecord
+from explorer.ui import link
+
+COLUMNS = {
+    "status": st.column_config.TextColumn("Status"),
+    "label": st.column_config.TextColumn("Network and training", width="large"),
+    "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="percent"),
+    "thresholded_accuracy": st.column_config.NumberColumn("Tutorial's metric", format="percent"),
+    "parameters": st.column_config.NumberColumn("Parameters", format="localized"),
+    "train_seconds": st.column_config.NumberColumn("Training s", format="%.1f"),
+    "created_at": st.column_config.TextColumn("When"),
+    "run_id": st.column_config.TextColumn("Run"),
+}
+
+
+def history_table(service: TrainingService) -> list[RunRecord]:
+    """Filters and the table; returns the runs selected in it (rows ticked by the user)."""
+    records = service.store.list_runs()
+    if not records:
+        st.info("No runs stored yet. Train one in the Explore view (or with the command line).")
+        return []
+    filter_column, status_column = st.columns([2, 1])
+    text = filter_column.text_input(
+        "Filter", key="run_filter", placeholder="e.g. adam  or  hidden2=0  or  batch_size=32",
+        help="Words that must appear in a run's description; field=value matches a setting.",
+    )  # fmt: skip
+    statuses = status_column.multiselect(
+        "Status", STATUSES, default=["complete", "stopped"], key="status_filter"
+    )
+    shown = [
+        r
+        for r in records
+        if (not statuses or r.status in statuses) and matches_filter(run_table_row(r), text)
+    ]
+    frame = pd.DataFrame([run_table_row(record) for record in shown])
+    if frame.empty:
+        st.caption(f"No run matches the filter ({len(records)} stored).")
+        return []
+    event = st.dataframe(
+        frame, key="run_table", hide_index=True, width="stretch", on_select="rerun",
+        selection_mode="multi-row", column_config=COLUMNS,
+        column_order=[
+            "status", "label", "test_accuracy", "thresholded_accuracy", "parameters",
+            "train_seconds", "created_at", "run_id",
+        ],
+    )  # fmt: skip
+    selected = [shown[index] for index in event.selection.rows]
+    st.caption(
+        f"{len(shown)} of {len(records)} runs shown. Tick rows to compare (2 to "
+        f"{MAX_COMPARED_RUNS}), export or delete them. Click a column header to sort."
+    )
+    _actions(service, shown, selected)
+    return selected
+
+
+def _actions(service: TrainingService, shown: list[RunRecord], selected: list[RunRecord]) -> None:
+    compare, export_csv, export_json, delete = st.columns(4)
+    compare.button(
+        "Compare selected", key="compare_selected", icon=":material/compare_arrows:",
+        disabled=not 2 <= len(selected) <= MAX_COMPARED_RUNS,
+        on_click=_set_compared, args=([r.run_id for r in selected],),
+        help=f"Put 2 to {MAX_COMPARED_RUNS} ticked runs side by side below.",
+    )  # fmt: skip
+    chosen = selected or shown
+    which = "selected" if selected else "shown"
+    export_csv.download_button(
+        f"CSV ({len(chosen)} {which})", rows_to_csv([run_table_row(r) for r in chosen]),
+        file_name="mnist-explorer-runs.csv", mime="text/csv", key="export_csv",
+        icon=":material/download:",
+    )  # fmt: skip
+    export_json.download_button(
+        f"JSON ({len(chosen)} {which})",
+        json.dumps([run_to_json(r) for r in chosen], indent=2),
+        file_name="mnist-explorer-runs.json", mime="application/json", key="export_json",
+        icon=":material/download:",
+    )  # fmt: skip
+    if delete.button(
+        "Delete selected…", key="delete_selected", icon=":material/delete:",
+        disabled=not selected,
+    ):  # fmt: skip
+        _confirm_delete(service, [r.run_id for r in selected])
+
+
+def _set_compared(run_ids: list[str]) -> None:
+    st.session_state[link.COMPARED] = run_ids
+    st.session_state["compare_runs"] = run_ids
+
+
+@st.dialog("Delete runs")
+def _confirm_delete(service: TrainingService, run_ids: list[str]) -> None:
+    st.write(
+        f"Delete {len(run_ids)} run(s) and their files? This cannot be undone; the "
+        "configurations can be trained again."
+    )
+    if st.button("Delete", type="primary", key="confirm_delete"):
+        for run_id in run_ids:
+            service.store.delete(run_id)
+        st.session_state[link.COMPARED] = [
+            r for r in st.session_state.get(link.COMPARED, []) if r not in run_ids
+        ]
+        st.rerun()
