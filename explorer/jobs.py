@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from explorer.config import TrainingConfig
 from explorer.data import MnistData
 from explorer.model import SpeedCalibration, flops_per_epoch, steps_per_epoch
-from explorer.store import ACTIVE_STATUSES, RunRecord, RunStore
+from explorer.store import ACTIVE_STATUSES, RunRecord, RunStore, StoreError
 
 # How often a job whose training runs in another process is re-read from the store.
 REMOTE_POLL_SECONDS = 0.5
@@ -159,7 +159,12 @@ class TrainingService:
         key = self.cache_key(config)
         record = self.store.find_complete(key)
         if record is not None:
-            return Submission(record.run_id, cached=True, attached=False, record=record)
+            try:
+                self.store.load_artifacts(record.run_id)  # a damaged run is trained again
+            except StoreError as error:
+                self.store.mark_failed(record.run_id, str(error))
+            else:
+                return Submission(record.run_id, cached=True, attached=False, record=record)
         source = self.data.source
         with self._lock:
             run_id, created = self.store.claim(config, key, source)

@@ -143,3 +143,18 @@ def test_calibration_learns_from_complete_runs(service):
     assert service.calibration().measured_runs == 0
     service.wait(service.submit(CONFIG).run_id, timeout=10)
     assert service.calibration().measured_runs == 1
+
+
+def test_a_run_with_damaged_files_is_trained_again_and_others_stay_intact(service, trainer):
+    first = service.submit(CONFIG)
+    other = service.submit(CONFIG.replace(hidden1=9))
+    service.wait(first.run_id, timeout=10)
+    service.wait(other.run_id, timeout=10)
+    (service.store.runs_dir / first.run_id / "predictions.npz").write_bytes(b"garbage")
+    again = service.submit(CONFIG)
+    assert not again.cached and again.run_id != first.run_id
+    assert service.store.get(first.run_id).status == "failed"
+    assert "damaged" in service.store.get(first.run_id).error
+    assert service.wait(again.run_id, timeout=10).status == "complete"
+    assert service.submit(CONFIG.replace(hidden1=9)).cached  # the other run is untouched
+    assert service.store.load_artifacts(other.run_id).predicted_labels.shape == (30,)
