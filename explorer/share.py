@@ -62,7 +62,7 @@ def parse_query(params: Mapping[str, str | Sequence[str]]) -> SharedState:
 
     view = values.get("view", "explore").strip().lower()
     if view not in VIEWS:
-        warnings.append(f"Ignored view={view!r} from the link: it must be one of {', '.join(VIEWS)}.")
+        warnings.append(f"Ignored view={view!r} from the link: it must be one of {VIEWS}.")
         view = "explore"
 
     run_ids = _run_ids(values.get("runs", ""), warnings)

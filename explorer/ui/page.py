@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer import share
 from explorer.config import TrainingConfig
 from explorer.data import MnistData
 from explorer.jobs import TrainingService
 from explorer.store import ACTIVE_STATUSES, StoreError
-from explorer.ui import controls, network, progress, results
+from explorer.ui import comparison, controls, link, network, progress, results
 from explorer.ui.service import get_service
 
 # The last run this browser session started, so its page follows it even when sliders move away.
@@ -28,8 +29,18 @@ def main() -> None:
         "a handwritten-digit classifier. Runs are kept: going back to a configuration shows it "
         "at once."
     )
+    link.apply_link_once()
     config = controls.config_controls()
     pressed = controls.train_button(disabled=config is None)
+    view = st.radio(
+        "View", share.VIEWS, key=link.VIEW, horizontal=True, label_visibility="collapsed",
+        format_func=lambda name: {"explore": "Explore a network", "compare": "Compare runs"}[name],
+    )  # fmt: skip
+    if view == "compare":
+        comparison.compare_page(get_service(), config, pressed)
+        link.sync_link(config)
+        return
+    link.sync_link(config)
     if config is None:
         return
     network.network_panel(config)
