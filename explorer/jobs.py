@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from explorer.config import TrainingConfig
 from explorer.data import MnistData
 from explorer.model import SpeedCalibration, flops_per_epoch, steps_per_epoch
-from explorer.store import ACTIVE_STATUSES, RunRecord, RunStore, StoreError
+from explorer.store import ACTIVE_STATUSES, RunRecord, RunStore, StoreError, process_alive
 
 # How often a job whose training runs in another process is re-read from the store.
 REMOTE_POLL_SECONDS = 0.5
@@ -168,11 +168,13 @@ class TrainingService:
         source = self.data.source
         with self._lock:
             run_id, created = self.store.claim(config, key, source)
-            if not created and run_id not in self._jobs and self._owned_here(run_id):
-                # Left active by an earlier service in this same process: it will never finish.
-                self.store.mark_failed(run_id, "Abandoned by an earlier service.", "interrupted")
+            if not created and self._abandoned(run_id):
+                self.store.mark_failed(run_id, "Abandoned: its job had ended.", "interrupted")
                 run_id, created = self.store.claim(config, key, source)
             if not created:
+                record = self.store.get(run_id)
+                if record is not None and record.is_complete:  # finished a moment ago
+                    return Submission(run_id, cached=True, attached=False, record=record)
                 return Submission(run_id, cached=False, attached=True)
             job = Job(run_id, config)
             job.epoch_listener = lambda history, rid=run_id: self.store.save_progress(rid, history)
@@ -189,6 +191,9 @@ class TrainingService:
         record = self.store.get(run_id)
         if record is None:
             return None
+        if record.status in ACTIVE_STATUSES and not process_alive(record.owner_pid):
+            self.store.mark_orphans_interrupted()  # its process died (killed, power lost)
+            record = self.store.get(run_id)
         return Progress(
             run_id=run_id,
             config=record.config,
@@ -263,9 +268,16 @@ class TrainingService:
         if self._worker is not None:
             self._worker.join(timeout)
 
-    def _owned_here(self, run_id: str) -> bool:
+    def _abandoned(self, run_id: str) -> bool:
+        """An active run of this process that no live job here will finish (an earlier service
+        in the same process, or a job whose end could not be written to the store)."""
         record = self.store.get(run_id)
-        return record is not None and record.owner_pid == os.getpid()
+        if record is None or record.status not in ACTIVE_STATUSES:
+            return False
+        job = self._jobs.get(run_id)
+        if job is not None:
+            return job.snapshot().finished
+        return record.owner_pid == os.getpid()
 
     def _ensure_worker(self) -> None:
         if self._worker is None or not self._worker.is_alive():
@@ -277,7 +289,10 @@ class TrainingService:
             job = self._queue.get()
             if job is None:
                 return
-            self._run(job)
+            try:
+                self._run(job)
+            except Exception:  # never let one run's trouble end the worker
+                traceback.print_exc()
 
     def _run(self, job: Job) -> None:
         try:
@@ -296,10 +311,11 @@ class TrainingService:
         except Exception as error:  # the service must outlive any failed run
             message = f"{type(error).__name__}: {error}"
             traceback.print_exc()
+            job._set(status="failed", error=message)
             try:
                 self.store.mark_failed(job.run_id, message)
-            finally:
-                job._set(status="failed", error=message)
+            except Exception:  # the store itself is failing (disk full): keep serving
+                traceback.print_exc()
         finally:
             job.done.set()
 

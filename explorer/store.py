@@ -153,19 +153,22 @@ class RunStore:
     # -- writing ---------------------------------------------------------------------------
 
     def claim(self, config: TrainingConfig, cache_key: str, data_source: str) -> tuple[str, bool]:
-        """Reserve a new queued run for `cache_key` unless one is already queued or running.
+        """Reserve a new queued run for `cache_key` unless one is complete, queued or running.
 
-        Returns (run_id, created). One transaction, so two processes asking at once cannot both
-        create a run; an active run whose owner process has died does not count.
+        Returns (run_id, created); when not created, `run_id` is the complete run if there is
+        one, else the active one. One transaction, so two processes asking at once cannot both
+        create a run, and a run that completed a moment ago is not trained again; an active run
+        whose owner process has died does not count.
         """
         with self._connect() as connection:
             rows = connection.execute(
-                "SELECT run_id, owner_pid FROM runs WHERE cache_key = ? AND status IN "
-                "('queued', 'running') ORDER BY created_at DESC",
+                "SELECT run_id, owner_pid, status FROM runs WHERE cache_key = ? AND status IN "
+                "('complete', 'queued', 'running') "
+                "ORDER BY status = 'complete' DESC, created_at DESC",
                 (cache_key,),
             ).fetchall()
-            for run_id, owner_pid in rows:
-                if _process_alive(owner_pid):
+            for run_id, owner_pid, status in rows:
+                if status == "complete" or process_alive(owner_pid):
                     return run_id, False
             run_id = secrets.token_hex(8)
             connection.execute(
@@ -231,7 +234,10 @@ class RunStore:
             rows = connection.execute(
                 "SELECT run_id, owner_pid FROM runs WHERE status IN ('queued', 'running')"
             ).fetchall()
-            orphans = [run_id for run_id, pid in rows if not _process_alive(pid)]
+            orphans = [run_id for run_id, pid in rows if not process_alive(pid)]
+            for run_id in orphans:  # files half-written when the process died
+                for leftover in self.runs_dir.glob(f".{run_id}-*"):
+                    shutil.rmtree(leftover, ignore_errors=True)
             for run_id in orphans:
                 connection.execute(
                     "UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? "
@@ -359,7 +365,8 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
         os.fsync(handle.fileno())
 
 
-def _process_alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
+    """Whether a process with this id exists (the owner of an active run)."""
     if not pid:
         return False
     if pid == os.getpid():

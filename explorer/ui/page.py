@@ -37,8 +37,11 @@ def main() -> None:
         format_func=lambda name: {"explore": "Explore a network", "compare": "Compare runs"}[name],
     )  # fmt: skip
     if view == "compare":
-        comparison.compare_page(get_service(), config, pressed)
         link.sync_link(config)
+        try:
+            comparison.compare_page(get_service(), config, pressed)
+        except (StoreError, ValueError) as error:
+            st.error(f"{error}")
         return
     link.sync_link(config)
     if config is None:

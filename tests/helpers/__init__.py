@@ -1,0 +1,1 @@
+"""Scripts the fault-tolerance tests run in separate processes."""
