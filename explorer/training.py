@@ -102,7 +102,7 @@ def train(
         x_train, y_train = prepared.x_train[chosen], prepared.y_train[chosen]
     else:
         x_train, y_train = prepared.x_train, prepared.y_train
-    model = build_model(config)
+    model = build_model(config, len(x_train))
     steps = -(-len(x_train) // config.batch_size)
     bridge = _make_bridge_callback(config, steps, len(x_train), progress, stop)
 

@@ -76,8 +76,11 @@ def test_result_is_consistent_with_itself(quick_run, sample_data):
 def test_progress_reaches_the_listener(quick_run):
     _, recorder = quick_run
     assert recorder.starts == [(2, 38, 1200)]  # ceil(1200 / 32) = 38 steps per epoch
-    assert len(recorder.batches) == 2 * 38
-    assert recorder.batches[-1][:2] == (2, 38)
+    # Keras reports once per group of steps (steps_per_execution); the last report of each
+    # epoch is its last step.
+    steps = [(epoch, step) for epoch, step, _ in recorder.batches]
+    assert (1, 38) in steps and steps[-1] == (2, 38)
+    assert steps == sorted(steps)
     assert [epoch for epoch, _ in recorder.epochs] == [1, 2]
     assert set(recorder.epochs[0][1]) >= {"loss", "accuracy", "test_loss", "test_accuracy"}
 
@@ -103,10 +106,21 @@ def test_another_seed_gives_another_network(quick_run, sample_data):
 def test_stop_flag_ends_training_and_keeps_finished_epochs(sample_data):
     stop = threading.Event()
     config = QUICK.replace(epochs=5)
-    recorder = Recorder(stop_after_batches=38 + 5, stop=stop)  # stop 5 batches into epoch 2
+    recorder = Recorder()
+    recorder.on_epoch = lambda epoch, record: stop.set()  # press Stop during epoch 1's end
     result = train(config, sample_data, progress=recorder, stop=stop)
     assert result.stopped
     assert result.epochs_completed == 1
     assert [record["epoch"] for record in result.history] == [1]
-    assert len(recorder.batches) == 38 + 5
+    assert all(epoch == 1 for epoch, _, _ in recorder.batches)
     assert result.confusion_matrix.sum() == 1000  # scored on the test set all the same
+
+
+def test_stop_in_the_middle_of_an_epoch_drops_the_partial_epoch(sample_data):
+    stop = threading.Event()
+    config = QUICK.replace(batch_size=1, epochs=2)  # 1,200 steps per epoch, many reports
+    recorder = Recorder(stop_after_batches=2, stop=stop)
+    result = train(config, sample_data, progress=recorder, stop=stop)
+    assert result.stopped and result.epochs_completed == 0 and result.history == []
+    assert len(recorder.batches) == 2
+    assert recorder.batches[-1][1] < 1200
