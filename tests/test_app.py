@@ -127,3 +127,30 @@ def test_train_shows_accuracy_confusion_matrix_and_digits_then_is_cached():
 def test_expected_total_for_the_quick_config():
     config = TrainingConfig(hidden1=32, hidden2=16)
     assert total_parameters(config) == 784 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10
+
+
+def test_a_broken_data_folder_is_explained_and_the_rest_still_works(tmp_path, monkeypatch):
+    folder = tmp_path / "half"
+    folder.mkdir()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(folder))
+    app = new_page().run()
+    assert not app.exception
+    assert any("only some of the MNIST files" in error.value for error in app.error), [
+        error.value for error in app.error
+    ]
+    assert metric_value(app, "Parameters to learn") == "322,230"  # the network panel still works
+
+
+def test_a_run_with_damaged_files_says_so_and_can_be_retrained(sample_data, tmp_path):
+    from explorer.store import RunStore
+    from tests.fakes import fake_result
+
+    store = RunStore()  # the test's own EXPLORER_HOME, as the page uses
+    config = TrainingConfig()
+    run_id, _ = store.claim(config, config.cache_key(sample_data.fingerprint), "sample")
+    store.finish(run_id, fake_result(config, sample_data, [{"epoch": 1}]))
+    (store.runs_dir / run_id / "weights.npz").write_bytes(b"\x00" * 10)
+    app = new_page().run()
+    assert not app.exception
+    assert any("damaged" in error.value for error in app.error)

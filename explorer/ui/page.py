@@ -54,6 +54,8 @@ def main() -> None:
         with st.spinner("Loading MNIST…"):
             data = service.data
     except (StoreError, ValueError) as error:
+        with metrics_slot:
+            network.headline_metrics(config, None, None, None)  # the counts need no data
         st.error(f"{error}")
         return
     _data_banner(data)
