@@ -20,7 +20,7 @@ from explorer.config import ACTIVATIONS, BATCH_SIZE_CHOICES, OPTIMIZERS, Trainin
 from explorer.jobs import TrainingService, create_service
 from explorer.model import total_parameters
 from explorer.reports import rows_to_csv, run_table_row, run_to_json
-from explorer.store import RunRecord, StoreError
+from explorer.runs import RunRecord, StoreError
 
 # (flag, config field, help)
 _CONFIG_FLAGS = (

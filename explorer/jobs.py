@@ -13,108 +13,22 @@ rather than trained twice.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import queue
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from explorer.config import TrainingConfig
 from explorer.data import MnistData
+from explorer.job_state import Job, Progress, Submission
 from explorer.model import SpeedCalibration, flops_per_epoch, steps_per_epoch
-from explorer.store import ACTIVE_STATUSES, RunRecord, RunStore, StoreError, process_alive
+from explorer.runs import ACTIVE_STATUSES, RunRecord, StoreError, process_alive
+from explorer.store import RunStore
 
 # How often a job whose training runs in another process is re-read from the store.
 REMOTE_POLL_SECONDS = 0.5
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A snapshot of a job that a page can draw without locks."""
-
-    run_id: str
-    config: TrainingConfig
-    status: str  # queued, running, complete, stopped, failed, interrupted
-    epoch: int = 0  # the epoch in progress (1-based), or the last one
-    epochs: int = 0
-    step: int = 0  # batches done in the current epoch
-    steps_per_epoch: int = 0
-    elapsed_seconds: float = 0.0
-    eta_seconds: float | None = None
-    history: list[dict] = field(default_factory=list)
-    latest: dict[str, float] = field(default_factory=dict)  # the last batch's loss and accuracy
-    error: str | None = None
-    stop_requested: bool = False
-    remote: bool = False  # trained by another process sharing the store
-
-    @property
-    def fraction(self) -> float:
-        """Share of all batches done, 0..1."""
-        total = self.epochs * self.steps_per_epoch
-        if self.status in ("complete",):
-            return 1.0
-        if not total:
-            return 0.0
-        return min(1.0, ((self.epoch - 1) * self.steps_per_epoch + self.step) / total)
-
-    @property
-    def finished(self) -> bool:
-        return self.status not in ACTIVE_STATUSES
-
-
-@dataclass(frozen=True)
-class Submission:
-    """What `submit` did: `cached` (a stored result), or a job to follow (`attached` if shared)."""
-
-    run_id: str
-    cached: bool
-    attached: bool
-    record: RunRecord | None = None
-
-
-class Job:
-    """A queued or running training, updated by the worker and read by any session."""
-
-    def __init__(self, run_id: str, config: TrainingConfig) -> None:
-        self.run_id = run_id
-        self.config = config
-        self.stop_event = threading.Event()
-        self.done = threading.Event()
-        self._lock = threading.Lock()
-        self._state = Progress(run_id=run_id, config=config, status="queued", epochs=config.epochs)
-        self._started = 0.0
-        # Called with the history after every finished epoch (the service saves it to the store).
-        self.epoch_listener: Callable[[list[dict]], None] | None = None
-
-    def snapshot(self) -> Progress:
-        with self._lock:
-            return self._state
-
-    def _set(self, **changes) -> None:
-        with self._lock:
-            self._state = dataclasses.replace(self._state, **changes)
-
-    # ProgressListener methods, called by explorer.training on the worker thread.
-    def on_start(self, epochs: int, steps: int, train_samples: int) -> None:
-        self._started = time.perf_counter()
-        self._set(status="running", epochs=epochs, steps_per_epoch=steps, epoch=1, step=0)
-
-    def on_batch(self, epoch: int, step: int, logs: dict) -> None:
-        elapsed = time.perf_counter() - self._started
-        state = self.snapshot()
-        done = (epoch - 1) * state.steps_per_epoch + step
-        total = state.epochs * state.steps_per_epoch
-        eta = elapsed / done * (total - done) if done else None
-        latest = {k: float(v) for k, v in logs.items() if k in ("loss", "accuracy")}
-        self._set(epoch=epoch, step=step, elapsed_seconds=elapsed, eta_seconds=eta, latest=latest)
-
-    def on_epoch(self, epoch: int, record: dict) -> None:
-        self._set(history=[*self.snapshot().history, record])
-        if self.epoch_listener is not None:
-            self.epoch_listener(self.snapshot().history)
 
 
 class TrainingService:
@@ -227,7 +141,7 @@ class TrainingService:
         if job is None or job.snapshot().finished:
             return False
         job.stop_event.set()
-        job._set(stop_requested=True)
+        job.update(stop_requested=True)
         return True
 
     def wait(self, run_id: str, timeout: float | None = None) -> Progress | None:
@@ -298,20 +212,20 @@ class TrainingService:
         try:
             if job.stop_event.is_set():  # stopped while still queued
                 self.store.mark_failed(job.run_id, "Stopped before it started.", "stopped")
-                job._set(status="stopped")
+                job.update(status="stopped")
                 return
             self.store.mark_running(job.run_id)
-            job._set(status="running")
+            job.update(status="running")
             trainer = self._trainer
             if trainer is None:
                 from explorer.training import train as trainer
             result = trainer(job.config, self.data, progress=job, stop=job.stop_event)
             record = self.store.finish(job.run_id, result)
-            job._set(status=record.status, history=record.history)
+            job.update(status=record.status, history=record.history)
         except Exception as error:  # the service must outlive any failed run
             message = f"{type(error).__name__}: {error}"
             traceback.print_exc()
-            job._set(status="failed", error=message)
+            job.update(status="failed", error=message)
             try:
                 self.store.mark_failed(job.run_id, message)
             except Exception:  # the store itself is failing (disk full): keep serving

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from explorer.model import layer_parameters, total_parameters
-from explorer.store import RunRecord
+from explorer.runs import RunRecord
 
 
 def run_to_json(record: RunRecord, *, cached: bool | None = None, data=None) -> dict[str, Any]:

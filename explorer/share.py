@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from explorer.config import TrainingConfig
-from explorer.store import RUN_ID_PATTERN
+from explorer.runs import RUN_ID_PATTERN
 
 VIEWS = ("explore", "compare")
 MAX_COMPARED_RUNS = 4

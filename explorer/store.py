@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import shutil
 import sqlite3
@@ -25,17 +24,20 @@ import tempfile
 import time
 import zipfile
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from explorer.config import MODEL_VERSION, TrainingConfig
-
-STATUSES = ("queued", "running", "complete", "stopped", "failed", "interrupted")
-ACTIVE_STATUSES = ("queued", "running")
-RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
+from explorer.runs import (
+    RunArtifacts,
+    RunRecord,
+    StoreError,
+    check_run_id,
+    process_alive,
+    record_from_row,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -58,61 +60,12 @@ CREATE INDEX IF NOT EXISTS runs_by_key ON runs (cache_key, status);
 """
 
 
-class StoreError(ValueError):
-    """The run store cannot do what was asked; the message says what and why."""
-
-
 def default_home() -> Path:
     """EXPLORER_HOME, else the user's cache folder (XDG_CACHE_HOME or ~/.cache)/mnist-explorer."""
     if os.environ.get("EXPLORER_HOME"):
         return Path(os.environ["EXPLORER_HOME"]).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache) / "mnist-explorer"
-
-
-def check_run_id(run_id: str) -> str:
-    """Return `run_id` if it is a well-formed run id, else raise: ids become folder names."""
-    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
-        raise StoreError(f"{run_id!r} is not a valid run id (16 lowercase hex characters).")
-    return run_id
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One row of the registry: what was trained, how it went and its headline figures."""
-
-    run_id: str
-    cache_key: str
-    config: TrainingConfig
-    data_source: str
-    status: str
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    history: list[dict] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
-    confusion_matrix: np.ndarray | None = None
-    error: str | None = None
-    owner_pid: int | None = None
-
-    @property
-    def is_complete(self) -> bool:
-        return self.status == "complete"
-
-    @property
-    def has_result(self) -> bool:
-        """Complete or stopped runs have scores, a confusion matrix and predictions."""
-        return self.status in ("complete", "stopped") and self.confusion_matrix is not None
-
-
-@dataclass(frozen=True)
-class RunArtifacts:
-    """The large per-digit arrays of a run, kept in files next to the registry."""
-
-    predicted_labels: np.ndarray  # (n_test,) uint8
-    confidence: np.ndarray  # (n_test,) float32
-    probabilities: np.ndarray  # (n_test, 10) float16
-    weights: list[np.ndarray]
 
 
 class RunStore:
@@ -317,45 +270,7 @@ class RunStore:
                 f"owner_pid FROM runs {where}",
                 parameters,
             ).fetchall()
-        return [record for record in map(_record_from_row, rows) if record is not None]
-
-
-def _record_from_row(row: tuple) -> RunRecord | None:
-    """A RunRecord, or None for a row too damaged to read (it is skipped, others still show)."""
-    try:
-        (
-            run_id,
-            key,
-            config_json,
-            source,
-            status,
-            created,
-            started,
-            finished,
-            history_json,
-            summary_json,
-            confusion_json,
-            error,
-            owner_pid,
-        ) = row
-        confusion = None if confusion_json is None else np.array(json.loads(confusion_json))
-        return RunRecord(
-            run_id=run_id,
-            cache_key=key,
-            config=TrainingConfig.from_mapping(json.loads(config_json)),
-            data_source=source,
-            status=status,
-            created_at=created,
-            started_at=started,
-            finished_at=finished,
-            history=json.loads(history_json),
-            summary=json.loads(summary_json),
-            confusion_matrix=confusion,
-            error=error,
-            owner_pid=owner_pid,
-        )
-    except (ValueError, TypeError):
-        return None
+        return [record for record in map(record_from_row, rows) if record is not None]
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
@@ -363,18 +278,3 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
         np.savez_compressed(handle, **arrays)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def process_alive(pid: int | None) -> bool:
-    """Whether a process with this id exists (the owner of an active run)."""
-    if not pid:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by another user
-    return True

@@ -25,7 +25,8 @@ from streamlit.testing.v1 import AppTest
 from explorer import cli
 from explorer.config import TrainingConfig
 from explorer.jobs import TrainingService, create_service
-from explorer.store import RunStore, StoreError
+from explorer.runs import StoreError
+from explorer.store import RunStore
 from tests.fakes import FakeTrainer, fake_result, tiny_data
 from tests.helpers.fault_worker import HISTORY, SWARM_PROCESSES, held_config, swarm_config
 

@@ -8,7 +8,7 @@ import pytest
 
 from explorer.config import TrainingConfig
 from explorer.reports import matches_filter, rows_to_csv, run_table_row, run_to_json
-from explorer.store import RunRecord
+from explorer.runs import RunRecord
 
 
 def record(**config_changes):

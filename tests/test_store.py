@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from explorer.config import TrainingConfig
-from explorer.store import RunStore, StoreError, check_run_id
+from explorer.runs import StoreError, check_run_id
+from explorer.store import RunStore
 from tests.fakes import fake_result, tiny_data
 
 DATA = tiny_data()

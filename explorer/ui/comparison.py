@@ -12,8 +12,8 @@ from explorer import compare, compare_charts, images
 from explorer.config import TrainingConfig
 from explorer.jobs import TrainingService
 from explorer.model import total_parameters
+from explorer.runs import RunArtifacts, RunRecord, StoreError
 from explorer.share import MAX_COMPARED_RUNS
-from explorer.store import RunArtifacts, RunRecord, StoreError
 from explorer.ui import history, link, results
 
 LETTERS = "ABCD"

@@ -9,8 +9,8 @@ import streamlit as st
 
 from explorer.jobs import TrainingService
 from explorer.reports import matches_filter, rows_to_csv, run_table_row, run_to_json
+from explorer.runs import STATUSES, RunRecord
 from explorer.share import MAX_COMPARED_RUNS
-from explorer.store import STATUSES, RunRecord
 from explorer.ui import link
 
 COLUMNS = {

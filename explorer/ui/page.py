@@ -13,11 +13,11 @@ from explorer import share
 from explorer.config import TrainingConfig
 from explorer.data import MnistData
 from explorer.jobs import TrainingService
-from explorer.store import ACTIVE_STATUSES, StoreError
+from explorer.runs import ACTIVE_STATUSES, StoreError
 from explorer.ui import comparison, controls, link, network, progress, results
 from explorer.ui.service import get_service
 
-# The last run this browser session started, so its page follows it even when sliders move away.
+# The last run this browser session trained: its result is "new", not shown with a cached badge.
 SESSION_RUN = "started_run_id"
 
 
@@ -36,14 +36,13 @@ def main() -> None:
         "View", share.VIEWS, key=link.VIEW, horizontal=True, label_visibility="collapsed",
         format_func=lambda name: {"explore": "Explore a network", "compare": "Compare runs"}[name],
     )  # fmt: skip
+    link.sync_link(config)
     if view == "compare":
-        link.sync_link(config)
         try:
             comparison.compare_page(get_service(), config, pressed)
         except (StoreError, ValueError) as error:
             st.error(f"{error}")
         return
-    link.sync_link(config)
     if config is None:
         return
     network.network_panel(config)

@@ -9,7 +9,7 @@ from explorer import charts, images, metrics
 from explorer.data import MnistData
 from explorer.jobs import TrainingService
 from explorer.model import total_parameters
-from explorer.store import RunArtifacts, RunRecord, StoreError
+from explorer.runs import RunArtifacts, RunRecord, StoreError
 from explorer.ui.formatting import ago, duration, percent
 
 GRID_SIZE = 20  # the tutorial shows the first 20 test digits
