@@ -226,7 +226,7 @@ def _cell_digits(service, runs, names, artifacts, run_id: str, point: dict) -> N
         images.digit_grid_html(
             data.x_test[chosen], run_artifacts.predicted_labels[chosen], data.y_test[chosen],
             run_artifacts.confidence[chosen],
-            caption=f"{len(chosen)} digits, most confident prediction first.",
+            caption=f"{len(chosen)} digit{'s' * (len(chosen) != 1)}, most confident first.",
         )
     )  # fmt: skip
 

@@ -46,11 +46,20 @@ def test_compare_two_runs_from_a_shared_link(page, server):
     )
     print(f"selection change shown in {time.perf_counter() - started:.2f} s")
 
+    # Clicking a cell of the difference heatmap shows the test digits behind it.
+    difference = page.locator('[data-testid="stVegaLiteChart"]').nth(3)  # curves, A, B, B − A
+    difference.scroll_into_view_if_needed()
+    box = difference.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
+    page.get_by_text("Test digits behind the click").wait_for(timeout=30_000)
+    page.get_by_text(re.compile("most confident first|No test digits there")).wait_for()
+    screenshot(page, "08-clicked-cell")
+
     # The shared link reproduces the comparison in a fresh page.
     page.goto(link)
     page.get_by_text("What differs").wait_for()
     assert page.url.endswith(f"runs={first}%2C{second}") or f"runs={first},{second}" in page.url
-    screenshot(page, "08-compare-reloaded")
+    screenshot(page, "08b-compare-reloaded")
 
 
 def test_stop_a_run(page, server):
