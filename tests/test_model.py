@@ -106,3 +106,15 @@ def test_model_module_does_not_import_tensorflow():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert output.stdout.strip() == "False"
+
+
+def test_steps_per_execution_groups_small_steps_and_never_exceeds_an_epoch():
+    from explorer.model import steps_per_execution
+
+    tutorial = steps_per_execution(TrainingConfig(), 60000)
+    assert 10 <= tutorial <= 64  # several tutorial steps per call, but progress every ~0.25 s
+    assert steps_per_execution(TrainingConfig(batch_size=60000), 60000) == 1
+    assert steps_per_execution(TrainingConfig(batch_size=1), 60000) == 64
+    assert steps_per_execution(TrainingConfig(hidden1=8, hidden2=0), 100) == 1  # one-step epoch
+    big = TrainingConfig(hidden1=1024, hidden2=512, batch_size=10000)
+    assert steps_per_execution(big, 60000) == 1  # a single step already takes long
