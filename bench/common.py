@@ -1,0 +1,229 @@
+"""Helpers shared by the service benchmarks (not a benchmark itself).
+
+- `data_dir_from(arguments)`: the MNIST folder from `--data-dir` or EXPLORER_DATA_DIR.
+- `bench_env(home, data_dir)`: an environment for child processes (temporary EXPLORER_HOME,
+  EXPLORER_OFFLINE=1, a throw-away KERAS_HOME).
+- `StreamlitServer`: `streamlit run app.py` on a free port; waits for /_stcore/health; stops it.
+- `launch_chromium(playwright)`: Debian's Chromium with the flags the e2e tests use.
+- `seed_store(home, data, configs)`: complete runs made with tests.fakes.fake_result, keyed with
+  the real data fingerprint, with artifacts of realistic size (random weights of the real layer
+  shapes, random probabilities), so loading them costs what loading a real run costs.
+- `/proc` readers (peak and current RSS, CPU time, TensorFlow mapped), stats, table, JSON out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+APP = ROOT / "app.py"
+TF_MARKERS = ("_pywrap_tensorflow", "libtensorflow")
+LOAD_AT_START = os.getloadavg()
+
+if str(ROOT) not in sys.path:  # so `explorer` and `tests.fakes` import from a checkout
+    sys.path.insert(0, str(ROOT))
+
+# One way to start a server and a browser, shared with the browser tests (re-exported here).
+from tests.e2e.server import (  # noqa: E402, F401
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    StreamlitServer,
+    free_port,
+    launch_chromium,
+)
+
+# One way to start a server and a browser, shared with the browser tests.
+
+
+def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("EXPLORER_DATA_DIR") or None,
+        help="folder with the full MNIST (default: env EXPLORER_DATA_DIR)",
+    )
+
+
+def data_dir_from(arguments: argparse.Namespace) -> str:
+    if not arguments.data_dir:
+        sys.exit("Give the full MNIST with --data-dir FOLDER or EXPLORER_DATA_DIR=FOLDER.")
+    return str(Path(arguments.data_dir).resolve())
+
+
+def temporary_home(prefix: str) -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix=f"bench-{prefix}-")
+
+
+def bench_env(home: str | Path, data_dir: str | None) -> dict[str, str]:
+    keras_home = Path(home) / "keras"  # never the user's ~/.keras
+    keras_home.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "EXPLORER_HOME": str(home),
+        "EXPLORER_DATA_DIR": data_dir or "",
+        "EXPLORER_OFFLINE": "1",
+        "KERAS_HOME": str(keras_home),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def realistic_result(config, data, epochs: int | None = None, seed: int = 0):
+    """tests.fakes.fake_result with random weights of the real shapes and random probabilities."""
+    import numpy as np
+
+    from explorer.model import layer_parameters
+    from tests.fakes import fake_result
+
+    rng = np.random.default_rng(seed)
+    history = [
+        {
+            "epoch": epoch,
+            "loss": 1.0 / epoch,
+            "accuracy": 0.8 + epoch / 100,
+            "test_loss": 1.1 / epoch,
+            "test_accuracy": 0.8 + epoch / 110,
+            "seconds": 1.0,
+        }
+        for epoch in range(1, (epochs or config.epochs) + 1)
+    ]
+    result = fake_result(config, data, history)
+    weights = []
+    for layer in layer_parameters(config):
+        weights.append(rng.normal(0, 0.05, (layer.inputs, layer.units)).astype(np.float32))
+        weights.append(rng.normal(0, 0.05, layer.units).astype(np.float32))
+    probabilities = rng.dirichlet(np.full(10, 0.3), len(data.y_test)).astype(np.float16)
+    return dataclasses.replace(
+        result,
+        weights=weights,
+        probabilities=probabilities,
+        predicted_labels=np.argmax(probabilities, axis=1).astype(np.uint8),
+        confidence=probabilities.max(axis=1).astype(np.float32),
+        train_seconds=10.0,
+        samples_per_second=30_000.0,
+    )
+
+
+def seed_store(home: str | Path, data, configs) -> list[str]:
+    """Store a complete run for each config under `data.fingerprint`; returns their run ids."""
+    from explorer.store import RunStore
+
+    store = RunStore(home)
+    run_ids = []
+    for index, config in enumerate(configs):
+        run_id, created = store.claim(config, config.cache_key(data.fingerprint), data.source)
+        if created:
+            store.mark_running(run_id)
+            store.finish(run_id, realistic_result(config, data, seed=index))
+        run_ids.append(run_id)
+    return run_ids
+
+
+def count_runs(home: str | Path, cache_key: str | None = None) -> dict[str, int]:
+    """Rows in the run store by status (all keys, or one cache key)."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(Path(home) / "runs.db")) as connection:
+        where, params = ("WHERE cache_key = ?", (cache_key,)) if cache_key else ("", ())
+        rows = connection.execute(
+            f"SELECT status, COUNT(*) FROM runs {where} GROUP BY status", params
+        ).fetchall()
+    return dict(rows)
+
+
+# -- /proc -----------------------------------------------------------------------------------
+
+
+def proc_status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def descendants(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        parent = pending.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found += children
+            pending += children
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tensorflow_mapped(pid: int) -> bool:
+    """Whether TensorFlow's shared libraries are mapped into the process (imported)."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return any(marker in maps for marker in TF_MARKERS)
+
+
+# -- stats and output ------------------------------------------------------------------------
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "median": statistics.median(values) if values else float("nan"),
+        "p95": percentile(values, 0.95),
+        "max": max(values) if values else float("nan"),
+        "min": min(values) if values else float("nan"),
+    }
+
+
+def machine() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "load_average_at_start": LOAD_AT_START,
+        "load_average_at_end": os.getloadavg(),
+        "python": platform.python_version(),
+        "note": "shared machine: other benchmarks may run at the same time",
+    }
+
+
+def print_table(headers: list[str], rows: list[list]) -> None:
+    cells = [[str(h) for h in headers]] + [
+        [f"{c:.4f}" if isinstance(c, float) else str(c) for c in row] for row in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for index, row in enumerate(cells):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def write_results(name: str, payload: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    payload = {"benchmark": name, "machine": machine(), **payload}
+    path.write_text(json.dumps(payload, indent=2, default=str))
+    print(f"\nwrote {path.relative_to(ROOT)}")
+    return path
