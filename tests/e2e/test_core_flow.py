@@ -60,8 +60,10 @@ def test_sliders_change_the_table_then_train_and_come_back(page, server):
     # A fresh visit with the same settings shows the stored run at once, marked cached.
     open_page(page, server)
     set_slider(page, "Neurons in hidden layer 2", ["Home"])
+    page.get_by_text("784 → 400 → 10").wait_for()  # let that rerun land before the next slider
     set_slider(page, "Neurons in hidden layer 1", ["Home"] + ["ArrowRight"] * 15)
-    page.get_by_text("cached").wait_for(timeout=10_000)
-    page.locator(".digit-cell").nth(19).wait_for(timeout=10_000)
+    page.get_by_text("784 → 16 → 10").wait_for()
+    page.get_by_text("cached").wait_for(timeout=30_000)
+    page.locator(".digit-cell").nth(19).wait_for(timeout=30_000)
     assert page.locator('[data-testid="stProgress"]').count() == 0  # nothing trained again
     screenshot(page, "05-cached")
