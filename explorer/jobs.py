@@ -162,7 +162,7 @@ class TrainingService:
     def calibration(self) -> SpeedCalibration:
         """Training speed of this machine, learnt from the complete runs in the store."""
         samples = []
-        for record in self.store.list_runs(("complete",))[:20]:
+        for record in self.store.list_runs(("complete",), limit=20):  # read per page view
             summary = record.summary
             seconds, train_samples = summary.get("train_seconds"), summary.get("train_samples")
             epochs = summary.get("epochs_completed", 0)

@@ -237,12 +237,13 @@ class RunStore:
         rows = self._select("WHERE cache_key = ? ORDER BY created_at DESC LIMIT 1", (cache_key,))
         return next(iter(rows), None)
 
-    def list_runs(self, statuses: tuple[str, ...] | None = None) -> list[RunRecord]:
-        """All runs, newest first, optionally only those with the given statuses."""
-        if statuses:
-            marks = ", ".join("?" for _ in statuses)
-            return self._select(f"WHERE status IN ({marks}) ORDER BY created_at DESC", statuses)
-        return self._select("ORDER BY created_at DESC", ())
+    def list_runs(
+        self, statuses: tuple[str, ...] | None = None, limit: int | None = None
+    ) -> list[RunRecord]:
+        """Runs, newest first, optionally only those with the given statuses and at most `limit`."""
+        where = f"WHERE status IN ({', '.join('?' for _ in statuses)}) " if statuses else ""
+        tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        return self._select(f"{where}ORDER BY created_at DESC{tail}", tuple(statuses or ()))
 
     def load_artifacts(self, run_id: str) -> RunArtifacts:
         """Predictions and weights of a complete or stopped run; StoreError if missing or broken."""

@@ -151,3 +151,5 @@ def test_list_runs_filters_by_status(tmp_path):
     finished_run(store, TrainingConfig(hidden1=9), stopped=True)
     assert [r.status for r in store.list_runs(("stopped",))] == ["stopped"]
     assert len(store.list_runs()) == 2
+    newest = store.list_runs(limit=1)
+    assert len(newest) == 1 and newest[0].config == TrainingConfig(hidden1=9)
