@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             parser.error(str(error))  # exits with status 2
     try:
-        service = create_service(arguments.data_dir)
+        # One process already: train in it, so killing the command kills the training too.
+        service = create_service(arguments.data_dir, isolated=False)
         if arguments.command == "train":
             return _train(service, config, arguments.json)
         return _list_runs(service, "json" if arguments.json else "csv" if arguments.csv else "text")

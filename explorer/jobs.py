@@ -6,7 +6,10 @@
     service.stop(submission.run_id)        # any session may stop it; partial history is kept
 
 Jobs run one at a time on a background worker thread (two cores are better spent on one training
-than split between two), so moving a slider or closing a browser tab never stops a job. A config
+than split between two), so moving a slider or closing a browser tab never stops a job. With
+`isolated=True` (the page's service) the worker hands each job to a child process
+(`explorer.trainer_process`), so the server never loads TensorFlow and stays quick while a class
+waits; without it (the CLI, tests) the worker thread trains itself. A config
 that is already queued or training, here or in another process using the same store, is joined
 rather than trained twice.
 """
@@ -35,12 +38,22 @@ class TrainingService:
     """Queue, deduplicate, run and report trainings against one `RunStore`."""
 
     def __init__(
-        self, store: RunStore, data_loader: Callable[[], MnistData], trainer: Callable | None = None
+        self,
+        store: RunStore,
+        data_loader: Callable[[], MnistData],
+        trainer: Callable | None = None,
+        *,
+        isolated: bool = False,
     ) -> None:
         self.store = store
         self._data_loader = data_loader
         self._data: MnistData | None = None
         self._trainer = trainer  # None: explorer.training.train (tests inject failures here)
+        self._trainer_process = None
+        if isolated and trainer is None:
+            from explorer.trainer_process import TrainerProcess
+
+            self._trainer_process = TrainerProcess()
         self._lock = threading.Lock()  # guards _jobs and claiming
         self._data_lock = threading.Lock()  # guards the one-time data load
         self._jobs: dict[str, Job] = {}
@@ -181,6 +194,8 @@ class TrainingService:
         self._queue.put(None)
         if self._worker is not None:
             self._worker.join(timeout)
+        if self._trainer_process is not None:
+            self._trainer_process.close(timeout)
 
     def _abandoned(self, run_id: str) -> bool:
         """An active run of this process that no live job here will finish (an earlier service
@@ -216,11 +231,14 @@ class TrainingService:
                 return
             self.store.mark_running(job.run_id)
             job.update(status="running")
-            trainer = self._trainer
-            if trainer is None:
-                from explorer.training import train as trainer
-            result = trainer(job.config, self.data, progress=job, stop=job.stop_event)
-            record = self.store.finish(job.run_id, result)
+            if self._trainer_process is not None:
+                record = self._trainer_process.run(job, self.data, self.store)
+            else:
+                trainer = self._trainer
+                if trainer is None:
+                    from explorer.training import train as trainer
+                result = trainer(job.config, self.data, progress=job, stop=job.stop_event)
+                record = self.store.finish(job.run_id, result)
             job.update(status=record.status, history=record.history)
         except Exception as error:  # the service must outlive any failed run
             message = f"{type(error).__name__}: {error}"
@@ -234,10 +252,15 @@ class TrainingService:
             job.done.set()
 
 
-def create_service(data_dir: str | None = None, home: str | None = None) -> TrainingService:
+def create_service(
+    data_dir: str | None = None, home: str | None = None, *, isolated: bool = True
+) -> TrainingService:
     """The standard service: the run store under `home` (or EXPLORER_HOME) and MNIST found by
-    `explorer.data.load_mnist` from `data_dir` (or EXPLORER_DATA_DIR, Keras, the bundled sample)."""
+    `explorer.data.load_mnist` from `data_dir` (or EXPLORER_DATA_DIR, Keras, the bundled sample).
+    `isolated`: train in a child process (for servers); False trains on the worker thread."""
     from explorer.data import load_mnist
     from explorer.store import RunStore
 
-    return TrainingService(RunStore(home), data_loader=lambda: load_mnist(data_dir))
+    return TrainingService(
+        RunStore(home), data_loader=lambda: load_mnist(data_dir), isolated=isolated
+    )

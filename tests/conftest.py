@@ -24,6 +24,11 @@ def offline_environment(monkeypatch, tmp_path_factory):
     monkeypatch.delenv("EXPLORER_DATA_DIR", raising=False)  # tests opt in via FULL_MNIST_DIR
     monkeypatch.setenv("EXPLORER_HOME", str(tmp_path_factory.mktemp("explorer-home")))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("keras-home")))
+    yield
+    # Services made by a test (the page's are isolated) may have started a training process.
+    from explorer.trainer_process import close_all
+
+    close_all()
 
 
 @pytest.fixture(scope="session")
