@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import math
 import struct
@@ -76,7 +77,23 @@ def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
 
 
 def png_data_uri(image: np.ndarray, scale: int = 1) -> str:
-    """``image`` as a ``data:image/png;base64,...`` URI, usable as an ``<img src>``."""
+    """``image`` as a ``data:image/png;base64,...`` URI, usable as an ``<img src>``.
+
+    Remembered for the last few thousand images: the same test digits are drawn on every
+    rerun of every session, and encoding one costs more than looking it up.
+    """
+    array = np.asarray(image)
+    if array.dtype == np.uint8 and isinstance(scale, int):
+        return _cached_uri(array.tobytes(), array.shape, scale)
+    return _encode_uri(array, scale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_uri(raw: bytes, shape: tuple[int, ...], scale: int) -> str:
+    return _encode_uri(np.frombuffer(raw, dtype=np.uint8).reshape(shape), scale)
+
+
+def _encode_uri(image: np.ndarray, scale: int) -> str:
     encoded = base64.b64encode(png_bytes(image, scale)).decode("ascii")
     return f"data:image/png;base64,{encoded}"
 

@@ -32,6 +32,8 @@ from explorer.store import RunStore
 
 # How often a job whose training runs in another process is re-read from the store.
 REMOTE_POLL_SECONDS = 0.5
+# Every page view asks for the time estimate; runs finished by other processes show up after this.
+CALIBRATION_SECONDS = 5.0
 
 
 class TrainingService:
@@ -59,6 +61,7 @@ class TrainingService:
         self._jobs: dict[str, Job] = {}
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._worker: threading.Thread | None = None
+        self._calibration: tuple[float, SpeedCalibration] | None = None  # (when, what)
         # Runs left "running" by a process that died are not running: say so, once, at start.
         self.store.mark_orphans_interrupted()
 
@@ -173,7 +176,13 @@ class TrainingService:
             time.sleep(REMOTE_POLL_SECONDS)
 
     def calibration(self) -> SpeedCalibration:
-        """Training speed of this machine, learnt from the complete runs in the store."""
+        """Training speed of this machine, learnt from the complete runs in the store.
+
+        Re-read at most every CALIBRATION_SECONDS, and at once after a job of this service ends.
+        """
+        cached = self._calibration
+        if cached is not None and time.monotonic() - cached[0] < CALIBRATION_SECONDS:
+            return cached[1]
         samples = []
         for record in self.store.list_runs(("complete",), limit=20):  # read per page view
             summary = record.summary
@@ -185,7 +194,9 @@ class TrainingService:
             flops = flops_per_epoch(record.config, train_samples, test) * epochs
             steps = steps_per_epoch(record.config, train_samples) * epochs
             samples.append((flops, steps, seconds))
-        return SpeedCalibration.from_runs(samples)
+        calibration = SpeedCalibration.from_runs(samples)
+        self._calibration = (time.monotonic(), calibration)
+        return calibration
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop every job and the worker (tests and clean exits)."""
@@ -249,6 +260,7 @@ class TrainingService:
             except Exception:  # the store itself is failing (disk full): keep serving
                 traceback.print_exc()
         finally:
+            self._calibration = None  # a new run may change the estimate
             job.done.set()
 
 

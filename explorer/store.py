@@ -21,6 +21,7 @@ import secrets
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 import zipfile
 from contextlib import closing, contextmanager
@@ -60,6 +61,10 @@ CREATE INDEX IF NOT EXISTS runs_by_key ON runs (cache_key, status);
 """
 
 
+# Open connections kept per store: a few threads (page sessions, the worker) query at once.
+MAX_IDLE_CONNECTIONS = 4
+
+
 def default_home() -> Path:
     """EXPLORER_HOME, else the user's cache folder (XDG_CACHE_HOME or ~/.cache)/mnist-explorer."""
     if os.environ.get("EXPLORER_HOME"):
@@ -74,6 +79,8 @@ class RunStore:
     def __init__(self, home: str | Path | None = None) -> None:
         self.home = Path(home) if home is not None else default_home()
         self.runs_dir = self.home / "runs"
+        self._idle: list[sqlite3.Connection] = []  # open connections ready for reuse
+        self._pool_lock = threading.Lock()
         try:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             with closing(sqlite3.connect(self.home / "runs.db", timeout=60)) as connection:
@@ -91,10 +98,11 @@ class RunStore:
 
         Writers take the write lock up front (BEGIN IMMEDIATE) so a read-then-write such as
         `claim` cannot interleave with another process; readers never block under WAL.
+        Connections are kept for reuse (opening one costs more than most queries, and a page
+        view makes several); one that saw an error is closed instead.
         """
-        connection = sqlite3.connect(self.home / "runs.db", timeout=60, isolation_level=None)
-        with closing(connection):
-            connection.execute("PRAGMA synchronous=NORMAL")
+        connection = self._take_connection()
+        try:
             connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield connection
@@ -102,6 +110,24 @@ class RunStore:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
+        except BaseException:
+            connection.close()
+            raise
+        with self._pool_lock:
+            if len(self._idle) < MAX_IDLE_CONNECTIONS:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def _take_connection(self) -> sqlite3.Connection:
+        with self._pool_lock:
+            if self._idle:
+                return self._idle.pop()
+        connection = sqlite3.connect(
+            self.home / "runs.db", timeout=60, isolation_level=None, check_same_thread=False
+        )
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return connection
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -91,49 +91,78 @@ def train(
     stop: threading.Event | None = None,
     callbacks: list | None = None,
 ) -> TrainingResult:
-    """Train `config` on `data` and score it on the test set. Blocks until done or stopped."""
-    configure_tensorflow(config.seed)
-    from explorer.model import build_model
+    """Train `config` on `data` and score it on the test set. Blocks until done or stopped.
 
-    prepared = data.prepared()
+    `callbacks` are extra `keras.callbacks.Callback`s, called as `model.fit` would call them
+    (train begin/end, epoch begin/end, and batch end once per group of steps); setting
+    `model.stop_training` stops the run like the Stop button.
+    """
+    configure_tensorflow(config.seed)
+    import keras
+    import tensorflow as tf
+
+    from explorer.model import build_model, steps_per_execution
+    from explorer.train_step import CompiledSteps
+
+    x_train, y_train = data.x_train, data.y_train
     if config.train_fraction < 1.0:
-        chosen = stratified_subset(prepared.y_train, config.train_fraction, config.seed)
-        x_train, y_train = prepared.x_train[chosen], prepared.y_train[chosen]
-    else:
-        x_train, y_train = prepared.x_train, prepared.y_train
-    model = build_model(config, len(x_train))
-    steps = -(-len(x_train) // config.batch_size)
-    bridge = _make_bridge_callback(config, steps, len(x_train), progress, stop)
+        chosen = stratified_subset(y_train, config.train_fraction, config.seed)
+        x_train, y_train = x_train[chosen], y_train[chosen]
+    samples = len(x_train)
+    model = build_model(config, samples)
+    steps = -(-samples // config.batch_size)
+    group = steps_per_execution(config, samples)
+    compiled = CompiledSteps(model, x_train, y_train, config.batch_size)
+    bridge = _make_bridge_callback(config, steps, samples, progress, stop)
+    hooks = keras.callbacks.CallbackList([bridge, *(callbacks or [])], model=model)
+    shuffler = np.random.default_rng(config.seed)  # a new order every epoch, the same every run
+    scored = None  # (weights version, loss, probabilities) of the latest test scoring
 
     started = time.perf_counter()
-    model.fit(
-        x_train,
-        y_train,
-        batch_size=config.batch_size,
-        epochs=config.epochs,
-        validation_data=(prepared.x_test, prepared.y_test),
-        validation_batch_size=EVALUATION_BATCH_SIZE,
-        callbacks=[bridge, *(callbacks or [])],
-        verbose=0,
-    )
+    model.stop_training = False
+    hooks.on_train_begin()
+    for epoch in range(config.epochs):
+        hooks.on_epoch_begin(epoch)
+        order = tf.constant(shuffler.permutation(samples).astype(np.int32))
+        loss_sum, correct, done = 0.0, 0, 0
+        for first in range(0, steps, group):
+            count = min(group, steps - first)
+            batch_loss, batch_correct = compiled.run(order, tf.constant(first), tf.constant(count))
+            loss_sum, correct = loss_sum + float(batch_loss), correct + int(batch_correct)
+            done = min(samples, (first + count) * config.batch_size)
+            logs = {"loss": loss_sum / done, "accuracy": correct / done}
+            hooks.on_train_batch_end(first + count - 1, logs)
+            if model.stop_training:
+                break
+        if done == samples:  # a whole epoch: score the test set for the learning curve
+            test_loss, probabilities = compiled.score(
+                data.x_test, data.y_test, EVALUATION_BATCH_SIZE
+            )
+            scored = (epoch, test_loss, probabilities)
+            accuracy = metrics.argmax_accuracy(probabilities, data.y_test)
+            logs.update(val_loss=test_loss, val_accuracy=accuracy)
+        hooks.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    hooks.on_train_end()
     train_seconds = time.perf_counter() - started
 
-    probabilities = model.predict(prepared.x_test, batch_size=EVALUATION_BATCH_SIZE, verbose=0)
-    return _score(
-        config, model, probabilities, prepared.y_test, bridge, train_seconds, len(x_train)
-    )
+    if scored is None or scored[0] != epoch or done != samples:  # weights moved since
+        scored = (epoch, *compiled.score(data.x_test, data.y_test, EVALUATION_BATCH_SIZE))
+    _, test_loss, probabilities = scored
+    return _score(config, model, probabilities, test_loss, data.y_test, bridge, train_seconds)
 
 
-def _score(config, model, probabilities, y_test, bridge, train_seconds, train_samples):
+def _score(config, model, probabilities, test_loss, y_test, bridge, train_seconds):
     predicted = probabilities.argmax(axis=1)
-    true_probability = np.clip(probabilities[np.arange(len(y_test)), y_test], 1e-7, 1.0)
+    train_samples = bridge.train_samples
     history = bridge.history
     return TrainingResult(
         config=config,
         history=history,
         test_accuracy=metrics.argmax_accuracy(probabilities, y_test),
         thresholded_accuracy=metrics.thresholded_accuracy(probabilities, y_test),
-        test_loss=float(-np.mean(np.log(true_probability))),
+        test_loss=float(test_loss),
         confusion_matrix=metrics.confusion_matrix(y_test, predicted),
         predicted_labels=predicted.astype(np.uint8),
         confidence=probabilities.max(axis=1).astype(np.float32),
@@ -172,6 +201,7 @@ def _make_bridge_callback(config, steps_per_epoch, train_samples, progress, stop
         def __init__(self) -> None:
             super().__init__()
             self.history: list[dict[str, float]] = []
+            self.train_samples = train_samples
             self.stopped = False
             self._steps_done = 0
             self._epoch_started = 0.0

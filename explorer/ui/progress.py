@@ -6,6 +6,7 @@ import streamlit as st
 
 from explorer import charts
 from explorer.jobs import TrainingService
+from explorer.ui.chart_cache import show_chart
 from explorer.ui.formatting import duration
 
 POLL_SECONDS = 1.0
@@ -59,6 +60,7 @@ def live_progress(service: TrainingService, run_id: str) -> None:
         service.stop(run_id)
         note_column.info("Stopping after the current batch…")
     if progress.history:
-        st.altair_chart(charts.learning_curves(progress.history), key="live_curves")
+        history = progress.history  # grows once per epoch: one chart per run and epoch
+        show_chart(("live", run_id, len(history)), lambda: charts.learning_curves(history))
     else:
         st.caption("The learning curves appear after the first epoch.")

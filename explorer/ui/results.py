@@ -10,6 +10,7 @@ from explorer.data import MnistData
 from explorer.jobs import TrainingService
 from explorer.model import total_parameters
 from explorer.runs import RunArtifacts, RunRecord, StoreError
+from explorer.ui.chart_cache import show_chart
 from explorer.ui.formatting import ago, duration, percent
 
 GRID_SIZE = 20  # the tutorial shows the first 20 test digits
@@ -29,12 +30,15 @@ def result_view(service: TrainingService, record: RunRecord, *, cached: bool) ->
         "**Learning curves**: train vs test per epoch. Test getting worse while train keeps "
         "improving is overfitting."
     )
-    st.altair_chart(charts.learning_curves(record.history), key="curves")
+    # A finished run's charts never change: built once per server, keyed by run id.
+    show_chart(("curves", record.run_id), lambda: charts.learning_curves(record.history))
     confusion_column, digits_column = st.columns(2, gap="large")
     with confusion_column:
         st.markdown("**Confusion matrix**: rows are the true digit, columns the prediction.")
-        st.altair_chart(
-            charts.confusion_heatmap(record.confusion_matrix), key="confusion", width="content"
+        show_chart(
+            ("confusion", record.run_id),
+            lambda: charts.confusion_heatmap(record.confusion_matrix),
+            width="content",
         )
     with digits_column:
         try:
