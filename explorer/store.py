@@ -9,8 +9,8 @@
 
 A run is "complete" only once its artifact folder is in place (written under a temporary name and
 renamed) and its row is updated in a single transaction, so a crash never leaves a half-written
-run that counts as complete. Every call opens its own short-lived connection: cheap, safe across
-threads, and with WAL and a busy timeout, safe across processes.
+run that counts as complete. Calls share a small pool of connections (explorer.connections): safe
+across threads, and with WAL and a busy timeout, safe across processes.
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ import secrets
 import shutil
 import sqlite3
 import tempfile
-import threading
 import time
 import zipfile
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from explorer.config import MODEL_VERSION, TrainingConfig
+from explorer.connections import ConnectionPool
 from explorer.runs import (
     RunArtifacts,
     RunRecord,
@@ -61,10 +61,6 @@ CREATE INDEX IF NOT EXISTS runs_by_key ON runs (cache_key, status);
 """
 
 
-# Open connections kept per store: a few threads (page sessions, the worker) query at once.
-MAX_IDLE_CONNECTIONS = 4
-
-
 def default_home() -> Path:
     """EXPLORER_HOME, else the user's cache folder (XDG_CACHE_HOME or ~/.cache)/mnist-explorer."""
     if os.environ.get("EXPLORER_HOME"):
@@ -79,8 +75,7 @@ class RunStore:
     def __init__(self, home: str | Path | None = None) -> None:
         self.home = Path(home) if home is not None else default_home()
         self.runs_dir = self.home / "runs"
-        self._idle: list[sqlite3.Connection] = []  # open connections ready for reuse
-        self._pool_lock = threading.Lock()
+        self._pool = ConnectionPool(self.home / "runs.db")
         try:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             with closing(sqlite3.connect(self.home / "runs.db", timeout=60)) as connection:
@@ -92,42 +87,9 @@ class RunStore:
                 "folder you can write to."
             ) from error
 
-    @contextmanager
     def _connect(self, write: bool = True):
-        """A connection in a transaction: committed on success, rolled back on error.
-
-        Writers take the write lock up front (BEGIN IMMEDIATE) so a read-then-write such as
-        `claim` cannot interleave with another process; readers never block under WAL.
-        Connections are kept for reuse (opening one costs more than most queries, and a page
-        view makes several); one that saw an error is closed instead.
-        """
-        connection = self._take_connection()
-        try:
-            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.close()
-            raise
-        with self._pool_lock:
-            if len(self._idle) < MAX_IDLE_CONNECTIONS:
-                self._idle.append(connection)
-                return
-        connection.close()
-
-    def _take_connection(self) -> sqlite3.Connection:
-        with self._pool_lock:
-            if self._idle:
-                return self._idle.pop()
-        connection = sqlite3.connect(
-            self.home / "runs.db", timeout=60, isolation_level=None, check_same_thread=False
-        )
-        connection.execute("PRAGMA synchronous=NORMAL")
-        return connection
+        """A pooled connection in a transaction (see explorer.connections)."""
+        return self._pool.transaction(write)
 
     # -- writing ---------------------------------------------------------------------------
 
