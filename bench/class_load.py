@@ -15,7 +15,7 @@ result is shown ("after": TensorFlow is now loaded in the server). "burst": all 
 same moment (idle and after only), a worst case.
 
 Why protocol clients: 30 Chromium renderers on this 2-core machine took more CPU than the server
-(tried first; see bench/RESULTS-service.md), so they measured the browsers, and AppTest neither
+(tried first), so they measured the browsers, and AppTest neither
 runs fragments on a timer nor goes through the server. Students' browsers run on their own
 machines; the protocol clients load the server the same way and draw nothing.
 
@@ -137,6 +137,8 @@ def cpu_now(server_pid: int, trainer) -> dict:
     cpu = {"wall": time.time(), "server": common.cpu_seconds(server_pid), "chromium": 0.0,
            "clients": sum(os.times()[:2]), "trainer": 0.0}  # fmt: skip
     pids = [(pid, "chromium") for pid in common.descendants(os.getpid())]
+    # The page's trainer is the server's child process; --trainer cli is a process of ours.
+    pids += [(pid, "trainer") for pid in common.descendants(server_pid)]
     for pid, name in pids + ([(trainer.pid, "trainer")] if trainer else []):
         with contextlib.suppress(OSError):  # gone (a trainer is readable until reaped)
             if name == "trainer" or "chrom" in Path(f"/proc/{pid}/comm").read_text():

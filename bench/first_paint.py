@@ -7,8 +7,8 @@ in which it first showed), when these became visible:
 
 - controls: the "Neurons in hidden layer 1" slider in the sidebar (its aria-label group);
 - network: the line "784 → 400 → 20 → 10" above the parameter table;
-- table: the parameter table (the dataframe's canvas);
-- parameters: "Parameters to learn" with "322,230" (drawn after the data has loaded);
+- table: the parameter table (an HTML table with one row per layer);
+- parameters: "Parameters to learn" with "322,230" (drawn before the data loads);
 - data: the caption "Data: Full MNIST ...".
 
 After the marks it reads /proc/<server pid>/maps: TensorFlow's libraries (_pywrap_tensorflow,
@@ -43,7 +43,7 @@ window.__marks = {};
     controls: () => visible(document.querySelector(
       '[data-testid="stSidebar"] [aria-label="Neurons in hidden layer 1"]')),
     network: () => text().includes("784 → 400 → 20 → 10"),
-    table: () => visible(document.querySelector('[data-testid="stDataFrame"] canvas')),
+    table: () => visible(document.querySelector('table.parameter-table tr[data-parameters]')),
     parameters: () => text().includes("Parameters to learn") && text().includes("322,230"),
     data: () => text().includes("Data: Full MNIST"),
     baseline: () => text().includes("hello from a one-line app"),

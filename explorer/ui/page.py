@@ -46,19 +46,19 @@ def main() -> None:
     if config is None:
         return
     network.network_panel(config)
-    metrics_slot = st.container()
+    metrics_slot = st.empty()
+    with metrics_slot.container():  # the total paints now; the time estimate needs the data
+        network.headline_metrics(config, None, None, None)
 
     try:
         service = get_service()
         with st.spinner("Loading MNIST…"):
             data = service.data
     except (StoreError, ValueError) as error:
-        with metrics_slot:
-            network.headline_metrics(config, None, None, None)  # the counts need no data
         st.error(f"{error}")
         return
     _data_banner(data)
-    with metrics_slot:
+    with metrics_slot.container():
         network.headline_metrics(config, len(data.y_train), len(data.y_test), service.calibration())
 
     if pressed:

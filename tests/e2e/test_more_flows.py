@@ -73,9 +73,10 @@ def test_stop_a_run(page, server):
 
 
 def test_moving_a_slider_while_training_does_not_stop_it(page, server):
-    page.goto(f"{server}/?hidden1=300&hidden2=0&batch_size=16&epochs=3")
+    # Long enough (20 epochs of 375 small batches) to be still training when the slider moves.
+    page.goto(f"{server}/?hidden1=300&hidden2=0&batch_size=16&epochs=20")
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text(re.compile(r"Epoch \d+/3")).first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"Epoch \d+/20")).first.wait_for(timeout=60_000)
     slider = page.get_by_role("slider", name="Neurons in hidden layer 1")
     slider.focus()
     slider.press("ArrowLeft")  # a different network: the page shows that one instead
