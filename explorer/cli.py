@@ -16,7 +16,14 @@ import json
 import sys
 import time
 
-from explorer.config import ACTIVATIONS, BATCH_SIZE_CHOICES, OPTIMIZERS, TrainingConfig, bounds_text
+from explorer.config import (
+    ACTIVATIONS,
+    BATCH_SIZE_CHOICES,
+    OPTIMIZERS,
+    PRECISIONS,
+    TrainingConfig,
+    bounds_text,
+)
 from explorer.jobs import TrainingService, create_service
 from explorer.model import total_parameters
 from explorer.reports import rows_to_csv, run_table_row, run_to_json
@@ -33,6 +40,7 @@ _CONFIG_FLAGS = (
     ("--activation", "activation", f"one of {', '.join(ACTIVATIONS)} (relu)"),
     ("--seed", "seed", "random seed: same seed, same result (0)"),
     ("--train-fraction", "train_fraction", "share of the training set, 0.01 to 1 (1)"),
+    ("--precision", "precision", f"one of {', '.join(PRECISIONS)} (bfloat16 if the CPU has it)"),
 )
 
 

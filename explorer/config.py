@@ -13,18 +13,23 @@ and the message of the `ValueError` names the field, the bad value and what is a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 # Bumped whenever the meaning of a stored result changes (model layout, training loop, metrics),
 # so results trained by older code are never shown as if they came from this one.
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: own training loop (explorer.train_step), precision field
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
+PRECISIONS = ("float32", "bfloat16")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
 # Keras' own default learning rates, so "no learning rate chosen" means what Keras would do.
@@ -46,7 +51,26 @@ BOUNDS: dict[str, tuple[float, float]] = {
 
 INTEGER_FIELDS = ("hidden1", "hidden2", "batch_size", "epochs", "seed")
 FLOAT_FIELDS = ("learning_rate", "train_fraction")
-CHOICE_FIELDS = {"optimizer": OPTIMIZERS, "activation": ACTIVATIONS}
+CHOICE_FIELDS = {"optimizer": OPTIMIZERS, "activation": ACTIVATIONS, "precision": PRECISIONS}
+
+
+def default_precision() -> str:
+    """The arithmetic used when none is chosen: "bfloat16" on CPUs that multiply it natively
+    (AMX or AVX512-BF16: several times faster, same accuracy), else "float32".
+
+    EXPLORER_PRECISION=float32 (or bfloat16) overrides the guess.
+    """
+    chosen = os.environ.get("EXPLORER_PRECISION", "").strip().lower()
+    return chosen if chosen in PRECISIONS else _cpu_precision()
+
+
+@functools.cache
+def _cpu_precision() -> str:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: no cheap way to ask, and float32 is never slow
+        return "float32"
+    return "bfloat16" if re.search(r"\b(amx_bf16|avx512_bf16)\b", flags) else "float32"
 
 
 @dataclass(frozen=True)
@@ -71,8 +95,13 @@ class TrainingConfig:
     seed: int = 0
     # Share of the training set used (a class-stratified subset), for quick runs.
     train_fraction: float = 1.0
+    # Arithmetic of the first layer's products: "float32" (the tutorial's) or "bfloat16" (fast
+    # on CPUs with AMX); None means `default_precision()` for this computer.
+    precision: str | None = field(default=None)
 
     def __post_init__(self) -> None:
+        if self.precision is None:
+            object.__setattr__(self, "precision", default_precision())
         for name in CHOICE_FIELDS:
             _check_choice(name, getattr(self, name))
         if self.learning_rate is None:
@@ -144,6 +173,8 @@ class TrainingConfig:
             text += f" · {self.train_fraction:.0%} of data"
         if self.seed:
             text += f" · seed {self.seed}"
+        if self.precision != default_precision():
+            text += f" · {self.precision}"
         return text
 
 

@@ -150,21 +150,24 @@ def estimate_training_seconds(
     return SETUP_SECONDS + per_epoch * config.epochs
 
 
-def steps_per_execution(config: TrainingConfig, train_samples: int) -> int:
-    """Gradient steps Keras runs per call into TensorFlow (its `steps_per_execution`).
+MAX_STEPS_PER_CALL = 256
+
+
+def steps_per_call(config: TrainingConfig, train_samples: int) -> int:
+    """Gradient steps run per call into TensorFlow by `explorer.training.train`.
 
     Each call has a fixed cost of a few milliseconds, as large as a whole tutorial step, so
-    grouping steps saves time (measured in bench/: 5.4 s with 1 step per call, 4.4 s with 50,
-    for the tutorial's run); but progress and the Stop button are only seen between calls.
-    About 0.25 s of work per call (at a conservative 30 GFLOP/s) keeps both responsive.
+    grouping steps saves time; but progress and the Stop button are only seen between calls.
+    About 0.25 s of work per call at a conservative 100 GFLOP/s (about 0.1 s on the machine of
+    bench/README.md) keeps both responsive.
     """
-    seconds_per_step = train_flops_per_sample(config) * config.batch_size / 30e9
+    seconds_per_step = train_flops_per_sample(config) * config.batch_size / 100e9
     grouped = int(0.25 / max(seconds_per_step, 1e-9))
-    return max(1, min(grouped, 64, steps_per_epoch(config, train_samples)))
+    return max(1, min(grouped, MAX_STEPS_PER_CALL, steps_per_epoch(config, train_samples)))
 
 
-def build_model(config: TrainingConfig, train_samples: int = 60000):
-    """The tutorial's Sequential MLP for `config`, compiled and ready to `fit`.
+def build_model(config: TrainingConfig):
+    """The tutorial's Sequential MLP for `config`, compiled (its optimizer, loss and metric set).
 
     Labels are sparse class numbers: sparse categorical cross-entropy is the same loss as the
     tutorial's categorical cross-entropy on one-hot rows, without building the one-hot matrix.
@@ -187,6 +190,5 @@ def build_model(config: TrainingConfig, train_samples: int = 60000):
         optimizer=optimizers[config.optimizer](learning_rate=config.learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        steps_per_execution=steps_per_execution(config, train_samples),
     )
     return model

@@ -28,6 +28,7 @@ def test_config_diff_marks_exactly_the_differing_fields() -> None:
         "activation",
         "seed",
         "train_fraction",
+        "precision",
     ]
     assert list(frame.columns) == ["A", "B", "C", "differs"]
     assert frame.index[frame["differs"]].tolist() == ["hidden2", "learning_rate", "train_fraction"]

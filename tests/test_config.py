@@ -153,3 +153,16 @@ def test_label():
     assert TrainingConfig(hidden2=0, epochs=1, train_fraction=0.1, seed=3).label() == (
         "784-400-10 · sgd 0.01 · batch 200 · 1 epoch · 10% of data · seed 3"
     )
+
+
+def test_precision_defaults_to_this_computer_and_can_be_chosen(monkeypatch):
+    monkeypatch.setenv("EXPLORER_PRECISION", "float32")
+    assert TrainingConfig().precision == "float32"
+    monkeypatch.setenv("EXPLORER_PRECISION", "bfloat16")
+    assert TrainingConfig().precision == "bfloat16"
+    assert TrainingConfig.from_mapping({"precision": " Float32 "}).precision == "float32"
+    # Different arithmetic, different result: never served from each other's cache.
+    key = TrainingConfig(precision="float32").cache_key("data")
+    assert key != TrainingConfig(precision="bfloat16").cache_key("data")
+    with pytest.raises(ValueError, match="precision must be one of float32, bfloat16; got 'fp8'"):
+        TrainingConfig(precision="fp8")

@@ -108,13 +108,13 @@ def test_model_module_does_not_import_tensorflow():
     assert output.stdout.strip() == "False"
 
 
-def test_steps_per_execution_groups_small_steps_and_never_exceeds_an_epoch():
-    from explorer.model import steps_per_execution
+def test_steps_per_call_groups_small_steps_and_never_exceeds_an_epoch():
+    from explorer.model import MAX_STEPS_PER_CALL, steps_per_call
 
-    tutorial = steps_per_execution(TrainingConfig(), 60000)
-    assert 10 <= tutorial <= 64  # several tutorial steps per call, but progress every ~0.25 s
-    assert steps_per_execution(TrainingConfig(batch_size=60000), 60000) == 1
-    assert steps_per_execution(TrainingConfig(batch_size=1), 60000) == 64
-    assert steps_per_execution(TrainingConfig(hidden1=8, hidden2=0), 100) == 1  # one-step epoch
+    tutorial = steps_per_call(TrainingConfig(), 60000)
+    assert 30 <= tutorial <= 150  # several tutorial steps per call, but progress every ~0.1 s
+    assert steps_per_call(TrainingConfig(batch_size=60000), 60000) == 1
+    assert steps_per_call(TrainingConfig(batch_size=1), 60000) == MAX_STEPS_PER_CALL
+    assert steps_per_call(TrainingConfig(hidden1=8, hidden2=0), 100) == 1  # one-step epoch
     big = TrainingConfig(hidden1=1024, hidden2=512, batch_size=10000)
-    assert steps_per_execution(big, 60000) == 1  # a single step already takes long
+    assert steps_per_call(big, 60000) == 1  # a single step already takes long

@@ -76,7 +76,7 @@ def test_result_is_consistent_with_itself(quick_run, sample_data):
 def test_progress_reaches_the_listener(quick_run):
     _, recorder = quick_run
     assert recorder.starts == [(2, 38, 1200)]  # ceil(1200 / 32) = 38 steps per epoch
-    # Keras reports once per group of steps (steps_per_execution); the last report of each
+    # Reported once per group of steps (model.steps_per_call); the last report of each
     # epoch is its last step.
     steps = [(epoch, step) for epoch, step, _ in recorder.batches]
     assert (1, 38) in steps and steps[-1] == (2, 38)
@@ -124,3 +124,31 @@ def test_stop_in_the_middle_of_an_epoch_drops_the_partial_epoch(sample_data):
     assert result.stopped and result.epochs_completed == 0 and result.history == []
     assert len(recorder.batches) == 2
     assert recorder.batches[-1][1] < 1200
+
+
+@pytest.mark.parametrize(("precision", "tolerance"), [("float32", 1e-5), ("bfloat16", 2e-2)])
+def test_compiled_scoring_matches_a_numpy_forward_pass(precision, tolerance, sample_data):
+    from explorer.model import build_model
+    from explorer.train_step import CompiledSteps
+
+    config = TrainingConfig(hidden1=16, hidden2=8, activation="tanh", precision=precision)
+    model = build_model(config)
+    steps = CompiledSteps(model, sample_data.x_train, sample_data.y_train, 32, precision)
+    pixels, labels = sample_data.x_test[:50], sample_data.y_test[:50]
+    loss, probabilities = steps.score(pixels, labels, batch_size=20)  # 20 + 20 + 10
+
+    kernel1, bias1, kernel2, bias2, kernel3, bias3 = model.get_weights()
+    flat = pixels.reshape(50, -1).astype(np.float32) / 255
+    logits = np.tanh(np.tanh(flat @ kernel1 + bias1) @ kernel2 + bias2) @ kernel3 + bias3
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(probabilities, expected, rtol=tolerance, atol=tolerance)
+    expected_loss = -np.mean(np.log(expected[np.arange(50), labels]))
+    assert loss == pytest.approx(expected_loss, rel=tolerance)
+
+
+def test_bfloat16_learns_as_well_as_float32(sample_data):
+    exact = train(QUICK.replace(precision="float32"), sample_data)
+    fast = train(QUICK.replace(precision="bfloat16"), sample_data)
+    assert not np.array_equal(exact.weights[0], fast.weights[0])  # really other arithmetic
+    assert abs(exact.test_accuracy - fast.test_accuracy) < 0.03

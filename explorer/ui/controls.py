@@ -15,7 +15,9 @@ from explorer.config import (
     BOUNDS,
     DEFAULT_LEARNING_RATES,
     OPTIMIZERS,
+    PRECISIONS,
     TrainingConfig,
+    default_precision,
 )
 
 # Learning rates offered on a roughly logarithmic ladder; None = the optimizer's Keras default.
@@ -74,6 +76,11 @@ def config_controls(train_samples: int | None = None) -> TrainingConfig | None:
             "Activation", ACTIVATIONS, key="activation",
             help="The non-linearity of the hidden layers (the tutorial's ReLU).",
         )  # fmt: skip
+        st.selectbox(
+            "Arithmetic", PRECISIONS, key="precision", format_func=_precision_label,
+            help="float32 is the tutorial's. bfloat16 rounds the first layer's inputs to 8 "
+            "significant bits: the same accuracy, several times faster on CPUs with AMX.",
+        )  # fmt: skip
         st.number_input(
             "Seed", min_value=0, max_value=int(BOUNDS["seed"][1]), step=1, key="seed",
             help="Same seed and settings give exactly the same result.",
@@ -108,6 +115,13 @@ def _with_current(choices: tuple, current) -> list:
     if current in choices:
         return list(choices)
     return sorted([*choices, current], key=lambda value: (value is not None, value or 0))
+
+
+def _precision_label(precision: str) -> str:
+    fast = default_precision() == "bfloat16"
+    if precision == "float32":
+        return "float32 (the tutorial's)"
+    return "bfloat16 (fast on this computer)" if fast else "bfloat16 (slow on this computer)"
 
 
 def _fraction_label(share: float, train_samples: int | None) -> str:
