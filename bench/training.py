@@ -1,6 +1,7 @@
 """Training speed: the tutorial's own script against the product's training path, side by side.
 
     python bench/training.py --data-dir FOLDER_WITH_FULL_MNIST [--repeats 3] [--configs default]
+                             [--precision float32|bfloat16]
 
 For each configuration, (a) a faithful copy of the tutorial's script (Keras Sequential, one-hot
 labels, categorical cross-entropy, SGD, `model.fit`) and (b) `explorer.training.train` run
@@ -8,6 +9,9 @@ alternately, each in a fresh Python process, `--repeats` times. Printed per conf
 median fit seconds of each, the ratio b/a, the test accuracy (argmax) of both, and the share of
 the FLOP floor reached: the run's training FLOPs divided by this machine's measured fp32
 matrix-multiply rate, over the measured seconds. Results also go to bench/results/training.json.
+The tutorial's runs are unseeded; the product's repeat k uses seed k, so both accuracies are
+medians over different initial weights. The product uses this CPU's default arithmetic
+(`explorer.config.default_precision`) unless --precision says otherwise.
 """
 
 from __future__ import annotations
@@ -61,22 +65,27 @@ def tutorial_worker(data_dir: str, hidden1: int, hidden2: int, batch_size: int) 
     return {"seconds": toc - tic, "accuracy": accuracy}
 
 
-def product_worker(data_dir: str, hidden1: int, hidden2: int, batch_size: int) -> dict:
+def product_worker(
+    data_dir: str, hidden1: int, hidden2: int, batch_size: int, seed: int, precision: str | None
+) -> dict:
     """The product's path: explorer.training.train, timed around the call as the page sees it
-    (it also scores the test set after every epoch, which the tutorial does not)."""
+    (it also builds the model and scores the test set after every epoch, which the tutorial's
+    timing leaves out). `seed` is the repeat's number: the tutorial's runs are unseeded, so
+    each side's accuracy is a median over different initial weights and orders."""
     from explorer.config import TrainingConfig
     from explorer.data import load_mnist
     from explorer.training import configure_tensorflow, train
 
     data = load_mnist(data_dir)
-    data.prepared()  # held once in memory by the service; not part of a training
-    configure_tensorflow(0)  # TensorFlow loads once per server, not per training
-    config = TrainingConfig(hidden1=hidden1, hidden2=hidden2, batch_size=batch_size)
+    configure_tensorflow(0)  # TensorFlow loads once per training process, not per training
+    config = TrainingConfig(
+        hidden1=hidden1, hidden2=hidden2, batch_size=batch_size, seed=seed, precision=precision
+    )
     tic = time.perf_counter()
     result = train(config, data)
     toc = time.perf_counter()
     return {"seconds": toc - tic, "fit_seconds": result.train_seconds,
-            "accuracy": result.test_accuracy}  # fmt: skip
+            "accuracy": result.test_accuracy, "precision": config.precision}  # fmt: skip
 
 
 def matmul_rate() -> float:
@@ -95,17 +104,9 @@ def _timed(function) -> float:
     return time.perf_counter() - started
 
 
-def run_worker(kind: str, data_dir: str, name: str) -> dict:
-    command = [
-        sys.executable,
-        __file__,
-        "--worker",
-        kind,
-        "--data-dir",
-        data_dir,
-        "--configs",
-        name,
-    ]
+def run_worker(kind: str, data_dir: str, name: str, seed: int, precision: str | None) -> dict:
+    command = [sys.executable, __file__, "--worker", kind, "--data-dir", data_dir]
+    command += ["--configs", name, "--seed", str(seed), "--precision", precision or ""]
     output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(output.stdout.strip().splitlines()[-1])
 
@@ -115,26 +116,35 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.environ.get("EXPLORER_DATA_DIR"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--configs", default="default,large,small")
+    parser.add_argument("--precision", default="", help="product's arithmetic (this CPU's default)")
     parser.add_argument("--worker", choices=["tutorial", "product"], help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if not arguments.data_dir:
         parser.error("give --data-dir (or EXPLORER_DATA_DIR): a folder with the full MNIST")
-    if arguments.worker:
-        worker = tutorial_worker if arguments.worker == "tutorial" else product_worker
-        print(json.dumps(worker(arguments.data_dir, **CONFIGS[arguments.configs])))
+    if arguments.worker == "tutorial":
+        print(json.dumps(tutorial_worker(arguments.data_dir, **CONFIGS[arguments.configs])))
+        return
+    if arguments.worker == "product":
+        config = CONFIGS[arguments.configs]
+        precision = arguments.precision or None
+        print(json.dumps(product_worker(arguments.data_dir, **config, seed=arguments.seed,
+                                        precision=precision)))  # fmt: skip
         return
 
-    from explorer.config import TrainingConfig
+    from explorer.config import TrainingConfig, default_precision
     from explorer.model import train_flops_per_sample
 
     rate = matmul_rate()
     print(f"fp32 matmul rate on this machine: {rate:.0f} GFLOP/s")
-    report = {"matmul_gflops": rate, "configs": {}}
+    precision = arguments.precision or default_precision()
+    print(f"product arithmetic: {precision} (--precision float32 for the tutorial's)")
+    report = {"matmul_gflops": rate, "precision": precision, "configs": {}}
     for name in arguments.configs.split(","):
         runs: dict[str, list[dict]] = {"tutorial": [], "product": []}
-        for _ in range(arguments.repeats):  # alternate, so drifts in machine load hit both
+        for repeat in range(arguments.repeats):  # alternate: drifts in machine load hit both
             for kind in runs:
-                runs[kind].append(run_worker(kind, arguments.data_dir, name))
+                runs[kind].append(run_worker(kind, arguments.data_dir, name, repeat, precision))
         config = TrainingConfig(**CONFIGS[name])
         floor = train_flops_per_sample(config) * 60000 * 5 / (rate * 1e9)
         summary = {kind: _summary(results, floor) for kind, results in runs.items()}
