@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from explorer import metrics
-from explorer.config import TrainingConfig
+from explorer.config import TrainingConfig, default_precision
 from explorer.data import MnistData, stratified_subset
 
 # Large batches for scoring the test set: evaluation has no gradient, so bigger is just faster.
@@ -73,6 +73,20 @@ class TrainingResult:
         }
 
 
+def training_threads() -> int:
+    """TensorFlow threads for training: EXPLORER_TRAINING_THREADS, else 1 where bfloat16 is
+    native, else 0 (TensorFlow's choice: every core).
+
+    With bfloat16 on AMX, one thread is faster than two for this network (bench/training.py:
+    0.32 s per epoch against 0.45 s; its steps are too small to split with profit), and it
+    leaves the other core to the pages. In float32, two cores still win (0.51 against 0.59 s).
+    """
+    chosen = os.environ.get("EXPLORER_TRAINING_THREADS", "").strip()
+    if chosen.isdigit():
+        return int(chosen)
+    return 1 if default_precision() == "bfloat16" else 0
+
+
 def configure_tensorflow(seed: int) -> None:
     """Seed every generator and make kernels deterministic: same config and seed, same result."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's start-up chatter
@@ -80,10 +94,7 @@ def configure_tensorflow(seed: int) -> None:
     import tensorflow as tf
 
     try:
-        # One thread: this network's steps are too small to split across cores with profit
-        # (bench/training.py: 0.32 s per epoch on one thread against 0.45 s on two), and the
-        # other core stays free for the pages.
-        threads = int(os.environ.get("EXPLORER_TRAINING_THREADS", "1"))
+        threads = training_threads()
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     except RuntimeError:  # TensorFlow already ran in this process: its pools are fixed
