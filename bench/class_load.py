@@ -46,7 +46,7 @@ import common
 import st_client
 
 TARGET_P95 = 0.5
-DEFAULT_QUERY = "hidden1=64&hidden2=0&epochs=3&batch_size=16"
+DEFAULT_QUERY = "hidden1=64&hidden2=0&epochs=10&batch_size=16"
 THINK = (2.0, 8.0)  # seconds between a session's slider moves (uniform)
 NO_GC = ("STREAMLIT_RUNNER_POST_SCRIPT_GC", "false")  # the variant named in the result file
 PHASE_SECONDS = 15.0  # length of the idle and after-training phases
