@@ -252,7 +252,7 @@ class TrainingService:
                 record = self.store.finish(job.run_id, result)
             job.update(status=record.status, history=record.history)
         except Exception as error:  # the service must outlive any failed run
-            message = f"{type(error).__name__}: {error}"
+            message = _failure_message(error)
             traceback.print_exc()
             job.update(status="failed", error=message)
             try:
@@ -262,6 +262,15 @@ class TrainingService:
         finally:
             self._calibration = None  # a new run may change the estimate
             job.done.set()
+
+
+def _failure_message(error: Exception) -> str:
+    """What the page shows for a failed run, e.g. "ResourceExhaustedError: out of memory"."""
+    from explorer.trainer_process import TrainingProcessError
+
+    if isinstance(error, TrainingProcessError):  # already "Kind: message", from the child
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 def create_service(

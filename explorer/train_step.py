@@ -2,7 +2,7 @@
 
     steps = CompiledSteps(model, x_train, y_train, batch_size, precision="bfloat16")
     loss_sum, correct = steps.run(order, first_step, count)   # `count` SGD steps in one call
-    loss, accuracy, probabilities = steps.score(x_test, y_test)
+    loss, probabilities = steps.score(x_test, y_test, batch_size=2000)  # mean loss, (n, 10)
 
 Why not `model.fit`: for this small network a Keras step costs about twice its arithmetic
 (measured in bench/training.py). Here a whole group of steps runs inside one TensorFlow call:
@@ -38,7 +38,6 @@ class CompiledSteps:
         import tensorflow as tf
 
         self._tf = tf
-        self._model = model
         self._dense = [layer for layer in model.layers if layer.weights]
         self._variables = model.trainable_variables
         self._optimizer = model.optimizer

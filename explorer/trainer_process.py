@@ -63,7 +63,9 @@ class TrainerProcess:
         self._context = multiprocessing.get_context("spawn")  # fork is unsafe with threads
         self._process = None
         self._connection = None
-        self._stop = self._context.Event()
+        # Made with the child: a multiprocessing Event starts a helper process, which a page
+        # view that never trains should not pay for.
+        self._stop = None
         self._data_fingerprint: str | None = None
         _ALL.add(self)
 
@@ -103,7 +105,8 @@ class TrainerProcess:
 
     def close(self, timeout: float = 5.0) -> None:
         """Ask the child to exit after its current job; kill it if it does not."""
-        self._stop.set()
+        if self._stop is not None:
+            self._stop.set()
         if self._connection is not None:
             with contextlib.suppress(OSError, ValueError):  # already gone
                 self._connection.send(("exit",))
@@ -123,6 +126,7 @@ class TrainerProcess:
         if self._process is None or not self._process.is_alive():
             self.close(timeout=1.0)
             parent_end, child_end = self._context.Pipe()
+            self._stop = self._context.Event()
             self._process = self._context.Process(
                 target=child_main,
                 args=(child_end, self._stop, os.getpid()),

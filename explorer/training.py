@@ -136,7 +136,7 @@ def train(
     bridge = _make_bridge_callback(config, steps, samples, progress, stop)
     hooks = keras.callbacks.CallbackList([bridge, *(callbacks or [])], model=model)
     shuffler = np.random.default_rng(config.seed)  # a new order every epoch, the same every run
-    scored = None  # (weights version, loss, probabilities) of the latest test scoring
+    scored = None  # (epoch, loss, probabilities) of the latest test scoring
 
     started = time.perf_counter()
     model.stop_training = False

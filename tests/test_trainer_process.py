@@ -82,6 +82,7 @@ def test_a_killed_child_fails_its_run_and_the_next_run_gets_a_new_child(tmp_path
     progress = service.wait(run_id, timeout=30)
     assert progress.status == "failed"
     assert "training process ended unexpectedly" in progress.error
+    assert progress.error.startswith("The training process")  # said plainly, no class names
     assert service.store.get(run_id).status == "failed"
 
     next_run = service.submit(SMALL).run_id

@@ -11,9 +11,6 @@ everything the chart depends on.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 import altair as alt
@@ -23,32 +20,18 @@ MAX_CHARTS = 256  # a few hundred small specs: well under a megabyte
 # Altair's default theme adds this; Streamlit draws Altair charts without it, and so do we.
 _DEFAULT_VIEW = {"continuousWidth": 300, "continuousHeight": 300}
 
-_specs: OrderedDict[Hashable, str] = OrderedDict()
-_lock = threading.Lock()
 
-
-def chart_spec(key: Hashable, build: Callable[[], alt.TopLevelMixin]) -> dict:
-    """The Vega-Lite spec of `build()`, built on the first call for `key` and reused after.
-
-    A fresh dict each time, so Streamlit may change it without touching the cached one.
-    """
-    with _lock:
-        text = _specs.get(key)
-        if text is not None:
-            _specs.move_to_end(key)
-    if text is None:
-        spec = build().to_dict()
-        config = spec.get("config", {})
-        if config.get("view") == _DEFAULT_VIEW:
-            del config["view"]
-            if not config:
-                del spec["config"]
-        text = json.dumps(spec)
-        with _lock:
-            _specs[key] = text
-            while len(_specs) > MAX_CHARTS:
-                _specs.popitem(last=False)
-    return json.loads(text)
+@st.cache_data(max_entries=MAX_CHARTS, show_spinner=False)
+def chart_spec(key: Hashable, _build: Callable[[], alt.TopLevelMixin]) -> dict:
+    """The Vega-Lite spec of `_build()`, built on the first call for `key` and reused after
+    (st.cache_data hands out a fresh copy each time, so Streamlit may change it)."""
+    spec = _build().to_dict()
+    config = spec.get("config", {})
+    if config.get("view") == _DEFAULT_VIEW:
+        del config["view"]
+        if not config:
+            del spec["config"]
+    return spec
 
 
 def show_chart(key: Hashable, build: Callable[[], alt.TopLevelMixin], **options) -> None:

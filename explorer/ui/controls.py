@@ -78,8 +78,9 @@ def config_controls(train_samples: int | None = None) -> TrainingConfig | None:
         )  # fmt: skip
         st.selectbox(
             "Arithmetic", PRECISIONS, key="precision", format_func=_precision_label,
-            help="float32 is the tutorial's. bfloat16 rounds the first layer's inputs to 8 "
-            "significant bits: the same accuracy, several times faster on CPUs with AMX.",
+            help="float32 is the tutorial's. bfloat16 rounds the first layer's weights to 8 "
+            "significant bits for its products (sums and stored weights stay float32): the "
+            "same accuracy, several times faster on CPUs with AMX.",
         )  # fmt: skip
         st.number_input(
             "Seed", min_value=0, max_value=int(BOUNDS["seed"][1]), step=1, key="seed",
