@@ -51,7 +51,10 @@ def test_sliders_change_the_table_then_train_and_come_back(page, server):
     page.get_by_text("Test accuracy").wait_for(timeout=120_000)
     page.locator(".digit-cell").nth(19).wait_for()
     assert page.locator(".digit-cell").count() == 20
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
+    # The learning curves and the confusion matrix draw just after the digits: wait for both.
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    charts.nth(1).wait_for()
+    assert charts.count() == 2
     accuracy = page.locator('[data-testid="stMetric"]', has_text="Test accuracy")
     value = float(accuracy.locator('[data-testid="stMetricValue"]').inner_text().rstrip("%"))
     assert value > 20  # chance is 10%; a tiny SGD run on the sample gets about 45%
