@@ -1,7 +1,7 @@
 """Cache hit: how long from asking for a stored configuration to having its result.
 
 Measures, against a temporary run store seeded with complete runs of the tutorial's config and of
-`hidden2=0` (tests.fakes.fake_result under the real full-MNIST fingerprint, artifacts of real size):
+`hidden2=0` (testkit.fakes.fake_result under the real full-MNIST fingerprint, real-size files):
 
 - service, fresh process: `python -c` that imports explorer, makes the service, calls
   `service.submit(config)` (must say cached=True) and `store.load_artifacts`; timed from the
@@ -41,7 +41,7 @@ SERVICE_CHILD = r"""
 import json, os, sys, time
 t0 = time.perf_counter()
 from explorer.config import TrainingConfig
-from explorer.jobs import create_service
+from explorer.service.service import create_service
 imported = time.perf_counter()
 service = create_service(os.environ["EXPLORER_DATA_DIR"])
 data = service.data
@@ -89,8 +89,8 @@ tensorflow = "tensorflow" in sys.modules
 # A server that has trained once has Keras loaded; Streamlit then calls
 # keras.backend.clear_session() after every script run. Train a tiny net here, rerun again.
 from explorer.config import TrainingConfig
-from explorer.data import load_mnist
-from explorer.training import train
+from explorer.data.sources import load_mnist
+from explorer.training.loop import train
 train(TrainingConfig(hidden1=8, hidden2=0, epochs=1, train_fraction=0.01), load_mnist())
 after_training = []
 for _ in range(repeats):
@@ -144,7 +144,7 @@ def main() -> None:
     data_dir = common.data_dir_from(arguments)
 
     from explorer.config import TrainingConfig
-    from explorer.data import load_mnist
+    from explorer.data.sources import load_mnist
 
     with common.temporary_home("cache-hit") as home:
         env = common.bench_env(home, data_dir)

@@ -232,7 +232,7 @@ def main() -> None:
     data_dir = common.data_dir_from(arguments)
 
     from explorer.config import TrainingConfig
-    from explorer.data import load_mnist
+    from explorer.data.sources import load_mnist
 
     config = TrainingConfig.from_mapping(dict(parse_qsl(arguments.query)))
     assert config.hidden2 == 0 and config.hidden1 < 1024, "the slider probe needs hidden2=0"

@@ -5,7 +5,7 @@
   EXPLORER_OFFLINE=1, a throw-away KERAS_HOME).
 - `StreamlitServer`: `streamlit run app.py` on a free port; waits for /_stcore/health; stops it.
 - `launch_chromium(playwright)`: Debian's Chromium with the flags the e2e tests use.
-- `seed_store(home, data, configs)`: complete runs made with tests.fakes.fake_result, keyed with
+- `seed_store(home, data, configs)`: complete runs made with testkit.fakes.fake_result, keyed with
   the real data fingerprint, with artifacts of realistic size (random weights of the real layer
   shapes, random probabilities), so loading them costs what loading a real run costs.
 - `/proc` readers (peak and current RSS, CPU time, TensorFlow mapped), stats, table, JSON out.
@@ -29,11 +29,11 @@ APP = ROOT / "app.py"
 TF_MARKERS = ("_pywrap_tensorflow", "libtensorflow")
 LOAD_AT_START = os.getloadavg()
 
-if str(ROOT) not in sys.path:  # so `explorer` and `tests.fakes` import from a checkout
+if str(ROOT) not in sys.path:  # so `explorer` and `testkit.fakes` import from a checkout
     sys.path.insert(0, str(ROOT))
 
 # One way to start a server and a browser, shared with the browser tests (re-exported here).
-from tests.e2e.server import (  # noqa: E402, F401
+from testkit.server import (  # noqa: E402, F401
     CHROMIUM,
     CHROMIUM_ARGS,
     StreamlitServer,
@@ -77,11 +77,11 @@ def bench_env(home: str | Path, data_dir: str | None) -> dict[str, str]:
 
 
 def realistic_result(config, data, epochs: int | None = None, seed: int = 0):
-    """tests.fakes.fake_result with random weights of the real shapes and random probabilities."""
+    """testkit.fakes.fake_result with random weights of the real shapes and random probabilities."""
     import numpy as np
 
     from explorer.model import layer_parameters
-    from tests.fakes import fake_result
+    from testkit.fakes import fake_result
 
     rng = np.random.default_rng(seed)
     history = [
@@ -114,7 +114,7 @@ def realistic_result(config, data, epochs: int | None = None, seed: int = 0):
 
 def seed_store(home: str | Path, data, configs) -> list[str]:
     """Store a complete run for each config under `data.fingerprint`; returns their run ids."""
-    from explorer.store import RunStore
+    from explorer.store.registry import RunStore
 
     store = RunStore(home)
     run_ids = []

@@ -1,7 +1,7 @@
 """Memory: peak RSS of the server through a lesson's steps, with 20 runs already stored.
 
 Seeds a temporary EXPLORER_HOME with 20 complete runs of different configs (the tutorial's among
-them) made with tests.fakes.fake_result under the full-MNIST fingerprint, with artifacts of real
+them) made with testkit.fakes.fake_result under the full-MNIST fingerprint, with artifacts of real
 size (random weights of each config's layer shapes). Starts `streamlit run app.py` (full MNIST via
 EXPLORER_DATA_DIR) and, in Chromium:
 
@@ -85,7 +85,7 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from explorer.data import load_mnist
+    from explorer.data.sources import load_mnist
 
     steps: dict[str, dict] = {}
     with common.temporary_home("memory") as home, sync_playwright() as playwright:

@@ -11,7 +11,7 @@ the FLOP floor reached: the run's training FLOPs divided by this machine's measu
 matrix-multiply rate, over the measured seconds. Results also go to bench/results/training.json.
 The tutorial's runs are unseeded; the product's repeat k uses seed k, so both accuracies are
 medians over different initial weights. The product uses this CPU's default arithmetic
-(`explorer.config.default_precision`) unless --precision says otherwise.
+(`explorer.config.fast_precision`) unless --precision says otherwise.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def tutorial_worker(data_dir: str, hidden1: int, hidden2: int, batch_size: int) 
     from keras.models import Sequential
     from keras.utils import to_categorical
 
-    from explorer.data import load_mnist
+    from explorer.data.sources import load_mnist
 
     data = load_mnist(data_dir)  # the tutorial's mnist.load_data(), from the same files
     x_train, y_train, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
@@ -73,8 +73,8 @@ def product_worker(
     timing leaves out). `seed` is the repeat's number: the tutorial's runs are unseeded, so
     each side's accuracy is a median over different initial weights and orders."""
     from explorer.config import TrainingConfig
-    from explorer.data import load_mnist
-    from explorer.training import configure_tensorflow, train
+    from explorer.data.sources import load_mnist
+    from explorer.training.loop import configure_tensorflow, train
 
     data = load_mnist(data_dir)
     configure_tensorflow(0)  # TensorFlow loads once per training process, not per training
@@ -132,12 +132,12 @@ def main() -> None:
                                         precision=precision)))  # fmt: skip
         return
 
-    from explorer.config import TrainingConfig, default_precision
+    from explorer.config import TrainingConfig, fast_precision
     from explorer.model import train_flops_per_sample
 
     rate = matmul_rate()
     print(f"fp32 matmul rate on this machine: {rate:.0f} GFLOP/s")
-    precision = arguments.precision or default_precision()
+    precision = arguments.precision or fast_precision()
     print(f"product arithmetic: {precision} (--precision float32 for the tutorial's)")
     report = {"matmul_gflops": rate, "precision": precision, "configs": {}}
     for name in arguments.configs.split(","):

@@ -24,10 +24,10 @@ from explorer.config import (
     TrainingConfig,
     bounds_text,
 )
-from explorer.jobs import TrainingService, create_service
 from explorer.model import total_parameters
-from explorer.reports import rows_to_csv, run_table_row, run_to_json
-from explorer.runs import RunRecord, StoreError
+from explorer.service.service import TrainingService, create_service
+from explorer.store.records import RunRecord, StoreError
+from explorer.views.reports import rows_to_csv, run_table_row, run_to_json
 
 # (flag, config field, help)
 _CONFIG_FLAGS = (
@@ -40,7 +40,7 @@ _CONFIG_FLAGS = (
     ("--activation", "activation", f"one of {', '.join(ACTIVATIONS)} (relu)"),
     ("--seed", "seed", "random seed: same seed, same result (0)"),
     ("--train-fraction", "train_fraction", "share of the training set, 0.01 to 1 (1)"),
-    ("--precision", "precision", f"one of {', '.join(PRECISIONS)} (bfloat16 if the CPU has it)"),
+    ("--precision", "precision", f"one of {', '.join(PRECISIONS)} (float32)"),
 )
 
 
@@ -88,7 +88,7 @@ def _train(service: TrainingService, config: TrainingConfig, as_json: bool) -> i
     submission = service.submit(config)
     if not submission.cached:
         _follow(service, submission.run_id, quiet=as_json)
-    record = service.store.get(submission.run_id)
+    record = service.get(submission.run_id)
     if as_json:
         payload = run_to_json(record, cached=submission.cached, data=service.data)
         payload["seconds_to_result"] = time.perf_counter() - started
@@ -142,7 +142,7 @@ def _summary_text(record: RunRecord, cached: bool, data_description: str) -> str
 
 
 def _list_runs(service: TrainingService, output: str) -> int:
-    records = service.store.list_runs()
+    records = service.runs()
     if output == "json":
         print(json.dumps([run_to_json(record) for record in records], indent=2))
         return 0

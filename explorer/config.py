@@ -17,7 +17,6 @@ import functools
 import hashlib
 import json
 import math
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,15 +52,29 @@ INTEGER_FIELDS = ("hidden1", "hidden2", "batch_size", "epochs", "seed")
 FLOAT_FIELDS = ("learning_rate", "train_fraction")
 CHOICE_FIELDS = {"optimizer": OPTIMIZERS, "activation": ACTIVATIONS, "precision": PRECISIONS}
 
+# What each field is called on the page, in tables and in messages for students.
+FIELD_LABELS = {
+    "hidden1": "Neurons in hidden layer 1",
+    "hidden2": "Neurons in hidden layer 2",
+    "batch_size": "Batch size",
+    "epochs": "Epochs",
+    "optimizer": "Optimizer",
+    "learning_rate": "Learning rate",
+    "activation": "Activation",
+    "seed": "Seed",
+    "train_fraction": "Share of the training set",
+    "precision": "Arithmetic",
+}
 
-def default_precision() -> str:
-    """The arithmetic used when none is chosen: "bfloat16" on CPUs that multiply it natively
-    (AMX or AVX512-BF16: several times faster, same accuracy), else "float32".
 
-    EXPLORER_PRECISION=float32 (or bfloat16) overrides the guess.
+def fast_precision() -> str:
+    """The arithmetic this computer multiplies fastest: "bfloat16" where the CPU has AMX or
+    AVX512-BF16 (several times faster, same accuracy), else "float32".
+
+    Only advice for the page's labels: the default of a config never depends on the computer,
+    so a link or the tutorial's baseline names the same run everywhere.
     """
-    chosen = os.environ.get("EXPLORER_PRECISION", "").strip().lower()
-    return chosen if chosen in PRECISIONS else _cpu_precision()
+    return _cpu_precision()
 
 
 @functools.cache
@@ -96,12 +109,11 @@ class TrainingConfig:
     # Share of the training set used (a class-stratified subset), for quick runs.
     train_fraction: float = 1.0
     # Arithmetic of the first layer's products: "float32" (the tutorial's) or "bfloat16" (fast
-    # on CPUs with AMX); None means `default_precision()` for this computer.
-    precision: str | None = field(default=None)
+    # on CPUs with AMX or AVX512-BF16, see `fast_precision`). Never chosen by the computer, so
+    # the same config means the same run everywhere.
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
-        if self.precision is None:
-            object.__setattr__(self, "precision", default_precision())
         for name in CHOICE_FIELDS:
             _check_choice(name, getattr(self, name))
         if self.learning_rate is None:
@@ -173,7 +185,7 @@ class TrainingConfig:
             text += f" · {self.train_fraction:.0%} of data"
         if self.seed:
             text += f" · seed {self.seed}"
-        if self.precision != default_precision():
+        if self.precision != "float32":
             text += f" · {self.precision}"
         return text
 

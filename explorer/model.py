@@ -1,11 +1,11 @@
-"""The network: layers, parameter counts and work estimates (no TensorFlow), and the Keras model.
+"""The network as arithmetic: layers, parameter counts and work estimates (no TensorFlow).
 
 Parameter counts, FLOPs and time estimates are plain arithmetic so the page can show them the moment
-a slider moves, before TensorFlow has loaded. Only `build_model` imports Keras.
+a slider moves, before TensorFlow has loaded. The Keras model itself is in
+`explorer.training.steps`.
 
     layers = layer_parameters(TrainingConfig())      # 314,000 + 8,020 + 210
     total_parameters(TrainingConfig())               # 322,230
-    model = build_model(TrainingConfig())            # a compiled keras.Sequential
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ MAX_STEPS_PER_CALL = 256
 
 
 def steps_per_call(config: TrainingConfig, train_samples: int) -> int:
-    """Gradient steps run per call into TensorFlow by `explorer.training.train`.
+    """Gradient steps run per call into TensorFlow by `explorer.training.loop.train`.
 
     Each call has a fixed cost of a few milliseconds, as large as a whole tutorial step, so
     grouping steps saves time; but progress and the Stop button are only seen between calls.
@@ -164,31 +164,3 @@ def steps_per_call(config: TrainingConfig, train_samples: int) -> int:
     seconds_per_step = train_flops_per_sample(config) * config.batch_size / 100e9
     grouped = int(0.25 / max(seconds_per_step, 1e-9))
     return max(1, min(grouped, MAX_STEPS_PER_CALL, steps_per_epoch(config, train_samples)))
-
-
-def build_model(config: TrainingConfig):
-    """The tutorial's Sequential MLP for `config`, compiled (its optimizer, loss and metric set).
-
-    Labels are sparse class numbers: sparse categorical cross-entropy is the same loss as the
-    tutorial's categorical cross-entropy on one-hot rows, without building the one-hot matrix.
-    """
-    import keras  # imported here so the page paints before TensorFlow loads
-
-    layers = [keras.Input(shape=(INPUT_SIZE,), name="pixels")]
-    for index, layer in enumerate(layer_parameters(config)[:-1], start=1):
-        layers.append(
-            keras.layers.Dense(layer.units, activation=layer.activation, name=f"hidden{index}")
-        )
-    layers.append(keras.layers.Dense(NUM_CLASSES, activation="softmax", name="output"))
-    model = keras.Sequential(layers, name="mnist_mlp")
-    optimizers = {
-        "sgd": keras.optimizers.SGD,
-        "adam": keras.optimizers.Adam,
-        "rmsprop": keras.optimizers.RMSprop,
-    }
-    model.compile(
-        optimizer=optimizers[config.optimizer](learning_rate=config.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model

@@ -1,9 +1,9 @@
-"""Make the small MNIST sample bundled with the explorer (explorer/sample/mnist_sample.npz).
+"""Make the small MNIST sample bundled with the explorer (explorer/data/sample/mnist_sample.npz).
 
 Usage, from the repository root, with a folder holding full MNIST (`mnist.npz` or the four IDX
 files, gzipped or not):
 
-    python scripts/make_sample.py --data-dir path/to/mnist [--out explorer/sample/mnist_sample.npz]
+    python scripts/make_sample.py --data-dir path/to/mnist [--out explorer/data/sample/mnist_sample.npz]
 
 The sample has exactly 600 training and 100 test images of each digit, picked at random with a
 fixed seed (so rerunning gives the same arrays) and kept in their original order.
@@ -21,12 +21,12 @@ REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 # Run as a plain script, Python only puts scripts/ on the path; the explorer package is one up.
 sys.path.insert(0, str(REPOSITORY_ROOT))
 
-from explorer.data import fingerprint_arrays, read_mnist_folder  # noqa: E402
+from explorer.data.sources import fingerprint_arrays, read_mnist_folder  # noqa: E402
 
 TRAIN_PER_CLASS = 600
 TEST_PER_CLASS = 100
 SAMPLE_SEED = 12345
-DEFAULT_OUT = REPOSITORY_ROOT / "explorer" / "sample" / "mnist_sample.npz"
+DEFAULT_OUT = REPOSITORY_ROOT / "explorer" / "data" / "sample" / "mnist_sample.npz"
 
 
 def pick_per_class(labels: np.ndarray, per_class: int, generator: np.random.Generator):

@@ -26,7 +26,7 @@ def offline_environment(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("keras-home")))
     yield
     # Services made by a test (the page's are isolated) may have started a training process.
-    from explorer.trainer_process import close_all
+    from explorer.service.local import close_all
 
     close_all()
 
@@ -34,7 +34,7 @@ def offline_environment(monkeypatch, tmp_path_factory):
 @pytest.fixture(scope="session")
 def sample_data():
     """The bundled MNIST sample (6,000 train / 1,000 test digits), read once per test session."""
-    from explorer.data import SAMPLE_PATH, MnistData, fingerprint_arrays, read_npz
+    from explorer.data.sources import SAMPLE_PATH, MnistData, fingerprint_arrays, read_npz
 
     arrays = read_npz(SAMPLE_PATH)
     return MnistData(

@@ -155,11 +155,24 @@ def test_label():
     )
 
 
-def test_precision_defaults_to_this_computer_and_can_be_chosen(monkeypatch):
-    monkeypatch.setenv("EXPLORER_PRECISION", "float32")
+@pytest.mark.parametrize("cpu", ["bfloat16", "float32"])
+def test_precision_defaults_to_float32_on_every_computer(monkeypatch, cpu):
+    """A link and the tutorial's baseline name the same run on a CPU with bfloat16 and without
+    (it used to be this computer's fastest arithmetic, so the cache keys differed)."""
+    from explorer import config as config_module
+    from explorer.ui.links import to_query
+
+    monkeypatch.setattr(config_module, "_cpu_precision", lambda: cpu)
+    assert config_module.fast_precision() == cpu
     assert TrainingConfig().precision == "float32"
-    monkeypatch.setenv("EXPLORER_PRECISION", "bfloat16")
-    assert TrainingConfig().precision == "bfloat16"
+    assert TrainingConfig().cache_key("data") == TrainingConfig(precision="float32").cache_key(
+        "data"
+    )
+    assert to_query(TrainingConfig()) == {}
+    assert to_query(TrainingConfig(precision="bfloat16")) == {"precision": "bfloat16"}
+
+
+def test_precision_can_be_chosen():
     assert TrainingConfig.from_mapping({"precision": " Float32 "}).precision == "float32"
     # Different arithmetic, different result: never served from each other's cache.
     key = TrainingConfig(precision="float32").cache_key("data")

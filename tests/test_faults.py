@@ -24,10 +24,11 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import cli
 from explorer.config import TrainingConfig
-from explorer.jobs import TrainingService, create_service
-from explorer.runs import StoreError
-from explorer.store import RunStore
-from tests.fakes import FakeTrainer, fake_result, tiny_data
+from explorer.service.service import TrainingService, create_service
+from explorer.store.records import StoreError
+from explorer.store.registry import RunStore
+from testkit.fakes import FakeTrainer, fake_result, tiny_data
+from tests.apptest import alerts
 from tests.helpers.fault_worker import HISTORY, SWARM_PROCESSES, held_config, swarm_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,10 +99,10 @@ def assert_intact(store: RunStore, run_id: str, result) -> None:
     record = store.get(run_id)
     assert record.status == "complete" and record.error is None
     assert store.find_complete(record.cache_key).run_id == run_id
-    artifacts = store.load_artifacts(run_id)
-    np.testing.assert_array_equal(artifacts.predicted_labels, result.predicted_labels)
-    np.testing.assert_array_equal(artifacts.probabilities, result.probabilities)
-    assert [w.shape for w in artifacts.weights] == [w.shape for w in result.weights]
+    predictions = store.load_predictions(run_id)
+    np.testing.assert_array_equal(predictions.predicted_labels, result.predicted_labels)
+    np.testing.assert_array_equal(predictions.probabilities, result.probabilities)
+    assert [w.shape for w in store.load_weights(run_id)] == [w.shape for w in result.weights]
 
 
 @pytest.fixture
@@ -172,7 +173,7 @@ def test_sigkilled_run_becomes_interrupted_and_earlier_runs_stay_intact(
     assert service.lookup(config) is None
     assert service.latest(config).run_id == run_id
     with pytest.raises(StoreError, match="missing"):
-        store.load_artifacts(run_id)
+        store.load_predictions(run_id)
     # Whatever the kill left on disk, only real rows count as runs and only finished ones as
     # folders; a half-written temporary folder is never a run.
     runs = store.list_runs()
@@ -294,9 +295,9 @@ def test_eight_processes_sharing_one_store_train_each_config_exactly_once(tmp_pa
     expected = {swarm_config(n).cache_key(DATA.fingerprint) for n in range(SWARM_PROCESSES)}
     assert {r.cache_key for r in runs} == expected
     for record in runs:
-        artifacts = store.load_artifacts(record.run_id)
-        assert artifacts.weights[0].shape == (784, record.config.hidden1)
-        assert artifacts.predicted_labels.shape == (len(DATA.y_test),)
+        assert store.load_weights(record.run_id)[0].shape == (784, record.config.hidden1)
+        predictions = store.load_predictions(record.run_id)
+        assert predictions.predicted_labels.shape == (len(DATA.y_test),)
     assert temporary_folders(store) == []
     assert run_folders(store) == {r.run_id for r in runs}
 
@@ -420,23 +421,30 @@ def _resource_exhausted():
 def test_tensorflow_error_fails_the_run_and_the_service_keeps_serving(
     service_factory, sample_data, make_error, expected
 ):
-    import keras
-
-    from explorer.training import train
+    from explorer.training.loop import train
 
     armed = threading.Event()
     armed.set()
 
-    class FailInEpochTwo(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch = epoch
+    class FailInEpochTwo:
+        """A progress listener that raises in the middle of epoch two, like a failing kernel."""
 
-        def on_train_batch_end(self, batch, logs=None):
-            if armed.is_set() and self.epoch == 1 and batch >= 2:
+        def __init__(self, progress):
+            self.progress = progress
+
+        def on_start(self, *arguments):
+            self.progress.on_start(*arguments)
+
+        def on_batch(self, epoch, step, logs):
+            if armed.is_set() and epoch == 2 and step >= 2:
                 raise make_error()
+            self.progress.on_batch(epoch, step, logs)
+
+        def on_epoch(self, epoch, record):
+            self.progress.on_epoch(epoch, record)
 
     def failing_train(config, data, *, progress=None, stop=None):
-        return train(config, data, progress=progress, stop=stop, callbacks=[FailInEpochTwo()])
+        return train(config, data, progress=FailInEpochTwo(progress), stop=stop)
 
     service = service_factory(failing_train, data=sample_data)
     config = TrainingConfig(hidden1=8, hidden2=0, epochs=2, batch_size=32, train_fraction=0.05)
@@ -451,7 +459,7 @@ def test_tensorflow_error_fails_the_run_and_the_service_keeps_serving(
     armed.clear()
     other = service.submit(config.replace(hidden1=9))
     assert service.wait(other.run_id, timeout=60).status == "complete"
-    assert service.store.load_artifacts(other.run_id).weights[0].shape == (784, 9)
+    assert service.store.load_weights(other.run_id)[0].shape == (784, 9)
     retry = service.submit(config)
     assert retry.run_id != run_id and not retry.cached
     assert service.wait(retry.run_id, timeout=60).status == "complete"
@@ -470,7 +478,7 @@ def test_disk_full_while_saving_fails_only_that_run_and_a_retry_completes(
     first_config = TrainingConfig(hidden1=8, hidden2=0, epochs=2)
     first = service.submit(first_config)
     assert service.wait(first.run_id, timeout=10).status == "complete"
-    first_artifacts = store.load_artifacts(first.run_id)
+    first_artifacts = store.load_predictions(first.run_id)
 
     disk_full = threading.Event()
     real_savez = np.savez_compressed
@@ -481,7 +489,7 @@ def test_disk_full_while_saving_fails_only_that_run_and_a_retry_completes(
             raise OSError(28, "No space left on device")
         return real_savez(handle, **arrays)
 
-    monkeypatch.setattr("explorer.store.np.savez_compressed", savez)
+    monkeypatch.setattr("explorer.store.registry.np.savez_compressed", savez)
     config = TrainingConfig(hidden1=9, hidden2=0, epochs=2)
     disk_full.set()
     failed = service.submit(config)
@@ -499,14 +507,14 @@ def test_disk_full_while_saving_fails_only_that_run_and_a_retry_completes(
     again = service.submit(first_config)
     assert again.cached and again.run_id == first.run_id
     np.testing.assert_array_equal(
-        store.load_artifacts(first.run_id).predicted_labels, first_artifacts.predicted_labels
+        store.load_predictions(first.run_id).predicted_labels, first_artifacts.predicted_labels
     )
 
     disk_full.clear()  # space again
     retry = service.submit(config)
     assert not retry.cached and not retry.attached and retry.run_id != failed.run_id
     assert service.wait(retry.run_id, timeout=10).status == "complete"
-    assert store.load_artifacts(retry.run_id).weights[0].shape == (784, 9)
+    assert store.load_weights(retry.run_id)[0].shape == (784, 9)
     assert store.get(failed.run_id).status == "failed"
     assert {r.status for r in store.list_runs()} == {"complete", "failed"}
 
@@ -601,16 +609,16 @@ def test_cli_reports_an_unusable_home_and_exits_1(unusable_home, capsys):
 def test_page_shows_the_store_error_instead_of_crashing(unusable_home):
     app = AppTest.from_file(APP, default_timeout=60).run()
     assert not app.exception, [e.value for e in app.exception]
-    errors = [element.value for element in app.error]
+    errors = [text for text in alerts(app, "error")]
     assert any("Cannot use the run store" in e and "EXPLORER_HOME" in e for e in errors), errors
     # The controls still work: the page is usable, not a stack trace.
     app.slider(key="hidden1").set_value(100).run()
     assert not app.exception
-    assert any("Cannot use the run store" in element.value for element in app.error)
+    assert any("Cannot use the run store" in element for element in alerts(app, "error"))
 
 
 def test_compare_view_shows_the_store_error_instead_of_crashing(unusable_home):
     app = AppTest.from_file(APP, default_timeout=60).run()
     app.radio(key="view").set_value("compare").run()
     assert not app.exception, [e.value for e in app.exception]
-    assert any("Cannot use the run store" in element.value for element in app.error)
+    assert any("Cannot use the run store" in element for element in alerts(app, "error"))

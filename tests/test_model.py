@@ -3,13 +3,11 @@
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from explorer.config import TrainingConfig
 from explorer.model import (
     SpeedCalibration,
-    build_model,
     estimate_training_seconds,
     flops_per_epoch,
     layer_parameters,
@@ -41,35 +39,6 @@ CONFIGS = [
     TrainingConfig(hidden1=37, hidden2=11, activation="tanh"),
     TrainingConfig(hidden1=128, hidden2=0, optimizer="adam", activation="sigmoid"),
 ]
-
-
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.label())
-def test_counts_equal_keras_count_params(config):
-    model = build_model(config)
-    assert model.count_params() == total_parameters(config)
-    dense = [layer for layer in model.layers if layer.weights]
-    assert [layer.count_params() for layer in dense] == [
-        layer.parameters for layer in layer_parameters(config)
-    ]
-
-
-def test_numpy_forward_pass_matches_keras():
-    config = TrainingConfig(hidden1=16, hidden2=8, activation="tanh")
-    model = build_model(config)
-    pixels = np.random.default_rng(0).random((5, 784), dtype=np.float32)
-    kernel1, bias1, kernel2, bias2, kernel3, bias3 = model.get_weights()
-    hidden = np.tanh(np.tanh(pixels @ kernel1 + bias1) @ kernel2 + bias2)
-    logits = hidden @ kernel3 + bias3
-    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
-    expected /= expected.sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(model.predict(pixels, verbose=0), expected, rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.parametrize(("optimizer", "rate"), [("sgd", 0.05), ("adam", 0.002), ("rmsprop", 0.2)])
-def test_model_uses_the_chosen_optimizer_and_rate(optimizer, rate):
-    model = build_model(TrainingConfig(optimizer=optimizer, learning_rate=rate))
-    assert type(model.optimizer).__name__.lower() == optimizer
-    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(rate)
 
 
 def test_flops_hand_computed():

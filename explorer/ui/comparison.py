@@ -1,24 +1,30 @@
-"""Compare runs: run history, a pinned baseline, and 2 to 4 runs side by side.
+"""Compare runs: run history, a pinned baseline, and up to four runs side by side against it.
 
 Everything here reads stored runs only: nothing retrains and TensorFlow is never loaded. The
 comparison is a fragment, so changing what is compared reruns only this part of the page.
+
+Runs keep their names whatever the baseline: the baseline is "Baseline", the compared runs are
+A, B, C and D in the order they were chosen, and every chart and table uses these names.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from explorer import compare, compare_charts, images
 from explorer.config import TrainingConfig
-from explorer.jobs import TrainingService
 from explorer.model import total_parameters
-from explorer.runs import RunArtifacts, RunRecord, StoreError
-from explorer.share import MAX_COMPARED_RUNS
-from explorer.ui import history, link, results
+from explorer.service.service import TrainingService
+from explorer.store.records import RunRecord, StoreError
+from explorer.ui import history, links, plain
+from explorer.ui.resources import run_predictions, show_curves
+from explorer.views import charts, comparison, digits
+from explorer.views.text import data_text
 
+BASELINE = "Baseline"
 LETTERS = "ABCD"
-FORMAT_OF = {metric.key: metric.format for metric in compare.METRICS}
+FORMAT_OF = {metric.key: metric.format for metric in comparison.METRICS}
 TUTORIAL = TrainingConfig()
+HEATMAPS_PER_ROW = 3
 
 
 def compare_page(service: TrainingService, config: TrainingConfig | None, pressed: bool) -> None:
@@ -26,9 +32,10 @@ def compare_page(service: TrainingService, config: TrainingConfig | None, presse
     if pressed and config is not None:
         submission = service.submit(config)
         st.toast(
-            "Already trained: it is in the table." if submission.cached
+            "Already trained: it is in the table."
+            if submission.cached
             else "Training started; the run appears in the table when it is done."
-        )  # fmt: skip
+        )
     st.subheader("Run history")
     history.history_table(service)
     comparison_section(service)
@@ -37,52 +44,69 @@ def compare_page(service: TrainingService, config: TrainingConfig | None, presse
 @st.fragment
 def comparison_section(service: TrainingService) -> None:
     st.subheader("Side by side")
-    records = {r.run_id: r for r in service.store.list_runs(("complete", "stopped"))}
+    records = {r.run_id: r for r in service.runs(("complete", "stopped"))}
     baseline = _baseline(service, records)
-    chosen = _chosen_runs(records, baseline)
-    link.sync_link(None)
-    runs = (([baseline] if baseline is not None else []) + chosen)[:MAX_COMPARED_RUNS]
+    chosen = _chosen_runs(service, records, baseline)
+    links.sync_link(None)
+    runs = ([baseline] if baseline is not None else []) + chosen
     if len(runs) < 2:
         st.info(
-            "Choose runs to compare above (tick rows and press **Compare selected**), or pick "
+            "Choose runs to compare: tick rows above and press **Compare selected**, or pick "
             "them here. The baseline is shown with them."
         )
         return
-    names = {run.run_id: _name(index, run, baseline) for index, run in enumerate(runs)}
-    try:
-        artifacts = {run.run_id: results.load_artifacts(service, run.run_id) for run in runs}
-    except StoreError as error:
-        st.error(f"{error}")
-        return
     base = runs[0]
-    _config_diff(runs, names)
+    names = {run.run_id: _name(index, baseline is not None) for index, run in enumerate(runs)}
+    runs = _same_test_set(runs, names)
+    if len(runs) < 2:
+        return
+    try:
+        predictions = {run.run_id: run_predictions(service, run.run_id) for run in runs}
+    except StoreError as error:
+        plain.alert("error", str(error))
+        return
+    _settings(runs, names)
     _metric_cards(runs, names, base)
-    st.markdown("**Learning curves**: solid = train, dashed = test. A growing gap is overfitting.")
-    st.altair_chart(
-        compare_charts.overlaid_learning_curves({names[r.run_id]: r.history for r in runs}),
-        key="compare_curves",
-    )
-    _confusions(service, runs, names, artifacts, base)
-    _digit_rows(service, runs, names, artifacts)
+    st.markdown("**Learning curves**: solid = train, dashed = test.")
+    histories = {names[r.run_id]: r.history for r in runs}
+    key = tuple((r.run_id, len(r.history)) for r in runs)
+    show_curves(("compare", key), histories, gap=True)
+    _confusions(service, runs, names, predictions, base)
+    _digit_rows(service, runs, names, predictions)
+
+
+def _name(index: int, has_baseline: bool) -> str:
+    if has_baseline:
+        return BASELINE if index == 0 else LETTERS[index - 1]
+    return LETTERS[index]
 
 
 def _baseline(service: TrainingService, records: dict[str, RunRecord]) -> RunRecord | None:
-    pinned = st.session_state.get(link.BASELINE)
-    tutorial = service.lookup(TUTORIAL)
+    pinned = st.session_state.get(links.BASELINE)
     options = [None, *records]
-    if pinned not in records:
+    if pinned is not None and pinned not in records:
+        plain.alert(
+            "warning",
+            f"The baseline {pinned} from the link is not stored here (deleted, or trained on "
+            "another server); the tutorial's network is the baseline instead.",
+        )
         pinned = None
     choice = st.selectbox(
-        "Baseline", options, index=options.index(pinned), key="baseline_choice",
+        "Baseline",
+        options,
+        index=options.index(pinned),
+        key="baseline_choice",
         format_func=lambda run_id: (
-            "The tutorial's network (784-400-20-10, SGD, batch 200, 5 epochs)" if run_id is None
+            "The tutorial's network (784-400-20-10, SGD, batch 200, 5 epochs)"
+            if run_id is None
             else f"{records[run_id].config.label()} ({run_id})"
         ),
         help="Deltas and difference charts are measured against this run. Pin any run.",
-    )  # fmt: skip
-    st.session_state[link.BASELINE] = choice
+    )
+    st.session_state[links.BASELINE] = choice
     if choice is not None:
         return records[choice]
+    tutorial = service.lookup(TUTORIAL)
     if tutorial is None:
         left, right = st.columns([3, 1])
         left.warning("The tutorial's network has not been trained yet, so there is no baseline.")
@@ -92,36 +116,60 @@ def _baseline(service: TrainingService, records: dict[str, RunRecord]) -> RunRec
     return tutorial
 
 
-def _chosen_runs(records: dict[str, RunRecord], baseline: RunRecord | None) -> list[RunRecord]:
+def _chosen_runs(
+    service: TrainingService, records: dict[str, RunRecord], baseline: RunRecord | None
+) -> list[RunRecord]:
     # The widget's own state is dropped while the Explore view is shown; the plain mirror
-    # (link.COMPARED) keeps the choice, and deleted runs fall out of both.
-    current = st.session_state.get("compare_runs", st.session_state.get(link.COMPARED, []))
-    st.session_state["compare_runs"] = [run_id for run_id in current if run_id in records]
+    # (links.COMPARED) keeps the choice. Runs that are not stored are named, not dropped silently.
+    wanted = st.session_state.get("compare_runs", st.session_state.get(links.COMPARED, []))
+    missing = [
+        run_id for run_id in st.session_state.get(links.COMPARED, []) if run_id not in records
+    ]
+    for run_id in missing:
+        reason = "was deleted" if service.was_deleted(run_id) else "is not stored on this server"
+        plain.alert("warning", f"Run {run_id} {reason}, so it is left out of the comparison.")
+    st.session_state["compare_runs"] = [run_id for run_id in wanted if run_id in records]
     chosen = st.multiselect(
-        "Runs to compare", list(records), key="compare_runs",
-        max_selections=MAX_COMPARED_RUNS,
+        "Runs to compare",
+        list(records),
+        key="compare_runs",
+        max_selections=len(LETTERS),
         format_func=lambda run_id: f"{records[run_id].config.label()} ({run_id})",
-    )  # fmt: skip
-    st.session_state[link.COMPARED] = chosen
+    )
+    st.session_state[links.COMPARED] = chosen
     base_id = baseline.run_id if baseline is not None else None
     return [records[run_id] for run_id in chosen if run_id != base_id]
 
 
-def _name(index: int, run: RunRecord, baseline: RunRecord | None) -> str:
-    suffix = " (baseline)" if baseline is not None and run.run_id == baseline.run_id else ""
-    return f"{LETTERS[index]}: {run.config.label()}{suffix}"
+def _same_test_set(runs: list[RunRecord], names: dict[str, str]) -> list[RunRecord]:
+    """The runs scored on the baseline's test digits; the others are named and set aside."""
+    base = runs[0]
+    kept = [base]
+    for run in runs[1:]:
+        if comparison.same_test_set({"base": base.confusion_matrix, "run": run.confusion_matrix}):
+            kept.append(run)
+            continue
+        plain.alert(
+            "warning",
+            f"{names[run.run_id]} was tested on {_data(run)}, the baseline on {_data(base)}: "
+            "different test digits cannot be compared, so it is left out. Compare it with a "
+            "baseline trained on the same data.",
+        )
+    return kept
 
 
-def _short(names: dict[str, str], run: RunRecord) -> str:
-    """ "A" or "A (baseline)": the letter that names a run in titles."""
-    letter = names[run.run_id].split(":")[0]
-    return f"{letter} (baseline)" if names[run.run_id].endswith("(baseline)") else letter
+def _data(run: RunRecord) -> str:
+    return data_text(run.data_source, int(run.confusion_matrix.sum()))
 
 
-def _config_diff(runs: list[RunRecord], names: dict[str, str]) -> None:
-    table = compare.config_diff({names[r.run_id]: r.config for r in runs})
+def _settings(runs: list[RunRecord], names: dict[str, str]) -> None:
+    table = comparison.config_diff(
+        {names[r.run_id]: r.config for r in runs},
+        {"Data": {names[r.run_id]: _data(r) for r in runs}},
+    )
     differs = table.pop("differs")
-    st.markdown(f"**What differs**: {', '.join(table.index[differs]) or 'nothing'}")
+    changed = ", ".join(name.lower() for name in table.index[differs]) or "nothing"
+    st.markdown(f"**What differs**: {changed}")
     styled = table.style.apply(
         lambda row: (
             ["background-color: #fff3bf; font-weight: 600" if differs[row.name] else ""] * len(row)
@@ -135,17 +183,19 @@ def _metric_cards(runs: list[RunRecord], names: dict[str, str], base: RunRecord)
     summaries = {
         names[r.run_id]: {**r.summary, "parameters": total_parameters(r.config)} for r in runs
     }
-    deltas = compare.metric_deltas(summaries, names[base.run_id])
+    deltas = comparison.metric_deltas(summaries, names[base.run_id])
     for column, run in zip(st.columns(len(runs)), runs, strict=True):
         name = names[run.run_id]
-        column.markdown(f"**{name.split(':')[0]}** · `{run.run_id}`")
+        column.markdown(f"**{name}** · `{run.run_id}`")
         column.caption(run.config.label() + (" · stopped" if run.status == "stopped" else ""))
         for row in deltas[deltas["run"] == name].itertuples():
             kind = FORMAT_OF[row.metric]
-            delta = None if run is base else compare.format_delta(kind, row.delta)
+            delta = (
+                None if run is base or row.delta == 0 else comparison.format_delta(kind, row.delta)
+            )
             column.metric(
                 row.label,
-                compare.format_value(kind, row.value),
+                comparison.format_value(kind, row.value),
                 # Streamlit reads the sign from a leading ASCII minus to pick the arrow.
                 delta=None if delta in (None, "—") else delta.replace("−", "-"),
                 delta_color=_delta_colour(row),
@@ -159,101 +209,148 @@ def _delta_colour(row) -> str:
     return "normal" if (row.delta >= 0) == bool(row.better) else "inverse"
 
 
-def _confusions(service, runs, names, artifacts, base) -> None:
+def _grid(runs: list[RunRecord]):
+    """Columns for small charts, HEATMAPS_PER_ROW to a row, one per run."""
+    for start in range(0, len(runs), HEATMAPS_PER_ROW):
+        row = runs[start : start + HEATMAPS_PER_ROW]
+        yield from zip(st.columns(HEATMAPS_PER_ROW), row, strict=False)
+
+
+def _confusions(service, runs, names, predictions, base) -> None:
     st.markdown("**Confusion matrices** (click a cell to see the digits behind it)")
-    clicked: tuple[str, dict] | None = None
-    for column, run in zip(st.columns(len(runs)), runs, strict=True):
+    clicked = None  # (run id, true digit, predicted digit) or (run id, digit)
+    for column, run in _grid(runs):
         with column:
             event = st.altair_chart(
-                compare_charts.small_confusion_heatmap(run.confusion_matrix, _short(names, run)),
-                on_select="rerun", key=f"confusion_{run.run_id}", width="content",
-            )  # fmt: skip
-            clicked = _first_selection(event, "cell", run.run_id) or clicked
+                charts.confusion_heatmap(run.confusion_matrix, names[run.run_id], small=True),
+                on_select="rerun",
+                key=f"confusion_{run.run_id}",
+                width="stretch",
+            )
+            clicked = _cell_clicked(event, run.run_id) or clicked
     others = [run for run in runs if run is not base]
-    if others:
-        st.markdown(
-            f"**Change against the baseline** ({names[base.run_id].split(':')[0]}): blue = "
-            "better (more right on the diagonal, fewer mistakes off it), red = worse."
-        )
-        for column, run in zip(st.columns(len(others)), others, strict=True):
-            with column:
-                difference = compare.confusion_difference(
-                    run.confusion_matrix, base.confusion_matrix
-                )
-                event = st.altair_chart(
-                    compare_charts.confusion_difference_heatmap(
-                        difference, f"{names[run.run_id].split(':')[0]} − baseline"
-                    ),
-                    on_select="rerun", key=f"difference_{run.run_id}", width="content",
-                )  # fmt: skip
-                clicked = _first_selection(event, "cell", run.run_id) or clicked
-        frame = compare.per_class_accuracy_frame(
-            {names[r.run_id]: r.confusion_matrix for r in runs}, names[base.run_id]
-        )
-        st.markdown("**Per-digit accuracy change** against the baseline (click a digit)")
-        event = st.altair_chart(
-            compare_charts.per_class_delta_bars(frame), on_select="rerun", key="class_deltas"
-        )
-        digit = _first_selection(event, "digit", others[0].run_id)
-        if digit is not None:
-            clicked = (digit[0], {"true": digit[1]["digit"]})
-    if clicked is not None:
-        _cell_digits(service, runs, names, artifacts, *clicked)
-
-
-def _first_selection(event, parameter: str, run_id: str) -> tuple[str, dict] | None:
-    points = (event or {}).get("selection", {}).get(parameter) or []
-    return (run_id, points[0]) if points else None
-
-
-def _cell_digits(service, runs, names, artifacts, run_id: str, point: dict) -> None:
-    data = service.data
-    true_digit = int(point["true"])
-    predicted_digit = int(point["predicted"]) if "predicted" in point else None
-    run_artifacts: RunArtifacts = artifacts[run_id]
-    chosen = compare.examples_for_cell(
-        data.y_test, run_artifacts.predicted_labels, run_artifacts.confidence,
-        true_digit, predicted_digit, limit=30,
-    )  # fmt: skip
-    what = f"true {true_digit}" + (
-        f", predicted {predicted_digit}" if predicted_digit is not None else ""
+    st.markdown(
+        f"**Change against {names[base.run_id]}**: blue = better (more right on the diagonal, "
+        "fewer mistakes off it), red = worse."
     )
-    st.markdown(f"**Test digits behind the click** ({what}, run {names[run_id].split(':')[0]})")
+    for column, run in _grid(others):
+        with column:
+            difference = comparison.confusion_difference(
+                run.confusion_matrix, base.confusion_matrix
+            )
+            title = f"{names[run.run_id]} − {names[base.run_id]}"
+            event = st.altair_chart(
+                charts.difference_heatmap(difference, title, small=True),
+                on_select="rerun",
+                key=f"difference_{run.run_id}",
+                width="stretch",
+            )
+            clicked = _cell_clicked(event, run.run_id) or clicked
+    frame = comparison.per_class_accuracy_frame(
+        {names[r.run_id]: r.confusion_matrix for r in runs}, names[base.run_id]
+    )
+    st.markdown(
+        f"**Per-digit accuracy change** against {names[base.run_id]} (click a bar to see the "
+        "digits that changed)"
+    )
+    event = st.altair_chart(
+        charts.per_class_delta_bars(frame), on_select="rerun", key="class_deltas", width="stretch"
+    )
+    bars = (event or {}).get("selection", {}).get("digit") or []
+    if bars:
+        by_name = {names[run.run_id]: run.run_id for run in runs}
+        clicked = (by_name[bars[0]["run"]], int(bars[0]["digit"]))
+    if clicked is None:
+        return
+    if len(clicked) == 3:
+        _cell_digits(service, names, predictions, *clicked)
+    else:
+        _changed_digits(service, names, predictions, base, *clicked)
+
+
+def _cell_clicked(event, run_id: str) -> tuple[str, int, int] | None:
+    points = (event or {}).get("selection", {}).get("cell") or []
+    if not points:
+        return None
+    return run_id, int(points[0]["true"]), int(points[0]["predicted"])
+
+
+def _cell_digits(service, names, predictions, run_id: str, true: int, predicted: int) -> None:
+    data = service.data
+    run = predictions[run_id]
+    chosen = comparison.examples_for_cell(
+        data.y_test, run.predicted_labels, run.confidence, true, predicted, limit=30
+    )
+    st.markdown(
+        f"**Test digits behind the click** (true {true}, predicted {predicted}, "
+        f"run {names[run_id]})"
+    )
     if not len(chosen):
         st.caption("No test digits there.")
         return
+    count = f"{len(chosen)} digit{'s' * (len(chosen) != 1)}, most confident first."
     st.html(
-        images.digit_grid_html(
-            data.x_test[chosen], run_artifacts.predicted_labels[chosen], data.y_test[chosen],
-            run_artifacts.confidence[chosen],
-            caption=f"{len(chosen)} digit{'s' * (len(chosen) != 1)}, most confident first.",
+        digits.digit_grid_html(
+            data.x_test[chosen],
+            run.predicted_labels[chosen],
+            data.y_test[chosen],
+            run.confidence[chosen],
+            caption=count,
         )
-    )  # fmt: skip
+    )
 
 
-def _digit_rows(service, runs, names, artifacts) -> None:
+def _changed_digits(service, names, predictions, base, run_id: str, digit: int) -> None:
+    data = service.data
+    run = predictions[run_id]
+    fixed, broken = comparison.changed_examples(
+        data.y_test, run.predicted_labels, predictions[base.run_id].predicted_labels, digit
+    )
+    name, base_name = names[run_id], names[base.run_id]
+    st.markdown(f"**The {digit}s that changed** between {base_name} and run {name}")
+    for chosen, what in (
+        (fixed, f"{name} gets right and {base_name} got wrong"),
+        (broken, f"{name} gets wrong and {base_name} got right"),
+    ):
+        if not len(chosen):
+            st.caption(f"No {digit}s that {what}.")
+            continue
+        st.html(
+            digits.digit_grid_html(
+                data.x_test[chosen],
+                run.predicted_labels[chosen],
+                data.y_test[chosen],
+                run.confidence[chosen],
+                caption=f"{len(chosen)} {digit}s that {what} (labels: run {name}'s answers).",
+            )
+        )
+
+
+def _digit_rows(service, runs, names, predictions) -> None:
     data = service.data
     st.markdown("**The same test digits for every run** (amber columns: the runs disagree)")
     mode_column, count_column = st.columns([3, 1])
     mode = mode_column.radio(
-        "Which digits", compare.DIGIT_MODES, horizontal=True, key="digit_mode",
+        "Which digits",
+        comparison.DIGIT_MODES,
+        horizontal=True,
+        key="digit_mode",
         format_func=lambda m: {
-            "first": "The first ones (as in the tutorial)",
+            "first": "The first ones",
             "disagree": "Where the runs disagree",
             "all_wrong": "Those every run gets wrong",
         }[m],
-    )  # fmt: skip
+    )
     count = count_column.number_input("How many", 5, 50, 20, step=5, key="digit_count")
-    predictions = {r.run_id: artifacts[r.run_id].predicted_labels for r in runs}
-    chosen = compare.select_digits(data.y_test, predictions, mode, int(count))
-    rate = compare.disagreement_rate(predictions)
+    labels = {r.run_id: predictions[r.run_id].predicted_labels for r in runs}
+    chosen = comparison.select_digits(data.y_test, labels, mode, int(count))
+    rate = comparison.disagreement_rate(labels)
     st.caption(f"The runs disagree on {rate:.1%} of the {len(data.y_test):,} test digits.")
     if not len(chosen):
         st.caption("No such digits.")
         return
     rows = [
-        (names[r.run_id].split(":")[0], predictions[r.run_id][chosen],
-         artifacts[r.run_id].confidence[chosen])
+        (names[r.run_id], labels[r.run_id][chosen], predictions[r.run_id].confidence[chosen])
         for r in runs
-    ]  # fmt: skip
-    st.html(compare_charts.digit_rows_html(data.x_test[chosen], data.y_test[chosen], rows))
+    ]
+    st.html(digits.digit_rows_html(data.x_test[chosen], data.y_test[chosen], rows))

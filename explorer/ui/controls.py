@@ -17,7 +17,7 @@ from explorer.config import (
     OPTIMIZERS,
     PRECISIONS,
     TrainingConfig,
-    default_precision,
+    fast_precision,
 )
 
 # Learning rates offered on a roughly logarithmic ladder; None = the optimizer's Keras default.
@@ -33,7 +33,7 @@ def set_config(config: TrainingConfig) -> None:
     st.session_state.update(values)
 
 
-def config_controls(train_samples: int | None = None) -> TrainingConfig | None:
+def config_controls() -> TrainingConfig | None:
     """Draw the sidebar controls and return the chosen config (None, with a message, if invalid)."""
     if "hidden1" not in st.session_state:
         set_config(TrainingConfig())
@@ -90,7 +90,7 @@ def config_controls(train_samples: int | None = None) -> TrainingConfig | None:
             "Share of the training set",
             options=_with_current(TRAIN_FRACTION_CHOICES, state["train_fraction"]),
             key="train_fraction",
-            format_func=lambda share: _fraction_label(share, train_samples),
+            format_func=lambda share: f"{share:.0%}",
             help="Train on a class-balanced subset for quick experiments.",
         )  # fmt: skip
     try:
@@ -119,13 +119,7 @@ def _with_current(choices: tuple, current) -> list:
 
 
 def _precision_label(precision: str) -> str:
-    fast = default_precision() == "bfloat16"
+    fast = fast_precision() == "bfloat16"
     if precision == "float32":
         return "float32 (the tutorial's)"
     return "bfloat16 (fast on this computer)" if fast else "bfloat16 (slow on this computer)"
-
-
-def _fraction_label(share: float, train_samples: int | None) -> str:
-    if train_samples:
-        return f"{share:.0%} ({round(share * train_samples):,})"
-    return f"{share:.0%}"

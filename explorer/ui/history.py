@@ -7,11 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from explorer.jobs import TrainingService
-from explorer.reports import matches_filter, rows_to_csv, run_table_row, run_to_json
-from explorer.runs import STATUSES, RunRecord
-from explorer.share import MAX_COMPARED_RUNS
-from explorer.ui import link
+from explorer.service.service import TrainingService
+from explorer.store.records import STATUSES, RunRecord, StoreError
+from explorer.ui import links, plain
+from explorer.views.reports import matches_filter, rows_to_csv, run_table_row, run_to_json
 
 COLUMNS = {
     "status": st.column_config.TextColumn("Status"),
@@ -27,7 +26,7 @@ COLUMNS = {
 
 def history_table(service: TrainingService) -> list[RunRecord]:
     """Filters and the table; returns the runs selected in it (rows ticked by the user)."""
-    records = service.store.list_runs()
+    records = service.runs()
     if not records:
         st.info("No runs stored yet. Train one in the Explore view (or with the command line).")
         return []
@@ -59,7 +58,7 @@ def history_table(service: TrainingService) -> list[RunRecord]:
     selected = [shown[index] for index in event.selection.rows]
     st.caption(
         f"{len(shown)} of {len(records)} runs shown. Tick rows to compare (2 to "
-        f"{MAX_COMPARED_RUNS}), export or delete them. Click a column header to sort."
+        f"{links.MAX_COMPARED_RUNS}), export or delete them. Click a column header to sort."
     )
     _actions(service, shown, selected)
     return selected
@@ -69,9 +68,9 @@ def _actions(service: TrainingService, shown: list[RunRecord], selected: list[Ru
     compare, export_csv, export_json, delete = st.columns(4)
     compare.button(
         "Compare selected", key="compare_selected", icon=":material/compare_arrows:",
-        disabled=not 2 <= len(selected) <= MAX_COMPARED_RUNS,
+        disabled=not 2 <= len(selected) <= links.MAX_COMPARED_RUNS,
         on_click=_set_compared, args=([r.run_id for r in selected],),
-        help=f"Put 2 to {MAX_COMPARED_RUNS} ticked runs side by side below.",
+        help=f"Put 2 to {links.MAX_COMPARED_RUNS} ticked runs side by side below.",
     )  # fmt: skip
     chosen = selected or shown
     which = "selected" if selected else "shown"
@@ -94,7 +93,7 @@ def _actions(service: TrainingService, shown: list[RunRecord], selected: list[Ru
 
 
 def _set_compared(run_ids: list[str]) -> None:
-    st.session_state[link.COMPARED] = run_ids
+    st.session_state[links.COMPARED] = run_ids
     st.session_state["compare_runs"] = run_ids
 
 
@@ -105,9 +104,12 @@ def _confirm_delete(service: TrainingService, run_ids: list[str]) -> None:
         "configurations can be trained again."
     )
     if st.button("Delete", type="primary", key="confirm_delete"):
-        for run_id in run_ids:
-            service.store.delete(run_id)
-        st.session_state[link.COMPARED] = [
-            r for r in st.session_state.get(link.COMPARED, []) if r not in run_ids
+        try:
+            service.delete(run_ids)
+        except StoreError as error:
+            plain.alert("error", str(error))
+            return
+        st.session_state[links.COMPARED] = [
+            r for r in st.session_state.get(links.COMPARED, []) if r not in run_ids
         ]
         st.rerun()

@@ -14,7 +14,7 @@ from explorer.model import (
     layer_widths,
     total_parameters,
 )
-from explorer.ui.formatting import duration
+from explorer.views.text import duration
 
 COLUMNS = ("Layer", "Inputs", "Neurons", "Activation", "Weights (in × out)", "Biases")
 _CELL = "padding:0.3rem 0.6rem;border-bottom:1px solid rgba(49,51,63,0.1);"

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import share
 from explorer.config import TrainingConfig
-from explorer.data import MnistData
-from explorer.jobs import TrainingService
-from explorer.runs import ACTIVE_STATUSES, StoreError
-from explorer.ui import comparison, controls, link, network, progress, results
-from explorer.ui.service import get_service
+from explorer.data.sources import MnistData
+from explorer.service.service import TrainingService
+from explorer.store.records import ACTIVE_STATUSES, StoreError
+from explorer.ui import comparison, controls, links, network, plain, progress, results
+from explorer.ui.resources import get_service
 
 # The last run this browser session trained: its result is "new", not shown with a cached badge.
 SESSION_RUN = "started_run_id"
@@ -29,19 +28,19 @@ def main() -> None:
         "a handwritten-digit classifier. Runs are kept: going back to a configuration shows it "
         "at once."
     )
-    link.apply_link_once()
+    links.apply_link_once()
     config = controls.config_controls()
     pressed = controls.train_button(disabled=config is None)
     view = st.radio(
-        "View", share.VIEWS, key=link.VIEW, horizontal=True, label_visibility="collapsed",
+        "View", links.VIEWS, key=links.VIEW, horizontal=True, label_visibility="collapsed",
         format_func=lambda name: {"explore": "Explore a network", "compare": "Compare runs"}[name],
     )  # fmt: skip
-    link.sync_link(config)
+    links.sync_link(config)
     if view == "compare":
         try:
             comparison.compare_page(get_service(), config, pressed)
         except (StoreError, ValueError) as error:
-            st.error(f"{error}")
+            plain.alert("error", str(error))
         return
     if config is None:
         return
@@ -55,7 +54,7 @@ def main() -> None:
         with st.spinner("Loading MNIST…"):
             data = service.data
     except (StoreError, ValueError) as error:
-        st.error(f"{error}")
+        plain.alert("error", str(error))
         return
     _data_banner(data)
     with metrics_slot.container():
@@ -85,15 +84,17 @@ def run_panel(service: TrainingService, config: TrainingConfig) -> None:
             st.info("Not trained yet. Press **Train** in the sidebar.", icon=":material/info:")
             return
         if not latest.has_result:
-            st.error(
+            plain.alert(
+                "error",
                 f"The last run of this configuration ended as {latest.status}: "
-                f"{latest.error or 'no details'}. Press **Train** to try again.",
-                icon=":material/error:",
+                f"{latest.error or 'no details'}. Press Train to try again.",
             )
             return
         record = latest  # stopped: partial results, labelled as such
     elif latest.run_id != record.run_id and latest.status in ("failed", "interrupted"):
-        st.warning(f"A later retraining of this configuration did not finish: {latest.error}")
+        plain.alert(
+            "warning", f"A later retraining of this configuration did not finish: {latest.error}"
+        )
     started_here = st.session_state.get(SESSION_RUN)
     results.result_view(service, record, cached=record.run_id != started_here)
 
@@ -109,8 +110,8 @@ def _data_banner(data: MnistData) -> None:
             icon=":material/dataset:",
         )
     else:
-        st.caption(f"Data: {data.describe()}")
+        plain.caption(f"Data: {data.describe()}")
     if data.notes:
         with st.expander("How the data was found"):
             for note in data.notes:
-                st.caption(note)
+                plain.caption(note)

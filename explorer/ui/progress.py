@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import charts
-from explorer.jobs import TrainingService
-from explorer.ui.chart_cache import show_chart
-from explorer.ui.formatting import duration
+from explorer.service.service import TrainingService
+from explorer.ui.resources import show_curves
+from explorer.views.text import duration
 
 POLL_SECONDS = 1.0
 
@@ -61,6 +60,6 @@ def live_progress(service: TrainingService, run_id: str) -> None:
         note_column.info("Stopping after the current batch…")
     if progress.history:
         history = progress.history  # grows once per epoch: one chart per run and epoch
-        show_chart(("live", run_id, len(history)), lambda: charts.learning_curves(history))
+        show_curves(("live", run_id, len(history)), {"": history})
     else:
         st.caption("The learning curves appear after the first epoch.")

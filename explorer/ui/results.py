@@ -5,21 +5,17 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import charts, images, metrics
-from explorer.data import MnistData
-from explorer.jobs import TrainingService
+from explorer import metrics
+from explorer.data.sources import MnistData
 from explorer.model import total_parameters
-from explorer.runs import RunArtifacts, RunRecord, StoreError
-from explorer.ui.chart_cache import show_chart
-from explorer.ui.formatting import ago, duration, percent
+from explorer.service.service import TrainingService
+from explorer.store.records import RunPredictions, RunRecord, StoreError
+from explorer.ui import plain
+from explorer.ui.resources import run_predictions, show_chart, show_curves
+from explorer.views import charts, digits
+from explorer.views.text import ago, duration, percent
 
 GRID_SIZE = 20  # the tutorial shows the first 20 test digits
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def load_artifacts(_service: TrainingService, run_id: str) -> RunArtifacts:
-    # A finished run's files never change, so its run id is a safe cache key.
-    return _service.store.load_artifacts(run_id)
 
 
 def result_view(service: TrainingService, record: RunRecord, *, cached: bool) -> None:
@@ -31,22 +27,20 @@ def result_view(service: TrainingService, record: RunRecord, *, cached: bool) ->
         "improving is overfitting."
     )
     # A finished run's charts never change: built once per server, keyed by run id.
-    show_chart(("curves", record.run_id), lambda: charts.learning_curves(record.history))
+    show_curves(("curves", record.run_id), {"": record.history})
     confusion_column, digits_column = st.columns(2, gap="large")
     with confusion_column:
         st.markdown("**Confusion matrix**: rows are the true digit, columns the prediction.")
         show_chart(
-            ("confusion", record.run_id),
-            lambda: charts.confusion_heatmap(record.confusion_matrix),
-            width="content",
+            ("confusion", record.run_id), lambda: charts.confusion_heatmap(record.confusion_matrix)
         )
     with digits_column:
         try:
-            artifacts = load_artifacts(service, record.run_id)
+            predictions = run_predictions(service, record.run_id)
         except StoreError as error:
-            st.error(f"{error}")
+            plain.alert("error", str(error))
             return
-        digit_grid(service.data, artifacts)
+        digit_grid(service.data, predictions)
 
 
 def _status_line(record: RunRecord, cached: bool) -> None:
@@ -87,7 +81,7 @@ def _metric_cards(record: RunRecord) -> None:
     parameters.metric("Parameters", f"{total_parameters(record.config):,}")
 
 
-def digit_grid(data: MnistData, artifacts: RunArtifacts) -> None:
+def digit_grid(data: MnistData, predictions: RunPredictions) -> None:
     """The tutorial's grid of test digits with predicted labels, or the worst mistakes."""
     st.markdown("**Test digits and what the network predicts**")
     show_mistakes = st.toggle(
@@ -95,7 +89,7 @@ def digit_grid(data: MnistData, artifacts: RunArtifacts) -> None:
         key="show_mistakes",
         help="Digits the network got wrong while being most sure of its answer.",
     )
-    predicted, confidence = artifacts.predicted_labels, artifacts.confidence
+    predicted, confidence = predictions.predicted_labels, predictions.confidence
     if show_mistakes:
         chosen = metrics.most_confident_mistakes(predicted, confidence, data.y_test, GRID_SIZE)
         caption = "Wrong answers, most confident first."
@@ -107,7 +101,7 @@ def digit_grid(data: MnistData, artifacts: RunArtifacts) -> None:
         caption = f"The first {len(chosen)} test digits, as in the tutorial; wrong ones in red."
     wrong = int(np.sum(predicted[chosen] != data.y_test[chosen]))
     st.html(
-        images.digit_grid_html(
+        digits.digit_grid_html(
             data.x_test[chosen],
             predicted[chosen],
             data.y_test[chosen],

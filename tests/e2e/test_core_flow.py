@@ -51,10 +51,10 @@ def test_sliders_change_the_table_then_train_and_come_back(page, server):
     page.get_by_text("Test accuracy").wait_for(timeout=120_000)
     page.locator(".digit-cell").nth(19).wait_for()
     assert page.locator(".digit-cell").count() == 20
-    # The learning curves and the confusion matrix draw just after the digits: wait for both.
+    # The learning curves (loss, accuracy) and the confusion matrix draw just after the digits.
     charts = page.locator('[data-testid="stVegaLiteChart"]')
-    charts.nth(1).wait_for()
-    assert charts.count() == 2
+    charts.nth(2).wait_for()
+    assert charts.count() == 3
     accuracy = page.locator('[data-testid="stMetric"]', has_text="Test accuracy")
     value = float(accuracy.locator('[data-testid="stMetricValue"]').inner_text().rstrip("%"))
     assert value > 20  # chance is 10%; a tiny SGD run on the sample gets about 45%

@@ -18,8 +18,8 @@ import traceback
 from pathlib import Path
 
 from explorer.config import TrainingConfig
-from explorer.store import RunStore
-from tests.fakes import FakeTrainer, fake_result, tiny_data
+from explorer.store.registry import RunStore
+from testkit.fakes import FakeTrainer, fake_result, tiny_data
 
 DATA = tiny_data()
 HISTORY = [
@@ -68,7 +68,7 @@ def swarm(home: str, index: int, go_file: str) -> None:
         time.sleep(0.5)  # every process submits before the first run completes
         return fake(config, data, progress=progress, stop=stop)
 
-    from explorer.jobs import TrainingService
+    from explorer.service.service import TrainingService
 
     service = TrainingService(RunStore(home), lambda: DATA, trainer=slow_trainer)
     errors: list[str] = []

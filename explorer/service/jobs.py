@@ -1,0 +1,103 @@
+"""The state of one training job, as the worker updates it and any session reads it.
+
+job = Job(run_id, config)       # the service makes one per queued training
+job.snapshot()                  # a frozen Progress: status, epoch k/N, ETA, curves so far
+job.on_start / on_batch / on_epoch   # the training loop's ProgressListener methods
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from explorer.config import TrainingConfig
+from explorer.store.records import ACTIVE_STATUSES
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of a job that a page can draw without locks."""
+
+    run_id: str
+    config: TrainingConfig
+    status: str  # queued, running, complete, stopped, failed, interrupted
+    epoch: int = 0  # the epoch in progress (1-based), or the last one
+    epochs: int = 0
+    step: int = 0  # batches done in the current epoch
+    steps_per_epoch: int = 0
+    elapsed_seconds: float = 0.0
+    eta_seconds: float | None = None
+    history: list[dict] = field(default_factory=list)
+    latest: dict[str, float] = field(default_factory=dict)  # the last batch's loss and accuracy
+    error: str | None = None
+    stop_requested: bool = False
+    remote: bool = False  # trained by another process sharing the store
+
+    @property
+    def fraction(self) -> float:
+        """Share of all batches done, 0..1."""
+        total = self.epochs * self.steps_per_epoch
+        if self.status in ("complete",):
+            return 1.0
+        if not total:
+            return 0.0
+        return min(1.0, ((self.epoch - 1) * self.steps_per_epoch + self.step) / total)
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in ACTIVE_STATUSES
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What `submit` did: `cached` (a stored result), or a job to follow (`attached` if shared)."""
+
+    run_id: str
+    cached: bool
+    attached: bool
+
+
+class Job:
+    """A queued or running training, updated by the worker and read by any session."""
+
+    def __init__(self, run_id: str, config: TrainingConfig) -> None:
+        self.run_id = run_id
+        self.config = config
+        self.stop_event = threading.Event()
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+        self._state = Progress(run_id=run_id, config=config, status="queued", epochs=config.epochs)
+        self._started = 0.0
+        # Called with the history after every finished epoch (the service saves it to the store).
+        self.epoch_listener: Callable[[list[dict]], None] | None = None
+
+    def snapshot(self) -> Progress:
+        with self._lock:
+            return self._state
+
+    def update(self, **changes) -> None:
+        """Replace fields of the snapshot (the worker and the service call this)."""
+        with self._lock:
+            self._state = dataclasses.replace(self._state, **changes)
+
+    # ProgressListener methods (explorer.training.loop), called on the worker thread.
+    def on_start(self, epochs: int, steps: int, train_samples: int) -> None:
+        self._started = time.perf_counter()
+        self.update(status="running", epochs=epochs, steps_per_epoch=steps, epoch=1, step=0)
+
+    def on_batch(self, epoch: int, step: int, logs: dict) -> None:
+        elapsed = time.perf_counter() - self._started
+        state = self.snapshot()
+        done = (epoch - 1) * state.steps_per_epoch + step
+        total = state.epochs * state.steps_per_epoch
+        eta = elapsed / done * (total - done) if done else None
+        latest = {k: float(v) for k, v in logs.items() if k in ("loss", "accuracy")}
+        self.update(epoch=epoch, step=step, elapsed_seconds=elapsed, eta_seconds=eta, latest=latest)
+
+    def on_epoch(self, epoch: int, record: dict) -> None:
+        self.update(history=[*self.snapshot().history, record])
+        if self.epoch_listener is not None:
+            self.epoch_listener(self.snapshot().history)

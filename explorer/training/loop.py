@@ -1,0 +1,199 @@
+"""Training one configuration: the epochs, progress reports, a stop flag, then the test scores.
+
+    stop = threading.Event()
+    result = train(TrainingConfig(epochs=2), load_mnist(), progress=listener, stop=stop)
+
+`progress` is any object with the `ProgressListener` methods (no Streamlit here: the service
+turns them into state that pages poll). Setting `stop` ends training after the current group of
+steps; the result then holds the epochs that finished and `stopped=True`. TensorFlow is imported
+inside `train`, never at module import, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from explorer import metrics
+from explorer.config import TrainingConfig, fast_precision
+from explorer.data.sources import MnistData, stratified_subset
+from explorer.model import steps_per_call, steps_per_epoch
+
+# Large batches for scoring the test set: evaluation has no gradient, so bigger is just faster.
+EVALUATION_BATCH_SIZE = 2000
+
+
+class ProgressListener(Protocol):
+    """What `train` reports as it goes. All methods are called from the training thread."""
+
+    def on_start(self, epochs: int, steps_per_epoch: int, train_samples: int) -> None: ...
+
+    def on_batch(self, epoch: int, step: int, logs: dict[str, float]) -> None: ...
+
+    def on_epoch(self, epoch: int, record: dict[str, float]) -> None: ...
+
+
+@dataclass
+class TrainingResult:
+    """Everything a run produces; arrays are NumPy so the store needs no TensorFlow to keep them."""
+
+    config: TrainingConfig
+    history: list[dict[str, float]]  # one record per finished epoch (see `_epoch_record`)
+    test_accuracy: float  # argmax accuracy on the whole test set
+    thresholded_accuracy: float  # the tutorial's printed metric, see metrics.thresholded_accuracy
+    test_loss: float
+    confusion_matrix: np.ndarray  # (10, 10) int64, rows = true digit
+    predicted_labels: np.ndarray  # (n_test,) uint8
+    confidence: np.ndarray  # (n_test,) float32: probability of the predicted class
+    probabilities: np.ndarray  # (n_test, 10) float16, for comparisons between runs
+    weights: list[np.ndarray]  # kernel, bias of each Dense layer in order
+    train_seconds: float
+    samples_per_second: float
+    epochs_completed: int
+    stopped: bool
+    train_samples: int
+    test_samples: int
+
+    def summary(self) -> dict[str, Any]:
+        """The scalar figures, as stored in the run registry."""
+        return {
+            "test_accuracy": self.test_accuracy,
+            "thresholded_accuracy": self.thresholded_accuracy,
+            "test_loss": self.test_loss,
+            "train_seconds": self.train_seconds,
+            "samples_per_second": self.samples_per_second,
+            "epochs_completed": self.epochs_completed,
+            "stopped": self.stopped,
+            "train_samples": self.train_samples,
+            "test_samples": self.test_samples,
+        }
+
+
+def training_threads() -> int:
+    """TensorFlow threads for training: EXPLORER_TRAINING_THREADS, else 1 where bfloat16 is
+    native, else 0 (TensorFlow's choice: every core).
+
+    With bfloat16 on AMX, one thread is faster than two for this network (bench/training.py:
+    0.32 s per epoch against 0.45 s; its steps are too small to split with profit), and it
+    leaves the other core to the pages. In float32, two cores still win (0.51 against 0.59 s).
+    """
+    chosen = os.environ.get("EXPLORER_TRAINING_THREADS", "").strip()
+    if chosen.isdigit():
+        return int(chosen)
+    return 1 if fast_precision() == "bfloat16" else 0
+
+
+def configure_tensorflow(seed: int) -> None:
+    """Seed every generator and make kernels deterministic: same config and seed, same result."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's start-up chatter
+    import keras
+    import tensorflow as tf
+
+    try:
+        threads = training_threads()
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already ran in this process: its pools are fixed
+        pass
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def train(
+    config: TrainingConfig,
+    data: MnistData,
+    *,
+    progress: ProgressListener | None = None,
+    stop: threading.Event | None = None,
+) -> TrainingResult:
+    """Train `config` on `data` and score it on the test set. Blocks until done or stopped.
+
+    Only epochs that ran every batch enter the history: the figures of a half epoch cut short
+    by Stop would mislead a learning curve.
+    """
+    configure_tensorflow(config.seed)
+    import tensorflow as tf
+
+    from explorer.training.steps import CompiledSteps, build_model, build_optimizer
+
+    x_train, y_train = data.x_train, data.y_train
+    if config.train_fraction < 1.0:
+        chosen = stratified_subset(y_train, config.train_fraction, config.seed)
+        x_train, y_train = x_train[chosen], y_train[chosen]
+    samples = len(x_train)
+    steps = steps_per_epoch(config, samples)
+    group = steps_per_call(config, samples)
+    model = build_model(config)
+    compiled = CompiledSteps(
+        model, build_optimizer(config), x_train, y_train, config.batch_size, config.precision
+    )
+    shuffler = np.random.default_rng(config.seed)  # a new order every epoch, the same every run
+    history: list[dict[str, float]] = []
+    scored = None  # (test loss, probabilities) for the weights as they are now, if known
+    stopped = False
+
+    if progress is not None:
+        progress.on_start(config.epochs, steps, samples)
+    started = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        epoch_started = time.perf_counter()
+        order = tf.constant(shuffler.permutation(samples).astype(np.int32))
+        loss_sum, correct, done = 0.0, 0, 0
+        for first in range(0, steps, group):
+            count = min(group, steps - first)
+            batch_loss, batch_correct = compiled.run(order, tf.constant(first), tf.constant(count))
+            loss_sum, correct = loss_sum + float(batch_loss), correct + int(batch_correct)
+            done = min(samples, (first + count) * config.batch_size)
+            scored = None
+            if progress is not None:
+                logs = {"loss": loss_sum / done, "accuracy": correct / done}
+                progress.on_batch(epoch, first + count, logs)
+            if stop is not None and stop.is_set() and first + count < steps:
+                stopped = True
+                break
+        if stopped:
+            break
+        scored = compiled.score(data.x_test, data.y_test, EVALUATION_BATCH_SIZE)
+        record = {
+            "epoch": epoch,
+            "loss": loss_sum / samples,
+            "accuracy": correct / samples,
+            "test_loss": float(scored[0]),
+            "test_accuracy": metrics.argmax_accuracy(scored[1], data.y_test),
+            "seconds": time.perf_counter() - epoch_started,
+        }
+        history.append(record)
+        if progress is not None:
+            progress.on_epoch(epoch, record)
+        if stop is not None and stop.is_set() and epoch < config.epochs:
+            stopped = True
+            break
+    train_seconds = time.perf_counter() - started
+
+    if scored is None:  # stopped inside an epoch: score the weights as they are
+        scored = compiled.score(data.x_test, data.y_test, EVALUATION_BATCH_SIZE)
+    test_loss, probabilities = scored
+    predicted = probabilities.argmax(axis=1)
+    return TrainingResult(
+        config=config,
+        history=history,
+        test_accuracy=metrics.argmax_accuracy(probabilities, data.y_test),
+        thresholded_accuracy=metrics.thresholded_accuracy(probabilities, data.y_test),
+        test_loss=float(test_loss),
+        confusion_matrix=metrics.confusion_matrix(data.y_test, predicted),
+        predicted_labels=predicted.astype(np.uint8),
+        confidence=probabilities.max(axis=1).astype(np.float32),
+        probabilities=probabilities.astype(np.float16),
+        weights=[np.asarray(weight) for weight in model.get_weights()],
+        train_seconds=train_seconds,
+        samples_per_second=samples * len(history) / train_seconds if train_seconds else 0.0,
+        epochs_completed=len(history),
+        stopped=stopped,
+        train_samples=samples,
+        test_samples=len(data.y_test),
+    )

@@ -1,0 +1,86 @@
+"""What every session of this server shares: the training service, runs' predictions, charts.
+
+    service = get_service()                        # made on the first page view
+    predictions = run_predictions(service, run_id) # read-only arrays, read once per server
+    show_curves(("curves", run_id), {"": history})       # loss and accuracy, side by side
+
+Why cache charts: turning an Altair chart into Vega-Lite validates it against the whole schema,
+which costs 10-20 ms of the server's single interpreter. A finished run's charts never change and
+the live curves change once per epoch, so with a class of 30 sessions polling the same run,
+almost every rerun can reuse a spec (bench/class_load.py). A key must name everything its chart
+depends on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+from collections.abc import Callable, Hashable
+
+import altair as alt
+import streamlit as st
+
+from explorer.service.service import TrainingService, create_service
+from explorer.store.records import RunPredictions
+from explorer.views import charts
+
+MAX_CHARTS = 256  # a few hundred small specs: well under a megabyte
+# Altair's default theme adds this; Streamlit draws Altair charts without it, and so do we.
+_DEFAULT_VIEW = {"continuousWidth": 300, "continuousHeight": 300}
+
+
+def data_dir_argument(argv: list[str] | None = None) -> str | None:
+    """`--data-dir D` given after `streamlit run app.py --` (None: look elsewhere)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--data-dir")
+    known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    return known.data_dir
+
+
+def get_service() -> TrainingService:
+    """The service for this server's data folder and run store, made on the first page view."""
+    return _service_for(data_dir_argument(), os.environ.get("EXPLORER_HOME"))
+
+
+@st.cache_resource(show_spinner=False)
+def _service_for(data_dir: str | None, home: str | None) -> TrainingService:
+    # Lives as long as the server; keyed by where data and runs live.
+    return create_service(data_dir, home)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def run_predictions(_service: TrainingService, run_id: str) -> RunPredictions:
+    """A finished run's predictions, read once per server: its files never change, so the run
+    id is a safe key, and the arrays are read-only, so every session can share one copy."""
+    return _service.predictions(run_id)
+
+
+@st.cache_data(max_entries=MAX_CHARTS, show_spinner=False)
+def chart_spec(key: Hashable, _build: Callable[[], alt.TopLevelMixin]) -> dict:
+    """The Vega-Lite spec of `_build()`, built on the first call for `key` and reused after
+    (st.cache_data hands out a fresh copy each time, so Streamlit may change it)."""
+    spec = _build().to_dict()
+    config = spec.get("config", {})
+    if config.get("view") == _DEFAULT_VIEW:
+        del config["view"]
+        if not config:
+            del spec["config"]
+    return spec
+
+
+def show_chart(key: Hashable, build: Callable[[], alt.TopLevelMixin], **options) -> None:
+    """Draw the chart for `key` (see `chart_spec`); `options` go to `st.vega_lite_chart`."""
+    st.vega_lite_chart(chart_spec(key, build), width="stretch", **options)
+
+
+def show_curves(key: Hashable, histories: dict, *, gap: bool = False) -> None:
+    """Learning curves (charts.learning_curve_panels) side by side, one column per panel, so
+    each fills its column at any width. `key` names the runs and epochs drawn."""
+    count = (3 if gap else 2) if charts.has_curves(histories) else 1
+    panels = functools.cache(lambda: charts.learning_curve_panels(histories, gap=gap))
+    columns = st.columns(count) if count > 1 else [st.container()]
+    for index, column in enumerate(columns):
+        with column:
+            show_chart((*key, index), lambda index=index: panels()[index])

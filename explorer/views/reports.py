@@ -1,0 +1,104 @@
+"""Runs as plain rows and JSON objects: for the command line, the history table and exports.
+
+run_table_row(record)   # one flat dict: config fields, headline figures, status, when
+run_to_json(record)     # everything about a run as JSON types
+rows_to_csv(rows)       # CSV text
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any
+
+import numpy as np
+
+from explorer.model import layer_parameters, total_parameters
+from explorer.store.records import RunRecord
+
+
+def run_to_json(record: RunRecord, *, cached: bool | None = None, data=None) -> dict[str, Any]:
+    """The JSON object printed for a run (shared by `train --json` and `runs --json`)."""
+    summary = record.summary
+    confusion = None if record.confusion_matrix is None else record.confusion_matrix.tolist()
+    payload: dict[str, Any] = {
+        "run_id": record.run_id,
+        "config": record.config.to_dict(),
+        "label": record.config.label(),
+        "status": record.status,
+        "data_source": record.data_source,
+        "params_total": total_parameters(record.config),
+        "params_per_layer": [layer.as_row() for layer in layer_parameters(record.config)],
+        "test_accuracy": summary.get("test_accuracy"),
+        "thresholded_accuracy": summary.get("thresholded_accuracy"),
+        "test_loss": summary.get("test_loss"),
+        "train_seconds": summary.get("train_seconds"),
+        "samples_per_second": summary.get("samples_per_second"),
+        "epochs_completed": summary.get("epochs_completed", len(record.history)),
+        "confusion_matrix": confusion,
+        "history": record.history,
+        "created_at": record.created_at,
+        "finished_at": record.finished_at,
+        "error": record.error,
+    }
+    if cached is not None:
+        payload["cached"] = cached
+    if data is not None and confusion is not None:
+        counts = data.class_counts_test.tolist()
+        payload["test_class_counts"] = counts
+        payload["confusion_rows_match_class_counts"] = (
+            np.asarray(confusion).sum(axis=1).tolist() == counts
+        )
+    return payload
+
+
+def run_table_row(record: RunRecord) -> dict[str, Any]:
+    """One flat row per run: config fields, headline figures and status (tables, CSV)."""
+    summary = record.summary
+    return {
+        "run_id": record.run_id,
+        "status": record.status,
+        "label": record.config.label(),
+        **record.config.to_dict(),
+        "parameters": total_parameters(record.config),
+        "test_accuracy": summary.get("test_accuracy"),
+        "thresholded_accuracy": summary.get("thresholded_accuracy"),
+        "train_seconds": summary.get("train_seconds"),
+        "epochs_completed": summary.get("epochs_completed", len(record.history)),
+        "created_at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created_at)),
+    }
+
+
+def rows_to_csv(rows: list[dict[str, Any]]) -> str:
+    """CSV text with a header row (just the header "run_id" when there are no rows)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["run_id"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def matches_filter(row: dict[str, Any], text: str) -> bool:
+    """Whether a run's row matches filter text: every word must appear somewhere in the row,
+    and a `field=value` word (`hidden2=0`, `optimizer=adam`) must match that field exactly."""
+    haystack = " ".join(str(value) for value in row.values()).lower()
+    for word in text.lower().split():
+        if "=" in word:
+            name, _, wanted = word.partition("=")
+            if not _field_equals(row.get(name), wanted):
+                return False
+        elif word not in haystack:
+            return False
+    return True
+
+
+def _field_equals(value: Any, wanted: str) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return float(value) == float(wanted)
+        except ValueError:
+            return False
+    return str(value).lower() == wanted

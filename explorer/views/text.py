@@ -1,0 +1,54 @@
+"""Numbers and names as a student reads them: durations, times ago, percentages, data sources."""
+
+from __future__ import annotations
+
+import time
+
+
+def duration(seconds: float | None) -> str:
+    """'0.4 s', '12 s', '3 min 05 s', '1 h 02 min'."""
+    if seconds is None:
+        return "…"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def ago(timestamp: float | None, now: float | None = None) -> str:
+    """'just now', '5 min ago', '2 h ago', '3 days ago'."""
+    if timestamp is None:
+        return ""
+    seconds = max(0.0, (now or time.time()) - timestamp)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600:.0f} h ago"
+    return f"{seconds // 86400:.0f} days ago"
+
+
+def percent(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}%}"
+
+
+DATA_SOURCE_NAMES = {
+    "sample": "bundled sample",
+    "data-dir": "MNIST from a folder",
+    "keras-cache": "MNIST from the Keras cache",
+    "download": "downloaded MNIST",
+}
+
+
+def data_text(source: str, test_samples: int | None) -> str:
+    """Which data a run was trained and tested on, e.g. "bundled sample (1,000 test digits)"."""
+    name = DATA_SOURCE_NAMES.get(source, source)
+    if test_samples == 10_000 and source != "sample":
+        name = "full MNIST"
+    return f"{name} ({test_samples:,} test digits)" if test_samples else name

@@ -1,0 +1,20 @@
+"""Reading a page in AppTest (streamlit.testing.v1) the way a student reads it."""
+
+from __future__ import annotations
+
+import html
+import re
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def alerts(app, kind: str) -> list[str]:
+    """The text of every alert of `kind` (info, warning, error) on the page: Streamlit's own
+    (st.warning ...) and the plain-text ones that quote links, files and stored rows."""
+    own = [element.value for element in getattr(app, kind)]
+    plain = [
+        html.unescape(_TAGS.sub("", element.proto.body))
+        for element in app.get("html")
+        if f"plain-{kind}" in element.proto.body
+    ]
+    return own + plain

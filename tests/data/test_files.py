@@ -1,0 +1,249 @@
+"""explorer.data.files: reading and checking MNIST files, good, broken and hostile."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from explorer.data.files import read_idx, read_idx_folder, read_npz, validate_mnist_arrays
+from explorer.data.sources import (
+    fingerprint_arrays,
+    load_mnist,
+)
+from tests.data.mnist_files import (
+    assert_same_arrays,
+    idx_images,
+    idx_labels,
+    small_arrays,
+    write_file,
+    write_idx_folder,
+    write_npz,
+)
+
+# Read before any fixture changes the environment: the optional full-MNIST check uses it.
+FULL_MNIST_DIR = os.environ.get("EXPLORER_DATA_DIR", "")
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch, tmp_path):
+    """No data folder from the environment and an empty Keras home, so only fixtures are used."""
+    monkeypatch.delenv("EXPLORER_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
+
+
+# ---- readers on good files -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_read_idx_round_trips_images_and_labels(tmp_path, gz):
+    x_train, y_train, _, _ = small_arrays()
+    images = read_idx(write_file(tmp_path / "images", idx_images(x_train), gz), 2051)
+    labels = read_idx(write_file(tmp_path / "labels", idx_labels(y_train), gz), 2049)
+    assert images.shape == (30, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (30,) and labels.dtype == np.uint8
+    np.testing.assert_array_equal(images, x_train)
+    np.testing.assert_array_equal(labels, y_train)
+
+
+def test_tiny_mnist_dir_fixture_reads(tiny_mnist_dir):
+    x_train, _, x_test, y_test = read_idx_folder(tiny_mnist_dir)
+    assert x_train.shape == (20, 28, 28) and x_test.shape == (10, 28, 28)
+    assert (x_train[7] == 7).all()
+    np.testing.assert_array_equal(y_test, np.arange(10))
+
+
+def test_read_npz_round_trips(tmp_path):
+    arrays = small_arrays()
+    assert_same_arrays(read_npz(write_npz(tmp_path / "mnist.npz", arrays)), arrays)
+
+
+@pytest.mark.parametrize("layout", ["npz", "idx-gz", "idx-raw"])
+def test_load_mnist_reads_folder_in_each_layout(tmp_path, layout):
+    arrays = small_arrays()
+    folder = tmp_path / "mnist"
+    if layout == "npz":
+        write_npz(folder / "mnist.npz", arrays)
+    else:
+        write_idx_folder(folder, arrays, gz=layout == "idx-gz")
+    loaded = load_mnist(folder)
+    assert loaded.source == "data-dir" and loaded.location == str(folder)
+    assert_same_arrays((loaded.x_train, loaded.y_train, loaded.x_test, loaded.y_test), arrays)
+    assert loaded.fingerprint == fingerprint_arrays(*arrays)
+    assert not loaded.is_sample
+    assert "MNIST (30 train / 20 test) from folder" in loaded.describe()
+
+
+# ---- bad inputs ------------------------------------------------------------------------------
+
+
+def test_empty_files_are_rejected(tmp_path):
+    (tmp_path / "empty").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"empty.* is empty"):
+        read_idx(tmp_path / "empty", 2051)
+    with pytest.raises(ValueError, match=r"empty.* is empty"):
+        read_npz(tmp_path / "empty")
+
+
+def test_truncated_gzip_is_rejected(tmp_path):
+    x_train, *_ = small_arrays()
+    compressed = gzip.compress(idx_images(x_train))
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(compressed[: len(compressed) // 2])
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte\.gz is a damaged or truncated"):
+        read_idx(path, 2051)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_body_shorter_than_header_is_truncated(tmp_path, gz):
+    x_train, *_ = small_arrays(train=2)
+    path = write_file(tmp_path / "images", idx_images(x_train, count=5), gz)
+    with pytest.raises(
+        ValueError, match="truncated: header says 5 images but the file holds only 2"
+    ):
+        read_idx(path, 2051)
+
+
+def test_wrong_magic_is_rejected(tmp_path):
+    _, y_train, *_ = small_arrays()
+    path = write_file(tmp_path / "labels", idx_labels(y_train), gz=False)
+    with pytest.raises(
+        ValueError, match=r"labels has magic number 2049 \(labels\).*start with 2051"
+    ):
+        read_idx(path, 2051)
+
+
+def test_wrong_image_size_is_rejected(tmp_path):
+    images = np.zeros((3, 27, 28), dtype=np.uint8)
+    path = write_file(tmp_path / "images", idx_images(images, rows=27), gz=True)
+    with pytest.raises(ValueError, match="wrong image size: 27x28 pixels"):
+        read_idx(path, 2051)
+
+
+def test_label_out_of_range_is_rejected(tmp_path):
+    path = write_file(tmp_path / "labels", idx_labels(np.array([1, 2, 10, 3])), gz=False)
+    with pytest.raises(
+        ValueError, match=r"holds label 10 at position 2; MNIST labels must be 0\.\.9"
+    ):
+        read_idx(path, 2049)
+
+
+def test_extra_data_after_body_is_rejected(tmp_path):
+    x_train, *_ = small_arrays(train=2)
+    path = write_file(tmp_path / "images", idx_images(x_train, count=1), gz=True)
+    with pytest.raises(ValueError, match="more data than its header says"):
+        read_idx(path, 2051)
+
+
+def test_counts_that_disagree_are_rejected(tmp_path):
+    x_train, y_train, x_test, y_test = small_arrays()
+    folder = write_idx_folder(tmp_path / "mnist", (x_train, y_train[:-1], x_test, y_test), gz=True)
+    with pytest.raises(ValueError, match="x_train holds 30 images but y_train holds 29 labels"):
+        read_idx_folder(folder)
+
+
+@pytest.mark.parametrize(
+    ("gz", "message"),
+    [(False, "truncated: header says 2000000000 images"), (True, "far more than a")],
+)
+def test_huge_header_is_rejected_before_allocating(tmp_path, gz, message):
+    path = write_file(tmp_path / "images", idx_images(np.zeros(0, np.uint8), 2_000_000_000), gz)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=message):
+            read_idx(path, 2051)
+        _, peak_bytes = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak_bytes < 1_000_000
+
+
+def test_gzip_with_lying_header_reads_only_real_data(tmp_path):
+    # Within the gzip size bound, so it is read; the short body is then reported as truncated.
+    x_train, *_ = small_arrays(train=1)
+    path = write_file(tmp_path / "images", idx_images(x_train, count=50), gz=True)
+    with pytest.raises(ValueError, match="header says 50 images but the file holds only 1"):
+        read_idx(path, 2051)
+
+
+def test_npz_missing_keys_are_named(tmp_path):
+    x_train, y_train, x_test, _ = small_arrays()
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test)
+    with pytest.raises(ValueError, match=r"mnist\.npz is missing the arrays y_test"):
+        read_npz(path)
+
+
+def test_file_that_is_not_npz_is_rejected(tmp_path):
+    path = tmp_path / "mnist.npz"
+    path.write_bytes(b"this is not a zip archive")
+    with pytest.raises(ValueError, match=r"mnist\.npz is not an \.npz archive"):
+        read_npz(path)
+
+
+def _create_flag_file(path):
+    Path(path).write_text("unpickled!")
+    return 0
+
+
+class Booby:
+    """Unpickling this object would create a file: proof that something unpickled it."""
+
+    def __init__(self, flag_path):
+        self.flag_path = str(flag_path)
+
+    def __reduce__(self):
+        return (_create_flag_file, (self.flag_path,))
+
+
+def test_npz_with_object_array_is_refused_without_unpickling(tmp_path):
+    flag = tmp_path / "unpickled.flag"
+    _, y_train, x_test, y_test = small_arrays()
+    path = tmp_path / "mnist.npz"
+    objects = np.array([Booby(flag), {"a": 1}], dtype=object)
+    np.savez(path, x_train=objects, y_train=y_train, x_test=x_test, y_test=y_test)
+    with pytest.raises(ValueError, match=r"mnist\.npz holds 'x_train' as an array of Python obj"):
+        read_npz(path)
+    with pytest.raises(ValueError, match="Python objects"):
+        load_mnist(tmp_path)
+    assert not flag.exists()
+
+
+def test_folder_with_only_some_files_names_the_missing_one(tmp_path):
+    folder = write_idx_folder(tmp_path / "mnist", small_arrays(), gz=True)
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    message = r"holds only some of the MNIST files: missing t10k-labels-idx1-ubyte\(\.gz\)"
+    with pytest.raises(ValueError, match=message):
+        load_mnist(folder)
+
+
+def test_explicit_folder_that_is_missing_or_empty_raises(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        load_mnist(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"holds no MNIST files: expected mnist\.npz"):
+        load_mnist(tmp_path / "empty")
+
+
+def test_broken_folder_from_environment_raises_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(ValueError, match=r"does not exist.*set by EXPLORER_DATA_DIR"):
+        load_mnist()
+
+
+def test_validate_mnist_arrays_explains_problems():
+    x_train, y_train, x_test, y_test = small_arrays()
+    with pytest.raises(ValueError, match="here: x_train has dtype float64, but MNIST images must"):
+        validate_mnist_arrays(x_train / 255, y_train, x_test, y_test, origin="here")
+    with pytest.raises(ValueError, match=r"x_test has shape \(20, 784\)"):
+        validate_mnist_arrays(x_train, y_train, x_test.reshape(20, -1), y_test, origin="here")
+    with pytest.raises(ValueError, match="y_test holds label -1"):
+        validate_mnist_arrays(x_train, y_train, x_test, y_test.astype(int) - 1, origin="here")
+    validate_mnist_arrays(x_train, y_train.astype(np.int64), x_test, y_test, origin="here")
+
+
+# ---- the search order --------------------------------------------------------------------------

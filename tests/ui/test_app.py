@@ -1,0 +1,155 @@
+"""The page, driven through Streamlit's AppTest with widgets found by key."""
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.config import TrainingConfig
+from explorer.model import total_parameters
+from tests.apptest import alerts
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+QUICK_WIDGETS = {"hidden1": 32, "hidden2": 16, "batch_size": 32, "epochs": 2}
+QUICK_EXTRA = {"optimizer": "adam", "learning_rate": 0.003, "train_fraction": 0.2}
+
+
+def new_page() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def metric_value(app: AppTest, label: str) -> str:
+    for metric in app.metric:
+        if metric.label == label:
+            return metric.value
+    raise AssertionError(f"no metric {label!r}; have {[m.label for m in app.metric]}")
+
+
+def parameter_counts(app: AppTest) -> list[int]:
+    """The per-layer parameter counts of the page's one parameter table, top to bottom."""
+    tables = [e.value for e in app.get("html") if 'class="parameter-table"' in e.value]
+    assert len(tables) == 1, "expected one parameter table"
+    return [int(count) for count in re.findall(r'data-parameters="(\d+)"', tables[0])]
+
+
+def choose_quick_config(app: AppTest) -> AppTest:
+    for key, value in QUICK_WIDGETS.items():
+        widget = app.select_slider(key=key) if key == "batch_size" else app.slider(key=key)
+        widget.set_value(value)
+    app.selectbox(key="optimizer").set_value(QUICK_EXTRA["optimizer"])
+    app.selectbox(key="learning_rate").set_value(QUICK_EXTRA["learning_rate"])
+    app.select_slider(key="train_fraction").set_value(QUICK_EXTRA["train_fraction"])
+    return app.run()
+
+
+def run_until(app: AppTest, condition, timeout: float = 120.0) -> AppTest:
+    """Rerun the page (as the fragment's timer would) until `condition(app)` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition(app):
+        if time.monotonic() > deadline:
+            raise AssertionError("the page did not get there in time")
+        time.sleep(0.5)
+        app.run()
+    return app
+
+
+def has_results(app: AppTest) -> bool:
+    return any(metric.label == "Test accuracy" for metric in app.metric)
+
+
+def test_page_paints_parameters_before_tensorflow_loads():
+    # A fresh interpreter: the page must not pull TensorFlow in just to draw itself.
+    code = (
+        "import json, sys; from streamlit.testing.v1 import AppTest; "
+        f"app = AppTest.from_file({APP!r}, default_timeout=60).run(); "
+        "print(json.dumps({'tf': 'tensorflow' in sys.modules, 'keras': 'keras' in sys.modules, "
+        "'exception': [str(e.value) for e in app.exception], "
+        "'metrics': {m.label: m.value for m in app.metric}}))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    report = json.loads(output.stdout.strip().splitlines()[-1])
+    assert report["exception"] == []
+    assert report["metrics"]["Parameters to learn"] == "322,230"
+    assert report["tf"] is False and report["keras"] is False
+
+
+def test_sliders_update_the_parameter_table_at_once():
+    app = new_page().run()
+    assert not app.exception
+    assert parameter_counts(app) == [314_000, 8_020, 210]
+    app.slider(key="hidden1").set_value(100)
+    app.slider(key="hidden2").set_value(0)
+    app.run()
+    assert parameter_counts(app) == [78_500, 1_010]
+    assert metric_value(app, "Parameters to learn") == "79,510"
+    assert "Not trained yet" in " ".join(alerts(app, "info"))
+
+
+def test_bundled_sample_banner_when_no_data_folder():
+    app = new_page().run()
+    assert any("bundled" in warning for warning in alerts(app, "warning"))
+
+
+@pytest.mark.slow
+def test_train_shows_accuracy_confusion_matrix_and_digits_then_is_cached():
+    app = choose_quick_config(new_page().run())
+    app.button(key="train").click().run()
+    assert not app.exception
+    run_until(app, has_results)
+    accuracy = float(metric_value(app, "Test accuracy").rstrip("%")) / 100
+    assert accuracy > 0.6
+    charts = app.get("vega_lite_chart")
+    assert len(charts) >= 2  # learning curves and confusion matrix
+    html = " ".join(element.value for element in app.get("html"))
+    assert html.count("data-correct=") == 20  # the tutorial's grid of 20 test digits
+    assert not any(badge for badge in app.markdown if "cached" in badge.value)
+
+    # A new browser session asking for the same config gets the stored result at once.
+    started = time.perf_counter()
+    second = choose_quick_config(new_page().run())
+    elapsed = time.perf_counter() - started
+    assert has_results(second)
+    assert metric_value(second, "Test accuracy") == metric_value(app, "Test accuracy")
+    assert any("cached" in element.value for element in second.markdown)
+    assert elapsed < 30  # no training happened (it would show progress instead)
+
+    second.toggle(key="show_mistakes").set_value(True).run()
+    html = " ".join(element.value for element in second.get("html"))
+    assert 'data-correct="false"' in html and 'data-correct="true"' not in html
+
+
+def test_expected_total_for_the_quick_config():
+    config = TrainingConfig(hidden1=32, hidden2=16)
+    assert total_parameters(config) == 784 * 32 + 32 + 32 * 16 + 16 + 16 * 10 + 10
+
+
+def test_a_broken_data_folder_is_explained_and_the_rest_still_works(tmp_path, monkeypatch):
+    folder = tmp_path / "half"
+    folder.mkdir()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    monkeypatch.setenv("EXPLORER_DATA_DIR", str(folder))
+    app = new_page().run()
+    assert not app.exception
+    assert any("only some of the MNIST files" in error for error in alerts(app, "error"))
+    assert metric_value(app, "Parameters to learn") == "322,230"  # the network panel still works
+
+
+def test_a_run_with_damaged_files_says_so_and_can_be_retrained(sample_data, tmp_path):
+    from explorer.store.registry import RunStore
+    from testkit.fakes import fake_result
+
+    store = RunStore()  # the test's own EXPLORER_HOME, as the page uses
+    config = TrainingConfig()
+    run_id, _ = store.claim(config, config.cache_key(sample_data.fingerprint), "sample")
+    store.finish(run_id, fake_result(config, sample_data, [{"epoch": 1}]))
+    (store.runs_dir / run_id / "predictions.npz").write_bytes(b"\x00" * 10)
+    app = new_page().run()
+    assert not app.exception
+    assert any("damaged" in error for error in alerts(app, "error"))

@@ -1,0 +1,150 @@
+"""The Compare view and shareable links, through AppTest, on a store seeded with three runs."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explorer.config import TrainingConfig
+from explorer.store.registry import RunStore
+from testkit.fakes import fake_result
+from tests.apptest import alerts
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+TUTORIAL = TrainingConfig()
+VARIANTS = [TrainingConfig(hidden2=200), TrainingConfig(hidden2=0)]
+
+
+@pytest.fixture
+def seeded(sample_data, monkeypatch, tmp_path):
+    """Three stored runs (the tutorial's and two variants), as the page's data would key them."""
+    monkeypatch.setenv("EXPLORER_HOME", str(tmp_path / "home"))
+    store = RunStore(tmp_path / "home")
+    run_ids = []
+    for shift, config in enumerate([TUTORIAL, *VARIANTS]):
+        key = config.cache_key(sample_data.fingerprint)
+        run_id, _ = store.claim(config, key, sample_data.source)
+        history = [
+            {"epoch": e, "loss": 1 / e, "accuracy": 0.8 + e / 100, "test_loss": 1.1 / e,
+             "test_accuracy": 0.78 + e / 100 - shift / 50}
+            for e in range(1, 6)
+        ]  # fmt: skip
+        result = fake_result(config, sample_data, history)
+        # Make the runs differ: each shifts some predictions by a different amount.
+        result.predicted_labels = ((sample_data.y_test + (np.arange(1000) % (3 + shift) == 0))
+                                   % 10).astype(np.uint8)  # fmt: skip
+        store.finish(run_id, result)
+        run_ids.append(run_id)
+    return run_ids
+
+
+def compare_page(**query) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    for key, value in query.items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def texts(elements) -> str:
+    return " ".join(str(element.value) for element in elements)
+
+
+def test_link_opens_the_comparison_of_two_variants_against_the_tutorial(seeded):
+    _, variant_a, variant_b = seeded
+    app = compare_page(view="compare", runs=f"{variant_a},{variant_b}")
+    assert not app.exception
+    assert "What differs**: neurons in hidden layer 2" in texts(app.markdown)
+    labels = [metric.label for metric in app.metric]
+    assert labels.count("Test accuracy") == 3  # baseline + two variants
+    deltas = [metric.delta for metric in app.metric if metric.label == "Parameters"]
+    assert deltas[0] in ("", None) and deltas[1] == "+73,980" and deltas[2] == "-4,220"
+    charts = app.get("vega_lite_chart")
+    assert len(charts) == 3 + 3 + 2 + 1  # 3 curve panels, 3 matrices, 2 differences, bars
+    html = texts(app.get("html"))
+    assert html.count('data-run="Baseline"') == 20  # rows are named Baseline, A and B
+    assert html.count("data-run=") == 3 * 20  # three runs × the first 20 digits
+    assert 'data-disagree="true"' in html
+
+
+def test_changing_the_selection_trains_nothing_and_is_quick(seeded):
+    _, variant_a, variant_b = seeded
+    app = compare_page(view="compare", runs=variant_a)
+    assert texts(app.markdown).count("**A** ·") == 1
+    assert texts(app.markdown).count("**B** ·") == 0
+    started = time.perf_counter()
+    app.multiselect(key="compare_runs").set_value([variant_a, variant_b]).run()
+    elapsed = time.perf_counter() - started
+    assert not app.exception
+    assert [metric.label for metric in app.metric].count("Test accuracy") == 3
+    assert app.query_params["runs"] == f"{variant_a},{variant_b}"
+    assert elapsed < 10
+    assert not any("Training" in subheader.value for subheader in app.subheader)
+
+
+def test_digit_modes(seeded):
+    _, variant_a, variant_b = seeded
+    app = compare_page(view="compare", runs=f"{variant_a},{variant_b}")
+    app.radio(key="digit_mode").set_value("disagree").run()
+    html = texts(app.get("html"))
+    assert html.count('data-disagree="true"') == html.count("data-disagree=")
+    app.radio(key="digit_mode").set_value("all_wrong").run()
+    assert not app.exception
+
+
+def test_pinning_another_baseline_changes_the_deltas_and_the_link(seeded):
+    tutorial, variant_a, variant_b = seeded
+    app = compare_page(view="compare", runs=f"{tutorial},{variant_b}")
+    app.selectbox(key="baseline_choice").set_value(variant_a).run()
+    assert not app.exception
+    assert app.query_params["baseline"] == variant_a
+    parameters = [metric for metric in app.metric if metric.label == "Parameters"]
+    assert parameters[0].value == "396,210" and parameters[0].delta in ("", None)
+
+
+def test_untrained_baseline_is_said_and_can_be_trained(monkeypatch, tmp_path):
+    monkeypatch.setenv("EXPLORER_HOME", str(tmp_path / "empty"))
+    app = compare_page(view="compare")
+    assert not app.exception
+    assert "has not been trained yet" in " ".join(alerts(app, "warning"))
+    assert app.button(key="train_baseline")
+
+
+def test_explore_link_round_trip(seeded):
+    app = compare_page(hidden1="64", hidden2="0", optimizer="adam", epochs="3")
+    assert not app.exception
+    assert app.slider(key="hidden1").value == 64
+    assert app.selectbox(key="optimizer").value == "adam"
+    assert "784 → 64 → 10" in texts(app.markdown)
+    app.slider(key="epochs").set_value(7).run()
+    assert app.query_params["epochs"] == "7"
+    assert app.query_params["hidden1"] == "64"
+
+
+@pytest.mark.parametrize(
+    ("query", "warning"),
+    [
+        ({"hidden1": "lots"}, "Ignored hidden1"),
+        ({"hidden1": "99999"}, "Ignored hidden1"),
+        ({"learning_rate": "nan"}, "Ignored learning_rate"),
+        ({"batch_size": "-1"}, "Ignored batch_size"),
+        ({"optimizer": "magic"}, "Ignored optimizer"),
+        ({"view": "secret"}, "Ignored view"),
+        ({"runs": "../../etc/passwd", "view": "compare"}, "not a run id"),
+        ({"bogus": "1"}, "does not know: 'bogus'"),
+    ],
+)
+def test_bad_link_values_warn_and_fall_back(query, warning):
+    app = compare_page(**query)
+    assert not app.exception
+    assert warning in " ".join(alerts(app, "warning"))
+    assert app.slider(key="hidden1").value == 400  # the default survives
+
+
+def test_odd_but_valid_link_values_are_offered(seeded):
+    app = compare_page(batch_size="300", learning_rate="0.005", train_fraction="0.33")
+    assert not app.exception
+    assert app.select_slider(key="batch_size").value == 300
+    assert app.selectbox(key="learning_rate").value == 0.005
+    assert "Ignored" not in " ".join(alerts(app, "warning"))

@@ -1,0 +1,56 @@
+"""Run rows, JSON, CSV and the history filter."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from explorer.config import TrainingConfig
+from explorer.store.records import RunRecord
+from explorer.views.reports import matches_filter, rows_to_csv, run_table_row, run_to_json
+
+
+def record(**config_changes):
+    return RunRecord(
+        run_id="0123456789abcdef", cache_key="k", config=TrainingConfig(**config_changes),
+        data_source="sample", status="complete", created_at=0.0, started_at=0.0,
+        finished_at=1.0, history=[{"epoch": 1}],
+        summary={"test_accuracy": 0.9, "thresholded_accuracy": 0.85, "train_seconds": 2.0},
+    )  # fmt: skip
+
+
+def test_row_has_config_fields_and_figures():
+    row = run_table_row(record(hidden2=0, optimizer="adam"))
+    assert (row["hidden2"], row["optimizer"], row["learning_rate"]) == (0, "adam", 0.001)
+    assert row["parameters"] == 784 * 400 + 400 + 4010
+    assert row["test_accuracy"] == 0.9 and row["status"] == "complete"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", True),
+        ("adam", True),
+        ("sgd", False),
+        ("hidden2=0", True),
+        ("hidden2=20", False),
+        ("optimizer=adam hidden1=400", True),
+        ("learning_rate=0.001", True),
+        ("learning_rate=abc", False),
+        ("nosuchfield=1", False),
+        ("784-400-10", True),
+    ],
+)
+def test_filter(text, expected):
+    assert matches_filter(run_table_row(record(hidden2=0, optimizer="adam")), text) is expected
+
+
+def test_csv_and_json_exports_parse_back():
+    rows = [run_table_row(record()), run_table_row(record(hidden1=8))]
+    parsed = list(csv.DictReader(io.StringIO(rows_to_csv(rows))))
+    assert [row["hidden1"] for row in parsed] == ["400", "8"]
+    assert rows_to_csv([]).strip() == "run_id"
+    payload = json.loads(json.dumps(run_to_json(record())))
+    assert payload["params_total"] == 322_230
+    assert payload["config"]["batch_size"] == 200
