@@ -172,8 +172,12 @@ def main() -> None:
             launched = time.time()
             done = subprocess.run(
                 [sys.executable, "-c", CLI_CHILD, data_dir],
-                env=env, capture_output=True, text=True, timeout=300, cwd=common.ROOT,
-            )  # fmt: skip
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=common.ROOT,
+            )
             fresh["cli"].append(time.time() - launched)
             if done.returncode != 0:
                 raise RuntimeError(f"CLI failed:\n{done.stderr[-3000:]}")
@@ -215,17 +219,29 @@ def main() -> None:
     row("page, interpreter start to result", "fresh", fresh["page"], None, start)
     row("baseline: AppTest trivial script, rerun", "warm", trivial_warm)
     row("page rerun, same config", "warm", pooled(pages, "rerun_same"), 0.3, trivial_rerun)
-    row("page rerun, other stored config (slider)", "warm", pooled(pages, "rerun_switch"), 0.3,
-        trivial_rerun)  # fmt: skip
+    row(
+        "page rerun, other stored config (slider)",
+        "warm",
+        pooled(pages, "rerun_switch"),
+        0.3,
+        trivial_rerun,
+    )
     row("page, new AppTest session, warm process", "warm", [r["new_session"] for r in pages], 0.3)
-    row("page rerun, same config, TF loaded (trained once)", "warm",
-        pooled(pages, "rerun_after_training"), 0.3, trivial_rerun)  # fmt: skip
+    row(
+        "page rerun, same config, TF loaded (trained once)",
+        "warm",
+        pooled(pages, "rerun_after_training"),
+        0.3,
+        trivial_rerun,
+    )
     row("CLI train --json (whole process)", "fresh", fresh["cli"], 1.0, start)
     common.print_table(HEADERS, rows)
     print(f"\nTensorFlow imported on a hit: {tf_flags} (must all be False)")
-    print(f"every hit cached=True: service {all(r['cached'] for r in services)}, "
-          f"CLI {all(cli_cached)}; page showed the stored result: "
-          f"{all(r['all_showed_result'] for r in pages)}")  # fmt: skip
+    print(
+        f"every hit cached=True: service {all(r['cached'] for r in services)}, "
+        f"CLI {all(cli_cached)}; page showed the stored result: "
+        f"{all(r['all_showed_result'] for r in pages)}"
+    )
     common.write_results(
         "cache_hit",
         {

@@ -81,8 +81,13 @@ async def protocol_move(session, hidden1: int, untrained: bool, mode: str) -> di
     sent = await session.set_slider("hidden1", hidden1)
     run = await session.full_run_after(sent, shows(untrained, hidden1))
     between = [r.status for r in session.runs if r.started >= sent and r.started <= run.started]
-    return {"client": "protocol", "mode": mode, "at": sent + CLOCK, "s": run.finished - sent,
-            "runs_until_match": between}  # fmt: skip
+    return {
+        "client": "protocol",
+        "mode": mode,
+        "at": sent + CLOCK,
+        "s": run.finished - sent,
+        "runs_until_match": between,
+    }
 
 
 async def burst(sessions, hidden1: int, untrained_back: bool) -> list[dict]:
@@ -134,8 +139,13 @@ def run_row(home: str, key: str) -> tuple | None:
 
 
 def cpu_now(server_pid: int, trainer) -> dict:
-    cpu = {"wall": time.time(), "server": common.cpu_seconds(server_pid), "chromium": 0.0,
-           "clients": sum(os.times()[:2]), "trainer": 0.0}  # fmt: skip
+    cpu = {
+        "wall": time.time(),
+        "server": common.cpu_seconds(server_pid),
+        "chromium": 0.0,
+        "clients": sum(os.times()[:2]),
+        "trainer": 0.0,
+    }
     pids = [(pid, "chromium") for pid in common.descendants(os.getpid())]
     # The page's trainer is the server's child process; --trainer cli is a process of ours.
     pids += [(pid, "trainer") for pid in common.descendants(server_pid)]
@@ -157,8 +167,10 @@ async def scenario(arguments, server, home: str, key: str, config, data_dir: str
     from playwright.async_api import async_playwright
 
     h1, samples, trainer = config.hidden1, [], None
-    sessions = [await st_client.Session(server.url, arguments.query).open()
-                for _ in range(arguments.sessions - 1)]  # fmt: skip
+    sessions = [
+        await st_client.Session(server.url, arguments.query).open()
+        for _ in range(arguments.sessions - 1)
+    ]
     for session in sessions:
         await session.full_run_after(0, shows(True, h1))
     async with async_playwright() as playwright:
@@ -214,8 +226,13 @@ async def scenario(arguments, server, home: str, key: str, config, data_dir: str
                 await session.close()
             await browser.close()
     requests = sum(session.requests for session in sessions)
-    return {"samples": samples, "clicks": [c for c in clicks if c], "shown": shown,
-            "requests": requests, "cpu": (cpu_before, cpu_during)}  # fmt: skip
+    return {
+        "samples": samples,
+        "clicks": [c for c in clicks if c],
+        "shown": shown,
+        "requests": requests,
+        "cpu": (cpu_before, cpu_during),
+    }
 
 
 def tag(samples: list[dict], phase: str) -> list[dict]:
@@ -254,10 +271,16 @@ def report(arguments, outcome, all_runs, key_runs, status, started, finished) ->
             sample["phase"] = "training ended meanwhile"
     rows, table = [], {}
     for phase in ("idle", "training", "after"):
-        for client, mode in (("protocol", "staggered"), ("chromium", "observer"),
-                             ("protocol", "burst")):  # fmt: skip
-            chosen = [s["s"] for s in samples if s["phase"] == phase and s["client"] == client
-                      and mode in (None, s["mode"])]  # fmt: skip
+        for client, mode in (
+            ("protocol", "staggered"),
+            ("chromium", "observer"),
+            ("protocol", "burst"),
+        ):
+            chosen = [
+                s["s"]
+                for s in samples
+                if s["phase"] == phase and s["client"] == client and mode in (None, s["mode"])
+            ]
             if not chosen:
                 continue
             name = f"{phase}, {client}" + (f", {mode}" if mode and client == "protocol" else "")
@@ -266,8 +289,9 @@ def report(arguments, outcome, all_runs, key_runs, status, started, finished) ->
             base = table.get(name.replace(phase, "idle"))
             ratio = f"{figures['p95'] / base['p95']:.1f}x" if phase != "idle" and base else ""
             met = figures["p95"] < TARGET_P95 if phase == "training" and mode != "burst" else ""
-            rows.append([name, figures["n"], figures["median"], figures["p95"], figures["max"],
-                         ratio, met])  # fmt: skip
+            rows.append(
+                [name, figures["n"], figures["median"], figures["p95"], figures["max"], ratio, met]
+            )
     headers = ["rerun latency (s)", "n", "p50", "p95", "max", "p95 vs idle", "p95 < 0.5 s"]
     common.print_table(headers, rows)
     before, during = outcome["cpu"]
@@ -276,24 +300,40 @@ def report(arguments, outcome, all_runs, key_runs, status, started, finished) ->
     cpu["trainer"] = during["trainer"]
     one_training = key_runs == {"complete": 1} and all_runs == {"complete": 1}
     clicks = outcome["clicks"]
-    print(f"\ntrainer: {arguments.trainer}; Train pressed in {len(clicks) + 1} sessions within "
-          f"{max(clicks) - min(clicks):.2f} s (+ the Chromium page)")  # fmt: skip
+    print(
+        f"\ntrainer: {arguments.trainer}; Train pressed in {len(clicks) + 1} sessions within "
+        f"{max(clicks) - min(clicks):.2f} s (+ the Chromium page)"
+    )
     print(f"runs in the store: {all_runs} (this config: {key_runs}); one training: {one_training}")
     print(f"sessions showing Test accuracy: {outcome['shown']}/{arguments.sessions}")
-    print(f"training ran {finished - started:.1f} s; CPU-s used in the {window:.1f} s from the "
-          f"clicks to its end: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
-          + f" (of {2 * window:.1f})")  # fmt: skip
+    print(
+        f"training ran {finished - started:.1f} s; CPU-s used in the {window:.1f} s from the "
+        f"clicks to its end: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
+        + f" (of {2 * window:.1f})"
+    )
     common.write_results(
-        "class_load" + ("-cli" if arguments.trainer == "cli" else "")
+        "class_load"
+        + ("-cli" if arguments.trainer == "cli" else "")
         + ("-no-post-script-gc" if os.environ.get(NO_GC[0], "").lower() == NO_GC[1] else ""),
-        {"sessions": arguments.sessions, "query": arguments.query, "trainer": arguments.trainer,
-         "one_training": one_training, "runs_in_store": all_runs, "runs_for_config": key_runs,
-         "status": status, "training_seconds": finished - started,
-         "sessions_showing_result": outcome["shown"], "click_spread_s": max(clicks) - min(clicks),
-         "rerun_requests_sent_by_protocol_sessions": outcome["requests"], "latency": table,
-         "cpu_seconds": {"window_s": window, **cpu}, "samples": samples,
-         "streamlit_env": {k: v for k, v in os.environ.items() if k.startswith("STREAMLIT_")}},
-    )  # fmt: skip
+        {
+            "sessions": arguments.sessions,
+            "query": arguments.query,
+            "trainer": arguments.trainer,
+            "one_training": one_training,
+            "runs_in_store": all_runs,
+            "runs_for_config": key_runs,
+            "status": status,
+            "training_seconds": finished - started,
+            "sessions_showing_result": outcome["shown"],
+            "click_spread_s": max(clicks) - min(clicks),
+            "rerun_requests_sent_by_protocol_sessions": outcome["requests"],
+            "latency": table,
+            "cpu_seconds": {"window_s": window, **cpu},
+            "samples": samples,
+            "streamlit_env": {k: v for k, v in os.environ.items() if k.startswith("STREAMLIT_")},
+        },
+    )
 
 
 if __name__ == "__main__":

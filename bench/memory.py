@@ -141,10 +141,12 @@ def main() -> None:
         ratio = f"{step['peak_mib'] / baseline['peak_mib']:.1f}x"
         rows.append([name, step["rss_mib"], step["peak_mib"], step["tensorflow_loaded"], ratio])
     common.print_table(["step", "RSS MiB", "peak RSS MiB", "TF loaded", "peak vs baseline"], rows)
-    print(f"\npeak RSS {peak:.0f} MiB = {peak * 2**20 / 1e9:.2f} GB (sampled max "
-          f"{sampler.peak_mib:.0f} MiB); target < 1.5 GB ({TARGET_MIB:.0f} MiB): "
-          f"{'met' if peak < TARGET_MIB else 'NOT met'}; "
-          f"processes: {max(s['processes'] for s in steps.values())}")  # fmt: skip
+    print(
+        f"\npeak RSS {peak:.0f} MiB = {peak * 2**20 / 1e9:.2f} GB (sampled max "
+        f"{sampler.peak_mib:.0f} MiB); target < 1.5 GB ({TARGET_MIB:.0f} MiB): "
+        f"{'met' if peak < TARGET_MIB else 'NOT met'}; "
+        f"processes: {max(s['processes'] for s in steps.values())}"
+    )
     common.write_results(
         "memory",
         {

@@ -114,8 +114,13 @@ class Session:
         deadline = time.perf_counter() + timeout
         while True:
             for run in self.runs:
-                if (not run.fragment and run.started >= since and run.finished is not None
-                        and run.status in FINISHED_OK and done(run)):  # fmt: skip
+                if (
+                    not run.fragment
+                    and run.started >= since
+                    and run.finished is not None
+                    and run.status in FINISHED_OK
+                    and done(run)
+                ):
                     return run
             self._changed.clear()
             remaining = deadline - time.perf_counter()

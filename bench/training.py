@@ -84,8 +84,12 @@ def product_worker(
     tic = time.perf_counter()
     result = train(config, data)
     toc = time.perf_counter()
-    return {"seconds": toc - tic, "fit_seconds": result.train_seconds,
-            "accuracy": result.test_accuracy, "precision": config.precision}  # fmt: skip
+    return {
+        "seconds": toc - tic,
+        "fit_seconds": result.train_seconds,
+        "accuracy": result.test_accuracy,
+        "precision": config.precision,
+    }
 
 
 def matmul_rate() -> float:
@@ -128,8 +132,13 @@ def main() -> None:
     if arguments.worker == "product":
         config = CONFIGS[arguments.configs]
         precision = arguments.precision or None
-        print(json.dumps(product_worker(arguments.data_dir, **config, seed=arguments.seed,
-                                        precision=precision)))  # fmt: skip
+        print(
+            json.dumps(
+                product_worker(
+                    arguments.data_dir, **config, seed=arguments.seed, precision=precision
+                )
+            )
+        )
         return
 
     from explorer.config import TrainingConfig, fast_precision

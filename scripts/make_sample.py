@@ -3,7 +3,7 @@
 Usage, from the repository root, with a folder holding full MNIST (`mnist.npz` or the four IDX
 files, gzipped or not):
 
-    python scripts/make_sample.py --data-dir path/to/mnist [--out explorer/data/sample/mnist_sample.npz]
+    python scripts/make_sample.py --data-dir path/to/mnist [--out path/to/sample.npz]
 
 The sample has exactly 600 training and 100 test images of each digit, picked at random with a
 fixed seed (so rerunning gives the same arrays) and kept in their original order.

@@ -18,9 +18,12 @@ QUICK = ["--hidden1", "16", "--hidden2", "0", "--epochs", "1", "--train-fraction
 def run_cli(*arguments, env=None, timeout=300):
     return subprocess.run(
         [sys.executable, "-m", "explorer", *arguments],
-        capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize(
@@ -57,9 +60,20 @@ def test_train_then_cache_hit_from_a_new_process_without_tensorflow():
     first = run_cli("train", *QUICK, "--json")
     assert first.returncode == 0, first.stderr
     payload = json.loads(first.stdout)
-    for key in ("run_id", "config", "cached", "status", "data_source", "params_total",
-                "params_per_layer", "test_accuracy", "thresholded_accuracy", "confusion_matrix",
-                "history", "train_seconds"):  # fmt: skip
+    for key in (
+        "run_id",
+        "config",
+        "cached",
+        "status",
+        "data_source",
+        "params_total",
+        "params_per_layer",
+        "test_accuracy",
+        "thresholded_accuracy",
+        "confusion_matrix",
+        "history",
+        "train_seconds",
+    ):
         assert key in payload
     assert payload["cached"] is False and payload["status"] == "complete"
     assert payload["data_source"] == "sample"

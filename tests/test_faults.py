@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import sqlite3
 import subprocess
@@ -30,6 +29,7 @@ from explorer.store.registry import RunStore
 from testkit.fakes import FakeTrainer, fake_result, tiny_data
 from tests.apptest import alerts
 from tests.helpers.fault_worker import HISTORY, SWARM_PROCESSES, held_config, swarm_config
+from tests.waiting import read_line, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -39,33 +39,6 @@ CLI_TRAIN_ARGUMENTS = ["train", "--hidden1", "256", "--epochs", "20", "--batch-s
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def wait_until(condition, timeout=10.0, interval=0.01):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(interval)
-
-
-def read_line(process: subprocess.Popen, prefix: str, timeout: float = 20.0) -> str:
-    """The first line of the child's stdout starting with `prefix` (fails if it dies first)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.1)
-        if ready:
-            line = process.stdout.readline()
-            if line.startswith(prefix):
-                return line.strip()
-            if not line and process.poll() is not None:
-                break
-    process.kill()
-    _, stderr = process.communicate(timeout=10)
-    raise AssertionError(f"no {prefix!r} line from the child; stderr:\n{stderr}")
 
 
 def kill_and_reap(process: subprocess.Popen) -> None:

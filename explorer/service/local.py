@@ -66,6 +66,8 @@ class TrainerProcess:
         # view that never trains should not pay for.
         self._stop = None
         self._data_fingerprint: str | None = None
+        # Starting and ending the child happen on the worker thread and on shutdown: one at once.
+        self._lifecycle = threading.Lock()
         _ALL.add(self)
 
     def run(self, job: Job, data: MnistData, store: RunStore) -> RunRecord:
@@ -104,6 +106,10 @@ class TrainerProcess:
 
     def close(self, timeout: float = 5.0) -> None:
         """Ask the child to exit after its current job; kill it if it does not."""
+        with self._lifecycle:
+            self._close(timeout)
+
+    def _close(self, timeout: float) -> None:
         if self._stop is not None:
             self._stop.set()
         if self._connection is not None:
@@ -117,24 +123,28 @@ class TrainerProcess:
         self._process = self._connection = None
 
     def _ensure_child(self, data: MnistData):
-        if self._process is None or not self._process.is_alive():
-            self.close(timeout=1.0)
-            parent_end, child_end = self._context.Pipe()
-            self._stop = self._context.Event()
-            self._process = self._context.Process(
-                target=child_main,
-                args=(child_end, self._stop, os.getpid()),
-                name="explorer-trainer",
-                daemon=True,  # ends with the server
-            )
-            self._process.start()
-            child_end.close()
-            self._connection = parent_end
-            self._data_fingerprint = None
+        with self._lifecycle:
+            if self._process is None or not self._process.is_alive():
+                self._start_child()
         if self._data_fingerprint != data.fingerprint:
             self._connection.send(("data", data))
             self._data_fingerprint = data.fingerprint
         return self._connection
+
+    def _start_child(self) -> None:
+        self._close(timeout=1.0)
+        parent_end, child_end = self._context.Pipe()
+        self._stop = self._context.Event()
+        self._process = self._context.Process(
+            target=child_main,
+            args=(child_end, self._stop, os.getpid()),
+            name="explorer-trainer",
+            daemon=True,  # ends with the server
+        )
+        self._process.start()
+        child_end.close()
+        self._connection = parent_end
+        self._data_fingerprint = None
 
     def _died(self) -> TrainingProcessError:
         process = self._process

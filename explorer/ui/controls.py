@@ -41,58 +41,81 @@ def config_controls() -> TrainingConfig | None:
     sidebar = st.sidebar
     sidebar.header("Network")
     sidebar.slider(
-        "Neurons in hidden layer 1", 1, int(BOUNDS["hidden1"][1]), key="hidden1",
+        "Neurons in hidden layer 1",
+        1,
+        int(BOUNDS["hidden1"][1]),
+        key="hidden1",
         help="The tutorial uses 400. More neurons: more parameters to learn, more capacity.",
-    )  # fmt: skip
+    )
     sidebar.slider(
-        "Neurons in hidden layer 2", 0, int(BOUNDS["hidden2"][1]), key="hidden2",
+        "Neurons in hidden layer 2",
+        0,
+        int(BOUNDS["hidden2"][1]),
+        key="hidden2",
         help="The tutorial uses 20. Set 0 to remove the second hidden layer.",
-    )  # fmt: skip
+    )
     sidebar.header("Training")
     sidebar.select_slider(
-        "Batch size", options=_with_current(BATCH_SIZE_CHOICES, state["batch_size"]),
+        "Batch size",
+        options=_with_current(BATCH_SIZE_CHOICES, state["batch_size"]),
         key="batch_size",
         help="Examples per gradient step (the tutorial's 200). Small batches: more, noisier steps.",
-    )  # fmt: skip
+    )
     sidebar.slider(
-        "Epochs", 1, int(BOUNDS["epochs"][1]), key="epochs",
+        "Epochs",
+        1,
+        int(BOUNDS["epochs"][1]),
+        key="epochs",
         help="Passes over the whole training set (the tutorial's 5).",
-    )  # fmt: skip
+    )
     with sidebar.expander("More settings"):
         optimizer = st.selectbox(
-            "Optimizer", OPTIMIZERS, key="optimizer",
+            "Optimizer",
+            OPTIMIZERS,
+            key="optimizer",
             help="SGD is the tutorial's plain gradient descent; Adam and RMSprop adapt the step.",
-        )  # fmt: skip
+        )
         st.selectbox(
-            "Learning rate", _with_current(LEARNING_RATE_CHOICES, state["learning_rate"]),
+            "Learning rate",
+            _with_current(LEARNING_RATE_CHOICES, state["learning_rate"]),
             key="learning_rate",
             format_func=lambda rate: (
-                f"Keras default ({DEFAULT_LEARNING_RATES[optimizer]:g})" if rate is None
+                f"Keras default ({DEFAULT_LEARNING_RATES[optimizer]:g})"
+                if rate is None
                 else f"{rate:g}"
             ),
             help="How big each step is. Too big: the loss jumps around. Too small: it crawls.",
-        )  # fmt: skip
+        )
         st.selectbox(
-            "Activation", ACTIVATIONS, key="activation",
+            "Activation",
+            ACTIVATIONS,
+            key="activation",
             help="The non-linearity of the hidden layers (the tutorial's ReLU).",
-        )  # fmt: skip
+        )
         st.selectbox(
-            "Arithmetic", PRECISIONS, key="precision", format_func=_precision_label,
+            "Arithmetic",
+            PRECISIONS,
+            key="precision",
+            format_func=_precision_label,
             help="float32 is the tutorial's. bfloat16 rounds the first layer's weights to 8 "
             "significant bits for its products (sums and stored weights stay float32): the "
             "same accuracy, several times faster on CPUs with AMX.",
-        )  # fmt: skip
+        )
         st.number_input(
-            "Seed", min_value=0, max_value=int(BOUNDS["seed"][1]), step=1, key="seed",
+            "Seed",
+            min_value=0,
+            max_value=int(BOUNDS["seed"][1]),
+            step=1,
+            key="seed",
             help="Same seed and settings give exactly the same result.",
-        )  # fmt: skip
+        )
         st.select_slider(
             "Share of the training set",
             options=_with_current(TRAIN_FRACTION_CHOICES, state["train_fraction"]),
             key="train_fraction",
             format_func=lambda share: f"{share:.0%}",
             help="Train on a class-balanced subset for quick experiments.",
-        )  # fmt: skip
+        )
     try:
         return TrainingConfig.from_mapping(
             {name: state[name] for name in TrainingConfig.__dataclass_fields__}
@@ -105,10 +128,14 @@ def config_controls() -> TrainingConfig | None:
 def train_button(disabled: bool = False) -> bool:
     """The Train button at the bottom of the sidebar; True on the rerun it was pressed."""
     return st.sidebar.button(
-        "Train", key="train", type="primary", icon=":material/play_arrow:", disabled=disabled,
+        "Train",
+        key="train",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=disabled,
         width="stretch",
         help="Train this configuration (or show its stored result at once if it exists).",
-    )  # fmt: skip
+    )
 
 
 def _with_current(choices: tuple, current) -> list:

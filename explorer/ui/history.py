@@ -12,6 +12,7 @@ from explorer.store.records import STATUSES, RunRecord, StoreError
 from explorer.ui import links, plain
 from explorer.views.reports import matches_filter, rows_to_csv, run_table_row, run_to_json
 
+_DELETING = "runs_to_delete"  # run ids waiting for the user's confirmation
 COLUMNS = {
     "status": st.column_config.TextColumn("Status"),
     "label": st.column_config.TextColumn("Network and training", width="large"),
@@ -32,9 +33,11 @@ def history_table(service: TrainingService) -> list[RunRecord]:
         return []
     filter_column, status_column = st.columns([2, 1])
     text = filter_column.text_input(
-        "Filter", key="run_filter", placeholder="e.g. adam  or  hidden2=0  or  batch_size=32",
+        "Filter",
+        key="run_filter",
+        placeholder="e.g. adam  or  hidden2=0  or  batch_size=32",
         help="Words that must appear in a run's description; field=value matches a setting.",
-    )  # fmt: skip
+    )
     statuses = status_column.multiselect(
         "Status", STATUSES, default=["complete", "stopped"], key="status_filter"
     )
@@ -48,14 +51,26 @@ def history_table(service: TrainingService) -> list[RunRecord]:
         st.caption(f"No run matches the filter ({len(records)} stored).")
         return []
     event = st.dataframe(
-        frame, key="run_table", hide_index=True, width="stretch", on_select="rerun",
-        selection_mode="multi-row", column_config=COLUMNS,
+        frame,
+        key="run_table",
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="multi-row",
+        column_config=COLUMNS,
         column_order=[
-            "status", "label", "test_accuracy", "thresholded_accuracy", "parameters",
-            "train_seconds", "created_at", "run_id",
+            "status",
+            "label",
+            "test_accuracy",
+            "thresholded_accuracy",
+            "parameters",
+            "train_seconds",
+            "created_at",
+            "run_id",
         ],
-    )  # fmt: skip
-    selected = [shown[index] for index in event.selection.rows]
+    )
+    # A ticked row can be gone (deleted, filtered out) before the table redraws.
+    selected = [shown[index] for index in event.selection.rows if index < len(shown)]
     st.caption(
         f"{len(shown)} of {len(records)} runs shown. Tick rows to compare (2 to "
         f"{links.MAX_COMPARED_RUNS}), export or delete them. Click a column header to sort."
@@ -67,29 +82,42 @@ def history_table(service: TrainingService) -> list[RunRecord]:
 def _actions(service: TrainingService, shown: list[RunRecord], selected: list[RunRecord]) -> None:
     compare, export_csv, export_json, delete = st.columns(4)
     compare.button(
-        "Compare selected", key="compare_selected", icon=":material/compare_arrows:",
+        "Compare selected",
+        key="compare_selected",
+        icon=":material/compare_arrows:",
         disabled=not 2 <= len(selected) <= links.MAX_COMPARED_RUNS,
-        on_click=_set_compared, args=([r.run_id for r in selected],),
+        on_click=_set_compared,
+        args=([r.run_id for r in selected],),
         help=f"Put 2 to {links.MAX_COMPARED_RUNS} ticked runs side by side below.",
-    )  # fmt: skip
+    )
     chosen = selected or shown
     which = "selected" if selected else "shown"
     export_csv.download_button(
-        f"CSV ({len(chosen)} {which})", rows_to_csv([run_table_row(r) for r in chosen]),
-        file_name="mnist-explorer-runs.csv", mime="text/csv", key="export_csv",
+        f"CSV ({len(chosen)} {which})",
+        rows_to_csv([run_table_row(r) for r in chosen]),
+        file_name="mnist-explorer-runs.csv",
+        mime="text/csv",
+        key="export_csv",
         icon=":material/download:",
-    )  # fmt: skip
+    )
     export_json.download_button(
         f"JSON ({len(chosen)} {which})",
         json.dumps([run_to_json(r) for r in chosen], indent=2),
-        file_name="mnist-explorer-runs.json", mime="application/json", key="export_json",
+        file_name="mnist-explorer-runs.json",
+        mime="application/json",
+        key="export_json",
         icon=":material/download:",
-    )  # fmt: skip
-    if delete.button(
-        "Delete selected…", key="delete_selected", icon=":material/delete:",
+    )
+    delete.button(
+        "Delete selected…",
+        key="delete_selected",
+        icon=":material/delete:",
         disabled=not selected,
-    ):  # fmt: skip
-        _confirm_delete(service, [r.run_id for r in selected])
+        on_click=_ask_to_delete,
+        args=([r.run_id for r in selected],),
+    )
+    if st.session_state.get(_DELETING):
+        _confirm_delete(service, st.session_state[_DELETING])
 
 
 def _set_compared(run_ids: list[str]) -> None:
@@ -97,19 +125,29 @@ def _set_compared(run_ids: list[str]) -> None:
     st.session_state["compare_runs"] = run_ids
 
 
-@st.dialog("Delete runs")
+def _ask_to_delete(run_ids: list[str]) -> None:
+    st.session_state[_DELETING] = run_ids
+
+
 def _confirm_delete(service: TrainingService, run_ids: list[str]) -> None:
-    st.write(
-        f"Delete {len(run_ids)} run(s) and their files? This cannot be undone; the "
-        "configurations can be trained again."
-    )
-    if st.button("Delete", type="primary", key="confirm_delete"):
-        try:
-            service.delete(run_ids)
-        except StoreError as error:
-            plain.alert("error", str(error))
-            return
-        st.session_state[links.COMPARED] = [
-            r for r in st.session_state.get(links.COMPARED, []) if r not in run_ids
-        ]
-        st.rerun()
+    """Ask before deleting, in the page itself, with Delete and Cancel."""
+    with st.container(border=True, key="delete_confirmation"):
+        st.markdown(
+            f"**Delete {len(run_ids)} run(s) and their files?** This cannot be undone; the "
+            "configurations can be trained again."
+        )
+        confirm, cancel = st.columns(2)
+        if cancel.button("Cancel", key="cancel_delete"):
+            del st.session_state[_DELETING]
+            st.rerun()
+        if confirm.button("Delete", type="primary", key="confirm_delete"):
+            try:
+                service.delete(run_ids)
+            except StoreError as error:
+                plain.alert("error", str(error))
+                return
+            del st.session_state[_DELETING]
+            st.session_state[links.COMPARED] = [
+                r for r in st.session_state.get(links.COMPARED, []) if r not in run_ids
+            ]
+            st.rerun()

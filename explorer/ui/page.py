@@ -32,9 +32,13 @@ def main() -> None:
     config = controls.config_controls()
     pressed = controls.train_button(disabled=config is None)
     view = st.radio(
-        "View", links.VIEWS, key=links.VIEW, horizontal=True, label_visibility="collapsed",
+        "View",
+        links.VIEWS,
+        key=links.VIEW,
+        horizontal=True,
+        label_visibility="collapsed",
         format_func=lambda name: {"explore": "Explore a network", "compare": "Compare runs"}[name],
-    )  # fmt: skip
+    )
     links.sync_link(config)
     if view == "compare":
         try:

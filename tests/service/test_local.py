@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from explorer.config import TrainingConfig
 from explorer.service.service import TrainingService
 from explorer.store.records import process_alive
 from explorer.store.registry import RunStore
+from tests.waiting import read_line, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = TrainingConfig(hidden1=32, hidden2=0, epochs=2, batch_size=500)
@@ -26,23 +26,17 @@ def isolated_service(home, data) -> TrainingService:
     return TrainingService(RunStore(home), data_loader=lambda: data, isolated=True)
 
 
-def wait_for(predicate, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 def test_child_trains_the_same_result_as_the_worker_thread(tmp_path, sample_data):
     child = isolated_service(tmp_path / "child", sample_data)
     run_id = child.submit(SMALL).run_id
     seen_epochs = set()
-    while not (progress := child.progress(run_id)).finished:
+
+    def finished():
+        progress = child.progress(run_id)
         seen_epochs.add(len(progress.history))
-        time.sleep(0.02)
+        return progress if progress.finished else None
+
+    progress = wait_until(finished, timeout=120, interval=0.02)
     assert progress.status == "complete", progress.error
     assert child._trainer_process._process.pid not in (None, os.getpid())
     assert len(progress.history) == 2 and seen_epochs <= {0, 1, 2}
@@ -65,7 +59,7 @@ def test_child_trains_the_same_result_as_the_worker_thread(tmp_path, sample_data
 def test_stop_reaches_the_child_and_keeps_finished_epochs(tmp_path, sample_data):
     service = isolated_service(tmp_path, sample_data)
     run_id = service.submit(TrainingConfig(hidden1=32, hidden2=0, epochs=50)).run_id
-    wait_for(lambda: len(service.progress(run_id).history) >= 1)
+    wait_until(lambda: len(service.progress(run_id).history) >= 1)
     assert service.stop(run_id)
     progress = service.wait(run_id, timeout=60)
     assert progress.status == "stopped"
@@ -76,7 +70,7 @@ def test_stop_reaches_the_child_and_keeps_finished_epochs(tmp_path, sample_data)
 def test_a_killed_child_fails_its_run_and_the_next_run_gets_a_new_child(tmp_path, sample_data):
     service = isolated_service(tmp_path, sample_data)
     run_id = service.submit(TrainingConfig(hidden1=32, hidden2=0, epochs=50)).run_id
-    wait_for(lambda: service.progress(run_id).step > 0)
+    wait_until(lambda: service.progress(run_id).step > 0)
     first_child = service._trainer_process._process.pid
     os.kill(first_child, signal.SIGKILL)
     progress = service.wait(run_id, timeout=30)
@@ -120,16 +114,15 @@ def test_server_never_loads_tensorflow_and_its_child_dies_with_it(tmp_path):
         env=environment,
     )
     try:
-        report = json.loads(server.stdout.readline())
+        report = json.loads(read_line(server, "{", timeout=120))
     finally:
         server.kill()
         server.wait()
     assert report["tensorflow_here"] is False  # training runs, yet the server has no TensorFlow
     child = report["child"]
-    deadline = time.monotonic() + 4  # the child checks on its server every second
-    while process_alive(child) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if process_alive(child):
+    try:  # the child checks on its server every second
+        wait_until(lambda: not process_alive(child), timeout=4, interval=0.1)
+    except AssertionError:
         os.kill(child, signal.SIGKILL)
         pytest.fail("the training process outlived its server")
     # The next server marks the run interrupted instead of waiting for it forever.

@@ -1,7 +1,5 @@
 """The training service: cache hits, dedup, progress, stop and failures (fake trainer, no TF)."""
 
-import time
-
 import pytest
 
 from explorer.config import TrainingConfig
@@ -9,6 +7,7 @@ from explorer.service.service import TrainingService
 from explorer.store.records import StoreError
 from explorer.store.registry import RunStore
 from testkit.fakes import FakeTrainer, tiny_data
+from tests.waiting import wait_until
 
 CONFIG = TrainingConfig(hidden1=8, hidden2=0, epochs=3)
 
@@ -25,14 +24,6 @@ def service(tmp_path, trainer):
     yield service
     trainer.gate.set()
     service.shutdown()
-
-
-def wait_until(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 def test_submit_trains_once_then_hits_the_cache(service, trainer):

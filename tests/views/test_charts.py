@@ -24,10 +24,15 @@ from explorer.views.charts import (
 def history(accuracies: list[tuple[float, float]]) -> list[dict]:
     """A history with the given (train, test) accuracy per epoch and a falling loss."""
     return [
-        {"epoch": epoch, "loss": 1 / epoch, "accuracy": train, "test_loss": 1.2 / epoch,
-         "test_accuracy": test}
+        {
+            "epoch": epoch,
+            "loss": 1 / epoch,
+            "accuracy": train,
+            "test_loss": 1.2 / epoch,
+            "test_accuracy": test,
+        }
         for epoch, (train, test) in enumerate(accuracies, start=1)
-    ]  # fmt: skip
+    ]
 
 
 HISTORY = history([(0.80, 0.78), (0.85, 0.82), (0.90, 0.84)])
@@ -95,8 +100,9 @@ def test_one_epoch_keeps_a_usable_axis_and_no_epochs_say_so() -> None:
 
 
 def test_gap_frame_skips_epochs_without_a_test_score() -> None:
-    runs = {"A": [{"epoch": 1, "accuracy": 0.9}, {"epoch": 2, "accuracy": 0.9,
-                                                  "test_accuracy": 0.8}]}  # fmt: skip
+    runs = {
+        "A": [{"epoch": 1, "accuracy": 0.9}, {"epoch": 2, "accuracy": 0.9, "test_accuracy": 0.8}]
+    }
     frame = gap_frame(curves_frame(runs))
     assert frame[["epoch", "gap"]].values.tolist() == [[2, pytest.approx(0.1)]]
 

@@ -49,8 +49,10 @@ def test_empty_grid_says_so() -> None:
 
 def test_rows_mark_the_columns_where_runs_disagree_and_escape_run_names() -> None:
     truth = np.array([1, 2, 3, 4])
-    rows = [("A", np.array([1, 2, 3, 4]), np.ones(4)),
-            ("<i>B</i>", np.array([1, 7, 3, 4]), np.ones(4))]  # fmt: skip
+    rows = [
+        ("A", np.array([1, 2, 3, 4]), np.ones(4)),
+        ("<i>B</i>", np.array([1, 7, 3, 4]), np.ones(4)),
+    ]
     html = digit_rows_html(DIGITS, truth, rows, columns=3)
     digits = re.findall(r'class="digit" data-position="(\d)"[^>]*data-disagree="(\w+)"', html)
     assert digits == [("0", "false"), ("1", "true"), ("2", "false"), ("3", "false")]

@@ -13,11 +13,17 @@ from explorer.views.reports import matches_filter, rows_to_csv, run_table_row, r
 
 def record(**config_changes):
     return RunRecord(
-        run_id="0123456789abcdef", cache_key="k", config=TrainingConfig(**config_changes),
-        data_source="sample", status="complete", created_at=0.0, started_at=0.0,
-        finished_at=1.0, history=[{"epoch": 1}],
+        run_id="0123456789abcdef",
+        cache_key="k",
+        config=TrainingConfig(**config_changes),
+        data_source="sample",
+        status="complete",
+        created_at=0.0,
+        started_at=0.0,
+        finished_at=1.0,
+        history=[{"epoch": 1}],
         summary={"test_accuracy": 0.9, "thresholded_accuracy": 0.85, "train_seconds": 2.0},
-    )  # fmt: skip
+    )
 
 
 def test_row_has_config_fields_and_figures():
