@@ -1,20 +1,28 @@
-"""Command line: train through the same service and store as the page, and list stored runs.
+"""Command line: train, sweep, stop and delete through the same service and store as the page.
 
     python -m explorer train --hidden1 128 --hidden2 0 --epochs 3 --json
-    python -m explorer runs
-    python -m explorer runs --json        (or --csv)
+    python -m explorer sweep --hidden1 16,64,256 --epochs 1,5 --seeds 0,1,2 --workers 2 --json
+    python -m explorer runs [--json | --csv]
+    python -m explorer stop RUN_ID           # a run training anywhere on this store
+    python -m explorer delete RUN_ID...      # finished runs and their files
+    python -m explorer doctor                # check the run store; rebuild a damaged registry
 
-Teachers use `train` to pre-train a lesson's configurations before class: the page then shows
-them instantly. A cached configuration returns at once without loading TensorFlow. A bad value
-exits with status 2 and the same message the page shows.
+Teachers use `train`, `sweep` and `warm` to pre-train a lesson's configurations before class:
+the page then shows them at once. A cached configuration returns without loading TensorFlow.
+A bad value exits with status 2 and the same message the page shows; a refused action (delete a
+run that is training, stop an unknown run) exits with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import itertools
 import json
+import signal
 import sys
 import time
+from collections.abc import Sequence
 
 from explorer.config import (
     ACTIVATIONS,
@@ -25,8 +33,10 @@ from explorer.config import (
     bounds_text,
 )
 from explorer.model import total_parameters
+from explorer.service.jobs import COMMAND_LINE, LimitError
 from explorer.service.service import TrainingService, create_service
 from explorer.store.records import RunRecord, StoreError
+from explorer.views import stats
 from explorer.views.reports import rows_to_csv, run_table_row, run_to_json
 
 # (flag, config field, help)
@@ -48,46 +58,119 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m explorer", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a configuration (or return its cached result)")
-    for flag, name, help_text in _CONFIG_FLAGS:
-        # Values stay text here: TrainingConfig.from_mapping parses and explains, as on the page.
-        train.add_argument(flag, dest=name, metavar="X", help=help_text)
-    train.add_argument("--data-dir", help="folder with mnist.npz or the four MNIST IDX files")
-    train.add_argument("--json", action="store_true", help="print one JSON object")
+    train = commands.add_parser("train", help="train a configuration (or return its stored result)")
+    sweep = commands.add_parser(
+        "sweep", help="train every combination of comma-separated values (stored runs are reused)"
+    )
+    for command, sweeping in ((train, False), (sweep, True)):
+        for flag, name, help_text in _CONFIG_FLAGS:
+            if sweeping and name == "seed":
+                continue
+            # Values stay text here: TrainingConfig.from_mapping parses and explains, as on the
+            # page. In a sweep each is a comma-separated list.
+            command.add_argument(
+                flag, dest=name, metavar="X,Y" if sweeping else "X", help=help_text
+            )
+        _executor_flags(command)
+        command.add_argument("--json", action="store_true", help="print JSON")
+    sweep.add_argument("--seeds", metavar="0,1,2", help="repeat each cell with these seeds (0)")
 
     runs = commands.add_parser("runs", help="list stored runs, newest first")
     output = runs.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print a JSON list")
     output.add_argument("--csv", action="store_true", help="print CSV")
-    runs.add_argument("--data-dir", help=argparse.SUPPRESS)
+
+    stop = commands.add_parser("stop", help="stop a queued or training run, wherever it trains")
+    stop.add_argument("run_id")
+    delete = commands.add_parser("delete", help="delete finished runs and their files")
+    delete.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    commands.add_parser("doctor", help="check the run store; rebuild a damaged registry")
+    for command in (runs, stop, delete):
+        command.add_argument("--data-dir", help=argparse.SUPPRESS)
     return parser
+
+
+def _executor_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--data-dir", help="folder with mnist.npz or the four MNIST IDX files")
+    where = command.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, metavar="N", help="train N runs at once in child processes"
+    )
+    where.add_argument("--ray", metavar="ADDRESS", help="train on a Ray cluster ('auto': local)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
-    if arguments.command == "train":
-        values = {name: getattr(arguments, name) for _, name, _ in _CONFIG_FLAGS}
+    if arguments.command == "doctor":
+        return _doctor()
+    configs: list[TrainingConfig] = []
+    if arguments.command in ("train", "sweep"):
         try:
-            config = TrainingConfig.from_mapping(values)
+            configs = _configs(arguments)
         except ValueError as error:
             parser.error(str(error))  # exits with status 2
+        if arguments.workers is not None and arguments.workers < 1:
+            parser.error("--workers must be a whole number of at least 1.")
+    # SIGTERM stops training cleanly, as Ctrl+C does: the runs are kept as "stopped".
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    service = None
     try:
-        # One process already: train in it, so killing the command kills the training too.
-        service = create_service(arguments.data_dir, isolated=False)
+        service = _service(arguments)
         if arguments.command == "train":
-            return _train(service, config, arguments.json)
+            return _train(service, configs[0], arguments.json)
+        if arguments.command == "sweep":
+            return _sweep(service, configs, arguments)
+        if arguments.command == "stop":
+            print(service.stop(arguments.run_id, COMMAND_LINE))
+            return 0
+        if arguments.command == "delete":
+            service.delete(arguments.run_ids, COMMAND_LINE)
+            print(f"Deleted {len(arguments.run_ids)} run(s).")
+            return 0
         return _list_runs(service, "json" if arguments.json else "csv" if arguments.csv else "text")
-    except (StoreError, ValueError) as error:
+    except (StoreError, LimitError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    finally:
+        if service is not None:
+            service.shutdown()
+
+
+def _service(arguments: argparse.Namespace) -> TrainingService:
+    """Train in this process by default (killing the command kills its training), in child
+    processes with --workers, on a Ray cluster with --ray."""
+    workers = getattr(arguments, "workers", None)
+    return create_service(
+        arguments.data_dir,
+        isolated=workers is not None,
+        workers=workers,
+        ray_address=getattr(arguments, "ray", None),
+    )
+
+
+def _configs(arguments: argparse.Namespace) -> list[TrainingConfig]:
+    """The config of `train`, or every combination of a sweep's lists (seeds innermost)."""
+    names = [name for _, name, _ in _CONFIG_FLAGS if hasattr(arguments, name)]
+    if arguments.command == "train":
+        return [TrainingConfig.from_mapping({name: getattr(arguments, name) for name in names})]
+    lists = {}
+    for name in names:
+        text = getattr(arguments, name)
+        lists[name] = [part.strip() for part in text.split(",")] if text else [None]
+    seeds = arguments.seeds
+    lists["seed"] = [part.strip() for part in seeds.split(",")] if seeds else [None]
+    return [
+        TrainingConfig.from_mapping(dict(zip(lists, values, strict=True)))
+        for values in itertools.product(*lists.values())
+    ]
 
 
 def _train(service: TrainingService, config: TrainingConfig, as_json: bool) -> int:
     started = time.perf_counter()
-    submission = service.submit(config)
+    submission = service.submit(config, COMMAND_LINE)
     if not submission.cached:
-        _follow(service, submission.run_id, quiet=as_json)
+        _follow(service, [submission.run_id], quiet=as_json)
     record = service.get(submission.run_id)
     if as_json:
         payload = run_to_json(record, cached=submission.cached, data=service.data)
@@ -98,27 +181,79 @@ def _train(service: TrainingService, config: TrainingConfig, as_json: bool) -> i
     return 0 if record.status in ("complete", "stopped") else 1
 
 
-def _follow(service: TrainingService, run_id: str, quiet: bool) -> None:
-    """Wait for the run, printing each finished epoch to stderr; Ctrl+C stops it cleanly."""
-    shown = 0
+def _sweep(service: TrainingService, configs: list[TrainingConfig], arguments) -> int:
+    submissions = [service.submit(config, COMMAND_LINE) for config in configs]
+    pending = [s.run_id for s in submissions if not s.cached]
+    print(
+        f"{len(configs)} runs: {len(configs) - len(pending)} stored, {len(pending)} to train.",
+        file=sys.stderr,
+    )
+    _follow(service, pending, quiet=arguments.json, sweep_total=len(configs))
+    records = [service.get(s.run_id) for s in submissions]
+    if arguments.json:
+        runs = []
+        for submission, record in zip(submissions, records, strict=True):
+            payload = run_to_json(record, cached=submission.cached, data=service.data)
+            payload.update(
+                worker=record.worker,
+                started_at=_iso(record.started_at),
+                finished_at=_iso(record.finished_at),
+            )
+            runs.append(payload)
+        output: dict = {"runs": runs}
+        if arguments.seeds:
+            output["groups"] = stats.seed_groups(records)
+        print(json.dumps(output, indent=2))
+    else:
+        for record in records:
+            print(_one_line(record))
+    return 0 if all(r.status in ("complete", "stopped") for r in records) else 1
+
+
+def _follow(service: TrainingService, run_ids: Sequence[str], quiet: bool, sweep_total=0) -> None:
+    """Wait for the runs, printing each finished epoch (one run) or each finished run (a sweep)
+    to stderr; Ctrl+C or SIGTERM stops them cleanly."""
+    shown = dict.fromkeys(run_ids, 0)
+    done: set[str] = set()
     try:
-        while True:
-            progress = service.wait(run_id, timeout=0.5)
-            for record in progress.history[shown:]:
-                if not quiet:
-                    print(
-                        f"epoch {record['epoch']}/{progress.epochs}: loss {record['loss']:.4f}, "
-                        f"accuracy {record['accuracy']:.4f}, test accuracy "
-                        f"{record['test_accuracy']:.4f}",
-                        file=sys.stderr,
-                    )
-            shown = len(progress.history)
-            if progress.finished:
-                return
+        while len(done) < len(run_ids):
+            for run_id in run_ids:
+                if run_id in done:
+                    continue
+                progress = service.wait(run_id, timeout=0.5 / len(run_ids))
+                if not sweep_total and not quiet:
+                    for record in progress.history[shown[run_id] :]:
+                        print(
+                            f"epoch {record['epoch']}/{progress.epochs}: loss "
+                            f"{record['loss']:.4f}, accuracy {record['accuracy']:.4f}, test "
+                            f"accuracy {record['test_accuracy']:.4f}",
+                            file=sys.stderr,
+                        )
+                    shown[run_id] = len(progress.history)
+                if progress.finished:
+                    done.add(run_id)
+                    if sweep_total:
+                        line = _one_line(service.get(run_id))
+                        print(f"[{len(done)}/{len(run_ids)}] {line}", file=sys.stderr)
     except KeyboardInterrupt:
         print("stopping after the current batch...", file=sys.stderr)
-        service.stop(run_id)
-        service.wait(run_id)
+        for run_id in run_ids:
+            service.stop(run_id, COMMAND_LINE)
+        for run_id in run_ids:
+            service.wait(run_id, timeout=60)
+
+
+def _one_line(record: RunRecord) -> str:
+    accuracy = record.summary.get("test_accuracy")
+    figure = f"test accuracy {accuracy:.4f}" if accuracy is not None else record.error or ""
+    where = f" on {record.worker}" if record.worker else ""
+    return f"{record.run_id} {record.status}{where}: {record.config.label()}: {figure}"
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).isoformat()
 
 
 def _summary_text(record: RunRecord, cached: bool, data_description: str) -> str:
@@ -157,3 +292,12 @@ def _list_runs(service: TrainingService, output: str) -> int:
         accuracy = "" if row["test_accuracy"] is None else f"{row['test_accuracy']:.4f}"
         print(f"{row['run_id']}  {row['status']:<11} {accuracy:>6}  {row['label']}")
     return 0
+
+
+def _doctor() -> int:
+    from explorer.store.doctor import check_and_repair
+    from explorer.store.registry import default_home
+
+    report = check_and_repair(default_home())
+    print(report.text())
+    return 0 if report.healthy_now else 1

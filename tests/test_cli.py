@@ -99,7 +99,7 @@ def test_train_then_cache_hit_from_a_new_process_without_tensorflow():
 
     listing = run_cli("runs", "--csv")
     assert payload["run_id"] in listing.stdout
-    assert listing.stdout.splitlines()[0].startswith("run_id,status,label,hidden1")
+    assert listing.stdout.splitlines()[0].startswith("run_id,status,label,data,hidden1")
 
 
 @pytest.mark.slow

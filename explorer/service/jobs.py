@@ -1,8 +1,12 @@
-"""The state of one training job, as the worker updates it and any session reads it.
+"""A training job as the service keeps it and any session reads it, and who asked for it.
 
-job = Job(run_id, config)       # the service makes one per queued training
-job.snapshot()                  # a frozen Progress: status, epoch k/N, ETA, curves so far
-job.on_start / on_batch / on_epoch   # the training loop's ProgressListener methods
+    teacher = Requester("a1b2c3d4", "teacher")        # the page makes one per browser session
+    job = Job(run_id, config, teacher)                 # the service makes one per queued training
+    job.snapshot()                                     # a frozen Progress: status, epoch k/N, ETA
+    job.on_start / on_batch / on_epoch                 # the training loop's ProgressListener
+
+A job can be waited for by several sessions at once (they asked for the same configuration);
+it keeps who they are, so a student's Stop only cancels a run nobody else waits for.
 """
 
 from __future__ import annotations
@@ -15,6 +19,35 @@ from dataclasses import dataclass, field
 
 from explorer.config import TrainingConfig
 from explorer.store.records import ACTIVE_STATUSES
+
+ROLES = ("teacher", "student", "command")
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asks the service for something: a browser session or the command line.
+
+    `session` is a random id the page gives each browser session (never an IP address, which
+    can be spoofed and behind a proxy is the same for everyone). `role` is one of ROLES.
+    """
+
+    session: str
+    role: str = "teacher"
+
+    @property
+    def is_teacher(self) -> bool:
+        """The teacher, or the command line, which runs on the server with the teacher's rights."""
+        return self.role in ("teacher", "command")
+
+    @property
+    def label(self) -> str:
+        """How others see this requester, e.g. "student 3f2a", "teacher", "command line"."""
+        if self.role == "command":
+            return "command line"
+        return "teacher" if self.role == "teacher" else f"student {self.session[:4]}"
+
+
+COMMAND_LINE = Requester("command", "command")
 
 
 @dataclass(frozen=True)
@@ -35,12 +68,16 @@ class Progress:
     error: str | None = None
     stop_requested: bool = False
     remote: bool = False  # trained by another process sharing the store
+    worker: str | None = None  # where it trains, e.g. "local:4242" or "ray:ab12..."
+    waiters: tuple[str, ...] = ()  # labels of the sessions waiting for it
+    position: int | None = None  # 0 = next to start, while queued
+    wait_seconds: float | None = None  # estimated wait before it starts, while queued
 
     @property
     def fraction(self) -> float:
         """Share of all batches done, 0..1."""
         total = self.epochs * self.steps_per_epoch
-        if self.status in ("complete",):
+        if self.status == "complete":
             return 1.0
         if not total:
             return 0.0
@@ -60,12 +97,21 @@ class Submission:
     attached: bool
 
 
-class Job:
-    """A queued or running training, updated by the worker and read by any session."""
+class LimitError(ValueError):
+    """A request the class's limits refuse; the message says why and what to change."""
 
-    def __init__(self, run_id: str, config: TrainingConfig) -> None:
+
+class Job:
+    """A queued or running training, updated by a worker and read by any session."""
+
+    def __init__(self, run_id: str, config: TrainingConfig, requester: Requester) -> None:
         self.run_id = run_id
         self.config = config
+        self.requester = requester  # who asked first: the queue is fair between them
+        self.waiters: dict[str, Requester] = {requester.session: requester}
+        self.fair_round = 0  # set by the queue: this requester's unfinished jobs before it
+        self.sequence = 0  # set by the queue: arrival order
+        self.estimate_seconds = 0.0  # the service's estimate of its training time
         self.stop_event = threading.Event()
         self.done = threading.Event()
         self._lock = threading.Lock()
@@ -76,12 +122,25 @@ class Job:
 
     def snapshot(self) -> Progress:
         with self._lock:
-            return self._state
+            return dataclasses.replace(
+                self._state, waiters=tuple(r.label for r in self.waiters.values())
+            )
 
     def update(self, **changes) -> None:
         """Replace fields of the snapshot (the worker and the service call this)."""
         with self._lock:
             self._state = dataclasses.replace(self._state, **changes)
+
+    @property
+    def finished(self) -> bool:
+        return self.snapshot().finished
+
+    def remaining_seconds(self) -> float:
+        """How much longer it should train: its estimate less the time it has run."""
+        state = self.snapshot()
+        if state.status == "running" and state.eta_seconds is not None:
+            return state.eta_seconds
+        return max(0.0, self.estimate_seconds - state.elapsed_seconds)
 
     # ProgressListener methods (explorer.training.loop), called on the worker thread.
     def on_start(self, epochs: int, steps: int, train_samples: int) -> None:

@@ -1,39 +1,45 @@
-"""Training in a child process, so the server that draws the pages never loads TensorFlow.
+"""Training on this machine, in child processes, so the server that draws pages never loads
+TensorFlow.
 
-    trainer = TrainerProcess()
-    record = trainer.run(job, data, store)    # blocks; forwards progress to `job`; obeys job's stop
-    trainer.close()
+    pool = LocalPool(workers=2)                 # two children, each with its share of the cores
+    pool.warm(data)                             # start them now: TensorFlow loads meanwhile
+    result = pool.run(job, data, slot=0)        # blocks; forwards progress; obeys job.stop_event
+    pool.close()
 
-Why a process and not a thread: a training holds both cores for seconds. In the server's own
-process it competes with every page rerun for the interpreter, and once Keras is imported,
-Streamlit clears the Keras session and collects garbage after every script run (measured in
-bench/class_load.py: reruns of 26 s at p50 with 30 sessions). A child process keeps the server
-light (no TensorFlow, no float32 copy of the data) and runs at a lower priority, so pages stay
-instant while it trains.
+Why processes: a training holds a core for seconds. In the server's own process it would compete
+with every page rerun for the interpreter, and Streamlit clears Keras and collects garbage after
+every script run once Keras is imported (bench/class_load.py: reruns of 26 s with 30 sessions).
 
-One child serves jobs one at a time and lives as long as the service, so TensorFlow is imported
-once, not once per run. The child writes the result to the run store itself (the large arrays
-never cross the pipe) and sends small messages back: start, batch, epoch, finished or failed.
-If the child dies, the job fails with a message and the next job starts a new child. If the
-server dies, the child notices within a second and exits, and the run is later marked
-interrupted like any run whose process died.
+Each child is `python -m explorer.service.local`: it imports the training code and nothing of the
+page. It lives for many jobs, so TensorFlow loads once, and talks to the server over a socket:
+the server sends data, jobs and stop requests; the child sends a heartbeat every second, progress,
+and the result (the server writes the store). The server ends a child that
+- stops answering for `watchdog_seconds` (hung, or stopped with SIGSTOP): the run is interrupted;
+- does not obey Stop within `stop_grace_seconds`;
+- has trained `max_runs` runs or grown past `max_rss_mb` (TensorFlow's memory grows run by run):
+  between jobs, so the next job starts a fresh child;
+and a child exits by itself after `idle_seconds` without a job, giving its memory back, or as soon
+as its server is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 import traceback
-import weakref
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 from explorer.data.sources import MnistData
 from explorer.service.jobs import Job
-from explorer.store.records import RunRecord
-from explorer.store.registry import RunStore
 
 # How often the server checks the stop button and the child's health while waiting for messages.
 POLL_SECONDS = 0.1
@@ -41,172 +47,357 @@ POLL_SECONDS = 0.1
 CHILD_NICENESS = 5
 
 
-# Every TrainerProcess of this process, so tests (and clean exits) can end their children.
-_ALL: weakref.WeakSet[TrainerProcess] = weakref.WeakSet()
+class TrainingInterrupted(RuntimeError):
+    """The run was cut off from outside (a signal, a hung trainer, a lost node): "interrupted"."""
 
 
-def close_all(timeout: float = 5.0) -> None:
-    """End the child of every TrainerProcess in this process."""
-    for trainer in list(_ALL):
-        trainer.close(timeout)
+class TrainingFailed(RuntimeError):
+    """The training itself failed; the message is the child's "Kind: message"."""
 
 
-class TrainingProcessError(RuntimeError):
-    """A training in the child process failed; the message says why, for the page to show."""
+@dataclass(frozen=True)
+class TrainerSettings:
+    """How the server looks after its trainer children (see the module docstring)."""
+
+    heartbeat_seconds: float = 1.0
+    watchdog_seconds: float = 30.0
+    stop_grace_seconds: float = 10.0
+    max_runs: int = 100
+    max_rss_mb: float = 2500.0
+    idle_seconds: float = 600.0
+
+    @classmethod
+    def from_environment(cls) -> TrainerSettings:
+        """EXPLORER_WATCHDOG_SECONDS, EXPLORER_TRAINER_MAX_RUNS, EXPLORER_TRAINER_MAX_MB and
+        EXPLORER_TRAINER_IDLE_SECONDS override the defaults."""
+        values: dict[str, Any] = {}
+        for name, field_name, kind in (
+            ("EXPLORER_WATCHDOG_SECONDS", "watchdog_seconds", float),
+            ("EXPLORER_TRAINER_MAX_RUNS", "max_runs", int),
+            ("EXPLORER_TRAINER_MAX_MB", "max_rss_mb", float),
+            ("EXPLORER_TRAINER_IDLE_SECONDS", "idle_seconds", float),
+        ):
+            text = os.environ.get(name, "").strip()
+            if not text:
+                continue
+            try:
+                values[field_name] = kind(text)
+            except ValueError:
+                raise ValueError(f"{name} must be a number; got {text!r}.") from None
+            if values[field_name] <= 0:
+                raise ValueError(f"{name} must be above 0; got {text!r}.")
+        return cls(**values)
+
+
+def default_workers() -> int:
+    """EXPLORER_WORKERS, else one child per core but one, which is left for the pages."""
+    text = os.environ.get("EXPLORER_WORKERS", "").strip()
+    if text:
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(f"EXPLORER_WORKERS must be a whole number above 0; got {text!r}.")
+        return int(text)
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class LocalPool:
+    """The executor that trains in `workers` child processes on this machine."""
+
+    def __init__(self, workers: int | None = None, settings: TrainerSettings | None = None):
+        self.slots = workers or default_workers()
+        cores = os.cpu_count() or 2
+        threads = int(os.environ.get("EXPLORER_TRAINING_THREADS", "0") or 0) or max(
+            1, cores // self.slots
+        )
+        settings = settings or TrainerSettings.from_environment()
+        self.trainers = [TrainerProcess(threads, settings) for _ in range(self.slots)]
+
+    def run(self, job: Job, data: MnistData, slot: int):
+        return self.trainers[slot].run(job, data)
+
+    def warm(self, data: MnistData) -> None:
+        """Start every child now, in the background, so the first Train does not wait for
+        TensorFlow to load."""
+        for trainer in self.trainers:
+            threading.Thread(target=trainer.start, args=(data,), daemon=True).start()
+
+    def start_seconds(self) -> float:
+        """What the next job still pays to start a child (0 when one is ready)."""
+        return min(trainer.start_seconds() for trainer in self.trainers)
+
+    def close(self, timeout: float = 5.0) -> None:
+        for trainer in self.trainers:
+            trainer.close(timeout)
 
 
 class TrainerProcess:
-    """Owns one child training process; `run` is called by the service's worker thread only."""
+    """One child training process; `run` is called by one worker thread of the service."""
 
-    def __init__(self) -> None:
-        self._context = multiprocessing.get_context("spawn")  # fork is unsafe with threads
-        self._process = None
-        self._connection = None
-        # Made with the child: a multiprocessing Event starts a helper process, which a page
-        # view that never trains should not pay for.
-        self._stop = None
+    # Seconds a child took to be ready (import TensorFlow) last time: the estimate's start cost.
+    measured_start_seconds = 8.0
+
+    def __init__(self, threads: int, settings: TrainerSettings) -> None:
+        self.threads = threads
+        self.settings = settings
+        self.process: subprocess.Popen | None = None
+        self.runs = 0  # runs this child trained
+        self.recycles = 0  # children ended for their age or size
+        self.rss_mb = 0.0
+        self._connection: Connection | None = None
         self._data_fingerprint: str | None = None
-        # Starting and ending the child happen on the worker thread and on shutdown: one at once.
-        self._lifecycle = threading.Lock()
-        _ALL.add(self)
+        self._ready = False
+        self._started_at = 0.0
+        self._lock = threading.Lock()  # starting and ending the child: one at a time
+        self._send_lock = threading.Lock()
 
-    def run(self, job: Job, data: MnistData, store: RunStore) -> RunRecord:
-        """Train `job.config` on `data` in the child; return the stored record when it ends.
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
 
-        Raises TrainingProcessError if the training fails or the child dies.
+    def start(self, data: MnistData) -> None:
+        """Make sure a child runs and holds `data` (a fresh child loads TensorFlow first)."""
+        with self._lock:
+            if self.process is None or self.process.poll() is not None:
+                self._spawn()
+            if self._data_fingerprint != data.fingerprint:
+                self._send(("data", data))
+                self._data_fingerprint = data.fingerprint
+
+    def start_seconds(self) -> float:
+        if self._ready and self.process is not None and self.process.poll() is None:
+            return 0.0
+        elapsed = time.monotonic() - self._started_at if self.process is not None else 0.0
+        return max(0.0, TrainerProcess.measured_start_seconds - elapsed)
+
+    def run(self, job: Job, data: MnistData):
+        """Train `job.config` in the child; return its TrainingResult when it ends.
+
+        Raises TrainingFailed if the training fails, TrainingInterrupted if the child dies, is
+        killed, hangs, or ignores Stop.
         """
-        connection = self._ensure_child(data)
-        self._stop.clear()
-        connection.send(("train", job.run_id, job.config, str(store.home)))
-        while True:
-            if job.stop_event.is_set():
-                self._stop.set()
-            if not connection.poll(POLL_SECONDS):
-                if not self._process.is_alive():
-                    raise self._died()
-                continue
-            try:
-                message = connection.recv()
-            except (EOFError, OSError):
-                raise self._died() from None
-            kind = message[0]
-            if kind == "start":
-                job.on_start(*message[1:])
-            elif kind == "batch":
-                job.on_batch(*message[1:])
-            elif kind == "epoch":
-                job.on_epoch(*message[1:])
-            elif kind == "finished":
-                record = store.get(job.run_id)
-                if record is None:
-                    raise TrainingProcessError("The finished run vanished from the store.")
-                return record
-            elif kind == "failed":
-                raise TrainingProcessError(message[1])
+        self.start(data)
+        job.update(worker=f"local:{self.pid}")
+        self._send(("train", job.config))
+        settings = self.settings
+        heard = time.monotonic()
+        stop_sent = None
+        try:
+            while True:
+                now = time.monotonic()
+                if job.stop_event.is_set() and stop_sent is None:
+                    self._send(("stop",))
+                    stop_sent = now
+                if stop_sent is not None and now - stop_sent > settings.stop_grace_seconds:
+                    raise TrainingInterrupted(
+                        f"Stopped: the trainer did not stop within "
+                        f"{settings.stop_grace_seconds:g} s, so it was ended."
+                    )
+                if now - heard > settings.watchdog_seconds:
+                    raise TrainingInterrupted(
+                        f"The trainer stopped answering for {settings.watchdog_seconds:g} s, so "
+                        "it was ended. Train again to retry."
+                    )
+                if not self._connection.poll(POLL_SECONDS):
+                    if self.process.poll() is not None:
+                        raise self._died()
+                    continue
+                try:
+                    message = self._connection.recv()
+                except (EOFError, OSError):
+                    raise self._died() from None
+                heard = time.monotonic()
+                kind = message[0]
+                if kind == "beat":
+                    self.rss_mb = message[1]
+                elif kind == "ready":
+                    self._ready = True
+                    TrainerProcess.measured_start_seconds = message[1]
+                elif kind == "start":
+                    job.on_start(*message[1:])
+                elif kind == "batch":
+                    job.on_batch(*message[1:])
+                elif kind == "epoch":
+                    job.on_epoch(*message[1:])
+                elif kind == "result":
+                    self.runs += 1
+                    return message[1]
+                elif kind == "failed":
+                    self.runs += 1
+                    raise TrainingFailed(message[1])
+        except TrainingInterrupted:
+            self.close(timeout=1.0)
+            raise
+        finally:
+            self._recycle_if_due()
 
     def close(self, timeout: float = 5.0) -> None:
-        """Ask the child to exit after its current job; kill it if it does not."""
-        with self._lifecycle:
-            self._close(timeout)
+        """Ask the child to exit; kill it if it does not within `timeout`."""
+        with self._lock:
+            self._end(timeout)
 
-    def _close(self, timeout: float) -> None:
-        if self._stop is not None:
-            self._stop.set()
-        if self._connection is not None:
-            with contextlib.suppress(OSError, ValueError):  # already gone
-                self._connection.send(("exit",))
-        if self._process is not None:
-            self._process.join(timeout)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join(timeout)
-        self._process = self._connection = None
+    def _recycle_if_due(self) -> None:
+        settings = self.settings
+        if self.process is None or self.process.poll() is not None:
+            return
+        if self.runs >= settings.max_runs or self.rss_mb > settings.max_rss_mb:
+            self.recycles += 1
+            self.close()
 
-    def _ensure_child(self, data: MnistData):
-        with self._lifecycle:
-            if self._process is None or not self._process.is_alive():
-                self._start_child()
-        if self._data_fingerprint != data.fingerprint:
-            self._connection.send(("data", data))
-            self._data_fingerprint = data.fingerprint
-        return self._connection
-
-    def _start_child(self) -> None:
-        self._close(timeout=1.0)
-        parent_end, child_end = self._context.Pipe()
-        self._stop = self._context.Event()
-        self._process = self._context.Process(
-            target=child_main,
-            args=(child_end, self._stop, os.getpid()),
-            name="explorer-trainer",
-            daemon=True,  # ends with the server
+    def _spawn(self) -> None:
+        self._end(timeout=1.0)
+        ours, theirs = socket.socketpair()
+        command = [sys.executable, "-m", "explorer.service.local", str(theirs.fileno())]
+        command += [str(os.getpid()), str(self.threads), repr(self.settings.heartbeat_seconds)]
+        command.append(repr(self.settings.idle_seconds))
+        environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            command, pass_fds=[theirs.fileno()], env=environment, stdin=subprocess.DEVNULL
         )
-        self._process.start()
-        child_end.close()
-        self._connection = parent_end
+        theirs.close()
+        self._connection = Connection(ours.detach())
         self._data_fingerprint = None
+        self._ready = False
+        self._started_at = time.monotonic()
+        self.runs = 0
+        self.rss_mb = 0.0
 
-    def _died(self) -> TrainingProcessError:
-        process = self._process
-        process.join(1.0)
-        code = process.exitcode
-        self._process = self._connection = None
-        return TrainingProcessError(
+    def _end(self, timeout: float) -> None:
+        process, connection = self.process, self._connection
+        self.process = self._connection = None
+        self._data_fingerprint = None
+        if connection is not None:
+            with contextlib.suppress(OSError, ValueError):
+                connection.send(("exit",))
+        if process is not None:
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout)
+        if connection is not None:
+            connection.close()
+
+    def _send(self, message: tuple) -> None:
+        with self._send_lock:
+            self._connection.send(message)
+
+    def _died(self) -> Exception:
+        process = self.process
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(1.0)
+        code = process.returncode
+        with self._lock:
+            self._end(timeout=1.0)
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else -code
+            return TrainingInterrupted(f"The training process was ended by signal {name}.")
+        return TrainingFailed(
             f"The training process ended unexpectedly (exit code {code}). Train again to retry."
         )
 
 
-class _PipeListener:
-    """The training loop's ProgressListener, forwarding each call to the server."""
+# -- the child --------------------------------------------------------------------------------
 
-    def __init__(self, connection) -> None:
-        self._connection = connection
+
+class _Reporter:
+    """The training loop's ProgressListener, sending each call to the server."""
+
+    def __init__(self, send) -> None:
+        self._send = send
 
     def on_start(self, epochs: int, steps_per_epoch: int, train_samples: int) -> None:
-        self._connection.send(("start", epochs, steps_per_epoch, train_samples))
+        self._send(("start", epochs, steps_per_epoch, train_samples))
 
     def on_batch(self, epoch: int, step: int, logs: dict[str, float]) -> None:
-        self._connection.send(("batch", epoch, step, {k: float(v) for k, v in logs.items()}))
+        self._send(("batch", epoch, step, {k: float(v) for k, v in logs.items()}))
 
     def on_epoch(self, epoch: int, record: dict[str, float]) -> None:
-        self._connection.send(("epoch", epoch, record))
+        self._send(("epoch", epoch, record))
 
 
-def child_main(connection, stop, parent_pid: int) -> None:
-    """The child's loop: receive data and jobs, train, store, report. Not called directly."""
-    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+def _resident_mb() -> float:
+    """This process's resident memory now, in MiB (its peak where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: float) -> None:
+    """The child's loop: receive data and jobs, train, report. Not called directly."""
+    started = time.monotonic()
+    connection = Connection(fd)
+    send_lock = threading.Lock()
+    stop = threading.Event()
+    busy = threading.Event()
+    jobs: list[tuple] = []
+    wake = threading.Condition()
+
+    def send(message: tuple) -> None:
+        with send_lock:
+            connection.send(message)
+
+    def beat() -> None:  # liveness for the server's watchdog, and our size for recycling
+        while True:
+            if os.getppid() != parent_pid:  # the server is gone: nobody needs this training
+                os._exit(1)
+            with contextlib.suppress(OSError, ValueError):
+                send(("beat", _resident_mb()))
+            time.sleep(heartbeat)
+
+    def listen() -> None:  # the main thread trains; this one hears Stop while it does
+        while True:
+            if not connection.poll(idle):
+                with wake:
+                    if not jobs and not busy.is_set():
+                        os._exit(0)  # idle too long: give the memory back
+                continue
+            try:
+                message = connection.recv()
+            except (EOFError, OSError):
+                os._exit(0)
+            if message[0] == "stop":
+                stop.set()
+                continue
+            with wake:
+                jobs.append(message)
+                wake.notify()
+
     with contextlib.suppress(OSError):  # not allowed here: train at normal priority
         os.nice(CHILD_NICENESS)
-    from explorer.training.loop import train
+    os.environ["EXPLORER_TRAINING_THREADS"] = str(threads)
+    threading.Thread(target=beat, daemon=True).start()
+    from explorer.training.loop import load_tensorflow, train
 
+    load_tensorflow()  # now, while nobody waits
+    send(("ready", time.monotonic() - started))
+    threading.Thread(target=listen, daemon=True).start()
     data: MnistData | None = None
     while True:
-        try:
-            message: tuple[Any, ...] = connection.recv()
-        except (EOFError, OSError):  # the server closed the pipe
-            return
+        with wake:
+            wake.wait_for(lambda: jobs)
+            message = jobs.pop(0)
         if message[0] == "exit":
             return
         if message[0] == "data":
             data = message[1]
             continue
-        _, run_id, config, home = message
+        stop.clear()
+        busy.set()
         try:
-            result = train(config, data, progress=_PipeListener(connection), stop=stop)
-            RunStore(home).finish(run_id, result)
-            reply: tuple[Any, ...] = ("finished",)
+            result = train(message[1], data, progress=_Reporter(send), stop=stop)
+            reply: tuple[Any, ...] = ("result", result)
         except Exception as error:  # report it; the server marks the run failed
             traceback.print_exc()
             reply = ("failed", f"{type(error).__name__}: {error}")
+        finally:
+            busy.clear()
         try:
-            connection.send(reply)
+            send(reply)
         except (OSError, ValueError):
             return
 
 
-def _exit_with_parent(parent_pid: int) -> None:
-    """Exit at once if the server process goes away (killed), instead of training for nobody."""
-    while True:
-        if os.getppid() != parent_pid:
-            os._exit(1)
-        time.sleep(1.0)
+if __name__ == "__main__":
+    child_main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), *map(float, sys.argv[4:6]))

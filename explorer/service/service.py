@@ -1,40 +1,51 @@
-"""The training service: one per server process, shared by every session on it.
+"""The training service: one per server process (or command), shared by every session on it.
 
-    service = TrainingService(RunStore(), data_loader=load_mnist)
-    submission = service.submit(config)    # cached result, the running job, or a new queued job
-    service.progress(submission.run_id)    # epoch, batch, ETA, curves so far: any session may ask
-    service.stop(submission.run_id)        # any session may stop it; partial history is kept
+    service = create_service()                      # the run store, MNIST, child-process trainers
+    student = Requester("3f2a9c01", "student")
+    submission = service.submit(config, student)  # a stored result, the job training it, or
+                                                  # a new job (LimitError past the class's limits)
+    service.progress(submission.run_id)           # epoch, batch, ETA, queue position
+    service.stop(submission.run_id, student)      # cancels only if nobody else waits for it
+    service.queue()                               # what trains now and what waits (the teacher)
 
-Jobs run one at a time on a background worker thread (two cores are better spent on one training
-than split between two), so moving a slider or closing a browser tab never stops a job. With
-`isolated=True` (the page's service) the worker hands each job to a child process
-(`explorer.trainer_process`), so the server never loads TensorFlow and stays quick while a class
-waits; without it (the CLI, tests) the worker thread trains itself. A config
-that is already queued or training, here or in another process using the same store, is joined
-rather than trained twice.
+Jobs wait in a fair queue (explorer.service.queue) and train on an executor
+(explorer.service.executors): child processes on this machine, a Ray cluster, or this process.
+One worker thread per executor slot takes the next job, hands it to the executor and writes the
+result to the store. A config that is already queued or training, here or in another process
+using the same store, is joined rather than trained twice.
+
+The service holds a lease in the store (explorer.store.registry) and renews it every few seconds;
+its runs stay "running" only while it does. The same thread picks up stop requests that other
+processes (the command line, another server) wrote into the store for its runs.
 """
 
 from __future__ import annotations
 
-import os
-import queue
+import atexit
+import dataclasses
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable
 
 from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData
-from explorer.model import SpeedCalibration, flops_per_epoch, steps_per_epoch
-from explorer.service.jobs import Job, Progress, Submission
-from explorer.store.records import (
-    ACTIVE_STATUSES,
-    RunPredictions,
-    RunRecord,
-    StoreError,
-    process_alive,
+from explorer.model import (
+    SpeedCalibration,
+    estimate_training_seconds,
+    flops_per_epoch,
+    steps_per_epoch,
 )
-from explorer.store.registry import RunStore
+from explorer.service.executors import Executor, InProcess, make_executor
+from explorer.service.jobs import COMMAND_LINE, Job, LimitError, Progress, Requester, Submission
+from explorer.service.local import TrainingFailed, TrainingInterrupted
+from explorer.service.queue import FairQueue, Limits
+from explorer.store.records import RunPredictions, RunRecord, StoreError
+from explorer.store.registry import LEASE_SECONDS, RunStore, new_instance_id
+
+# Every service of this process, so tests and clean exits can end them all.
+_ALL: weakref.WeakSet[TrainingService] = weakref.WeakSet()
 
 # How often a job whose training runs in another process is re-read from the store.
 REMOTE_POLL_SECONDS = 0.5
@@ -49,28 +60,44 @@ class TrainingService:
         self,
         store: RunStore,
         data_loader: Callable[[], MnistData],
-        trainer: Callable | None = None,
+        executor: Executor | None = None,
         *,
-        isolated: bool = False,
+        trainer: Callable | None = None,
+        limits: Limits | None = None,
     ) -> None:
+        """`executor` decides where jobs train (default: this process, see
+        explorer.service.executors); `trainer` replaces the training function of the default
+        (tests inject fakes and failures here)."""
         self.store = store
+        self.executor = executor or InProcess(trainer)
+        self.limits = limits or Limits()
+        self.instance_id = new_instance_id()
         self._data_loader = data_loader
         self._data: MnistData | None = None
-        self._trainer = trainer  # None: explorer.training.train (tests inject failures here)
-        self._trainer_process = None
-        if isolated and trainer is None:
-            from explorer.service.local import TrainerProcess
-
-            self._trainer_process = TrainerProcess()
-        self._lock = threading.Lock()  # guards _jobs and claiming
-        self._data_lock = threading.Lock()  # guards the one-time data load
+        self._data_lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _jobs, claiming and the queue's bookkeeping
         self._jobs: dict[str, Job] = {}
-        self._queue: queue.Queue[Job | None] = queue.Queue()
-        self._worker: threading.Thread | None = None
-        self._calibration: tuple[float, SpeedCalibration] | None = None  # (when, what)
+        self._queue = FairQueue()
+        self._seen: dict[str, float] = {}  # session -> when it last asked for anything
         self._deleted: set[str] = set()
-        # Runs left "running" by a process that died are not running: say so, once, at start.
-        self.store.mark_orphans_interrupted()
+        self._calibration: tuple[float, SpeedCalibration] | None = None  # (when, what)
+        self._warmed = False
+        self._closed = threading.Event()
+        self.store.register_instance(self.instance_id)
+        # Runs left "running" by a server or command that is gone are not running: say so.
+        self.store.interrupt_expired()
+        self._workers = [
+            threading.Thread(target=self._work, args=(slot,), name=f"training-{slot}", daemon=True)
+            for slot in range(self.executor.slots)
+        ]
+        for worker in self._workers:
+            worker.start()
+        self._heart = threading.Thread(target=self._heartbeat, name="lease", daemon=True)
+        self._heart.start()
+        atexit.register(_end_at_exit, weakref.ref(self))
+        _ALL.add(self)
+
+    # -- data ----------------------------------------------------------------------------------
 
     @property
     def data(self) -> MnistData:
@@ -80,8 +107,22 @@ class TrainingService:
                 self._data = self._data_loader()
             return self._data
 
+    @property
+    def home(self):
+        """The folder of the run store (the teacher's token is kept there too)."""
+        return self.store.home
+
     def cache_key(self, config: TrainingConfig) -> str:
         return config.cache_key(self.data.fingerprint)
+
+    def warm(self) -> None:
+        """Get the trainers ready in the background (the first page view calls this), so the
+        first Train does not wait for TensorFlow to load."""
+        if not self._warmed:
+            self._warmed = True
+            threading.Thread(target=lambda: self.executor.warm(self.data), daemon=True).start()
+
+    # -- stored runs: the page reads and deletes them here, never in the store itself --------
 
     def lookup(self, config: TrainingConfig) -> RunRecord | None:
         """The stored complete result for `config`, or None (never trains)."""
@@ -90,8 +131,6 @@ class TrainingService:
     def latest(self, config: TrainingConfig) -> RunRecord | None:
         """The newest run of `config` in any state (complete, stopped, failed, ...)."""
         return self.store.find_latest(self.cache_key(config))
-
-    # -- stored runs: the page reads and deletes them here, never in the store itself --------
 
     def get(self, run_id: str) -> RunRecord | None:
         """One run by id, or None if there is no such run (or it was deleted)."""
@@ -112,18 +151,28 @@ class TrainingService:
             self.store.mark_failed(run_id, str(error))
             raise
 
-    def delete(self, run_ids: list[str]) -> None:
-        """Delete finished runs and their files.
+    def weights(self, run_id: str) -> list:
+        """Kernel and bias of every layer of a finished run; StoreError if damaged."""
+        return self.store.load_weights(run_id)
 
-        Raises StoreError, deleting nothing, if one of them is queued or training: its job
-        would fail half-way, and whoever waits for it would lose it without a word.
+    def delete(self, run_ids: list[str], requester: Requester = COMMAND_LINE) -> None:
+        """Delete finished runs and their files (the teacher's right).
+
+        Raises LimitError for a student, and StoreError, deleting nothing, if one of the runs
+        is queued or training: its job would fail half-way, and whoever waits for it would lose
+        it without a word. The message says who waits for it.
         """
-        records = [self.store.get(run_id) for run_id in run_ids]
-        active = [r.run_id for r in records if r is not None and r.status in ACTIVE_STATUSES]
-        if active:
-            raise StoreError(
-                f"Run {', '.join(active)} is still queued or training; stop it before deleting."
-            )
+        if not requester.is_teacher:
+            raise LimitError("Only the teacher can delete runs.")
+        for run_id in run_ids:
+            record = self.store.get(run_id)
+            if record is not None and record.is_active:
+                job = self._jobs.get(run_id)
+                who = ", ".join(job.snapshot().waiters) if job else record.requested_by
+                raise StoreError(
+                    f"Run {run_id} is still {record.status} (for {who or 'another process'}); "
+                    "stop it before deleting it."
+                )
         for run_id in run_ids:
             self.store.delete(run_id)
             self._deleted.add(run_id)
@@ -132,10 +181,15 @@ class TrainingService:
         """Whether `run_id` was deleted through this service (so a page can say so)."""
         return run_id in self._deleted
 
-    # -- training ---------------------------------------------------------------------------
+    # -- training ------------------------------------------------------------------------------
 
-    def submit(self, config: TrainingConfig) -> Submission:
-        """Return the stored result, join the job already training `config`, or queue a new one."""
+    def submit(self, config: TrainingConfig, requester: Requester = COMMAND_LINE) -> Submission:
+        """Return the stored result, join the job already training `config`, or queue a new one.
+
+        A student's new job must fit the class's limits (`self.limits`): LimitError otherwise,
+        with a message that says what to change.
+        """
+        self.touch(requester)
         key = self.cache_key(config)
         record = self.store.find_complete(key)
         if record is not None:
@@ -143,34 +197,86 @@ class TrainingService:
                 return Submission(record.run_id, cached=True, attached=False)
             # Its files are gone: train it again (damaged files are caught when read).
             self.store.mark_failed(record.run_id, "The run's files are missing.")
-        source = self.data.source
         with self._lock:
-            run_id, created = self.store.claim(config, key, source)
+            job = self._active_job(config)
+            if job is not None:  # someone here asked for it already: wait with them
+                job.waiters.setdefault(requester.session, requester)
+                return Submission(job.run_id, cached=False, attached=True)
+            estimate = self.estimate(config)
+            self._check_limits(requester, estimate)
+            claim = {"owner": self.instance_id, "requested_by": requester.label}
+            run_id, created = self.store.claim(config, key, self.data.source, **claim)
             if not created and self._abandoned(run_id):
                 self.store.mark_failed(run_id, "Abandoned: its job had ended.", "interrupted")
-                run_id, created = self.store.claim(config, key, source)
+                run_id, created = self.store.claim(config, key, self.data.source, **claim)
             if not created:
                 record = self.store.get(run_id)
-                if record is not None and record.is_complete:  # finished a moment ago
-                    return Submission(run_id, cached=True, attached=False)
-                return Submission(run_id, cached=False, attached=True)
-            job = Job(run_id, config)
+                cached = record is not None and record.is_complete  # finished a moment ago
+                return Submission(run_id, cached=cached, attached=not cached)
+            job = Job(run_id, config, requester)
+            job.estimate_seconds = estimate
             job.epoch_listener = lambda history, rid=run_id: self.store.save_progress(rid, history)
             self._jobs[run_id] = job
-            self._queue.put(job)
-            self._ensure_worker()
+            self._queue.put(job, self._unfinished_of(requester) - 1)
         return Submission(run_id, cached=False, attached=False)
 
+    def _abandoned(self, run_id: str) -> bool:
+        """An active run of this service that no live job here will finish (its end could not
+        be written to the store, say): it must not be waited for."""
+        record = self.store.get(run_id)
+        if record is None or not record.is_active or record.owner != self.instance_id:
+            return False
+        job = self._jobs.get(run_id)
+        return job is None or job.finished
+
+    def _active_job(self, config: TrainingConfig) -> Job | None:
+        return next(
+            (job for job in self._jobs.values() if job.config == config and not job.finished),
+            None,
+        )
+
+    def _unfinished_of(self, requester: Requester) -> int:
+        return sum(
+            1
+            for job in self._jobs.values()
+            if job.requester.session == requester.session and not job.finished
+        )
+
+    def _check_limits(self, requester: Requester, estimate: float) -> None:
+        if requester.is_teacher:
+            return
+        limits = self.limits
+        if self._unfinished_of(requester) >= limits.max_jobs_per_session:
+            raise LimitError(
+                f"You already have {limits.max_jobs_per_session} runs queued or training, the "
+                "most one student may have at once. Wait for one to finish, or stop one."
+            )
+        cap = limits.max_job_seconds
+        if cap is not None and estimate > cap:
+            raise LimitError(
+                f"This run would take about {_minutes(estimate)}, {_minutes(estimate - cap)} over "
+                f"the class's limit of {_minutes(cap)}. Try fewer epochs, a bigger batch or a "
+                "smaller share of the training data."
+            )
+
+    def touch(self, requester: Requester) -> None:
+        """Note that a session is still there (its page reran): its queued jobs are kept."""
+        self._seen[requester.session] = time.monotonic()
+
     def progress(self, run_id: str) -> Progress | None:
-        """Where a job stands; works for jobs trained by another process through the store."""
+        """Where a job stands; works for jobs trained by another process, through the store."""
         job = self._jobs.get(run_id)
         if job is not None:
-            return job.snapshot()
+            state = job.snapshot()
+            if state.status == "queued":
+                position, wait = self._place(job)
+                return dataclasses.replace(state, position=position, wait_seconds=wait)
+            return state
         record = self.store.get(run_id)
-        if record is None:
+        if record is None or record.config is None:
             return None
-        if record.status in ACTIVE_STATUSES and not process_alive(record.owner_pid):
-            self.store.mark_orphans_interrupted()  # its process died (killed, power lost)
+        if record.is_active:
+            self.store.interrupt_expired()  # its server or command may be gone
             record = self.store.get(run_id)
         return Progress(
             run_id=run_id,
@@ -180,33 +286,59 @@ class TrainingService:
             epochs=record.config.epochs,
             history=record.history,
             error=record.error,
-            remote=record.status in ACTIVE_STATUSES,
+            remote=record.is_active,
+            worker=record.worker,
+            stop_requested=record.stop_requested,
+            waiters=(record.requested_by,) if record.requested_by else (),
         )
 
-    def jobs_ahead(self, run_id: str) -> int:
-        """How many unfinished jobs were queued before `run_id` (0: it is next or running)."""
-        ahead = 0
-        for other_id, job in list(self._jobs.items()):
-            if other_id == run_id:
-                return ahead
-            ahead += not job.snapshot().finished
-        return 0
+    def _place(self, job: Job) -> tuple[int, float]:
+        """Its position among the waiting jobs, and the estimated wait before it starts: the
+        time left of the running jobs and the estimates of those ahead, shared among slots."""
+        waiting = self._queue.waiting()
+        position = waiting.index(job) if job in waiting else 0
+        running = [other for other in self._jobs.values() if other.snapshot().status == "running"]
+        busy = sum(other.remaining_seconds() for other in running)
+        ahead = sum(other.estimate_seconds for other in waiting[:position])
+        return position, (busy + ahead) / max(1, self.executor.slots)
 
-    def active_run_id(self, config: TrainingConfig) -> str | None:
-        """The run id of a queued or running job for `config` in this process, if any."""
-        for job in list(self._jobs.values()):
-            if job.config == config and not job.snapshot().finished:
-                return job.run_id
-        return None
+    def queue(self) -> list[Progress]:
+        """Every job of this service not yet finished: training first, then waiting in order."""
+        states = [job.snapshot() for job in list(self._jobs.values())]
+        running = [state for state in states if state.status == "running"]
+        waiting = [self.progress(job.run_id) for job in self._queue.waiting()]
+        return running + [state for state in waiting if state is not None]
 
-    def stop(self, run_id: str) -> bool:
-        """Ask a job to stop after its current batch; True if it was active here."""
+    def stop(self, run_id: str, requester: Requester = COMMAND_LINE) -> str:
+        """Stop a run, or take `requester` off it; returns what happened, in a sentence.
+
+        The teacher (and the command line) stop any run. A student cancels a run only when no
+        other session waits for it; otherwise they just stop waiting for it. A run trained by
+        another process is asked to stop through the store (its owner polls for that).
+        """
         job = self._jobs.get(run_id)
-        if job is None or job.snapshot().finished:
-            return False
-        job.stop_event.set()
-        job.update(stop_requested=True)
-        return True
+        if job is None or job.finished:
+            record = self.store.get(run_id)
+            if record is None or not record.is_active:
+                return "That run is not queued or training."
+            if not requester.is_teacher:
+                raise LimitError("Only the teacher can stop a run started elsewhere.")
+            self.store.request_stop(run_id)
+            return "Asked its trainer to stop; it stops after the current batch."
+        with self._lock:
+            others = [session for session in job.waiters if session != requester.session]
+            if others and not requester.is_teacher:
+                job.waiters.pop(requester.session, None)
+                return (
+                    f"You stopped waiting for this run; {len(others)} other session(s) still "
+                    "wait for it, so it goes on."
+                )
+            job.stop_event.set()
+            job.update(stop_requested=True)
+            if self._queue.remove(job):  # never started: nothing to wait for
+                self._end_unstarted(job, "Stopped before it started.", "stopped")
+                return "Stopped before it started."
+        return "Stopping after the current batch…"
 
     def wait(self, run_id: str, timeout: float | None = None) -> Progress | None:
         """Block until the job ends (or `timeout` passes) and return its last snapshot."""
@@ -214,7 +346,7 @@ class TrainingService:
         job = self._jobs.get(run_id)
         if job is not None:
             job.done.wait(timeout)
-            return job.snapshot()
+            return self.progress(run_id)
         while True:  # trained by another process: poll the store
             progress = self.progress(run_id)
             if progress is None or progress.finished:
@@ -222,6 +354,13 @@ class TrainingService:
             if deadline is not None and time.monotonic() > deadline:
                 return progress
             time.sleep(REMOTE_POLL_SECONDS)
+
+    def estimate(self, config: TrainingConfig) -> float:
+        """Seconds to train `config` here, including any trainer start still to pay."""
+        data = self.data
+        used = max(1, round(len(data.y_train) * config.train_fraction))
+        seconds = estimate_training_seconds(config, used, len(data.y_test), self.calibration())
+        return seconds + self.executor.start_seconds()
 
     def calibration(self) -> SpeedCalibration:
         """Training speed of this machine, learnt from the complete runs in the store.
@@ -247,88 +386,137 @@ class TrainingService:
         return calibration
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop every job and the worker (tests and clean exits)."""
+        """Stop every job, the workers and the trainers, and end the lease (tests, clean exits)."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
         for job in list(self._jobs.values()):
             job.stop_event.set()
-        self._queue.put(None)
-        if self._worker is not None:
-            self._worker.join(timeout)
-        if self._trainer_process is not None:
-            self._trainer_process.close(timeout)
+            if self._queue.remove(job):
+                self._end_unstarted(job, "The server stopped before it started.", "interrupted")
+        self._queue.close()
+        for worker in self._workers:
+            worker.join(timeout)
+        self.executor.close(timeout)
+        try:
+            self.store.end_instance(self.instance_id, "The server stopped before it finished.")
+        except StoreError:
+            traceback.print_exc()
 
-    def _abandoned(self, run_id: str) -> bool:
-        """An active run of this process that no live job here will finish (an earlier service
-        in the same process, or a job whose end could not be written to the store)."""
-        record = self.store.get(run_id)
-        if record is None or record.status not in ACTIVE_STATUSES:
-            return False
-        job = self._jobs.get(run_id)
-        if job is not None:
-            return job.snapshot().finished
-        return record.owner_pid == os.getpid()
+    # -- workers -------------------------------------------------------------------------------
 
-    def _ensure_worker(self) -> None:
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._work, name="training-worker", daemon=True)
-            self._worker.start()
-
-    def _work(self) -> None:
-        while True:
-            job = self._queue.get()
+    def _work(self, slot: int) -> None:
+        while not self._closed.is_set():
+            job = self._queue.take(timeout=1.0)
             if job is None:
-                return
+                continue
             try:
-                self._run(job)
-            except Exception:  # never let one run's trouble end the worker
+                self._run(job, slot)
+            except Exception:  # never let one run's trouble end a worker
                 traceback.print_exc()
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job: Job, slot: int) -> None:
         try:
             if job.stop_event.is_set():  # stopped while still queued
-                self.store.mark_failed(job.run_id, "Stopped before it started.", "stopped")
-                job.update(status="stopped")
+                self._end_unstarted(job, "Stopped before it started.", "stopped")
+                return
+            if self._orphaned(job):
+                self._end_unstarted(
+                    job, "Nobody was waiting for it any more, so it was not trained.", "stopped"
+                )
                 return
             self.store.mark_running(job.run_id)
             job.update(status="running")
-            if self._trainer_process is not None:
-                record = self._trainer_process.run(job, self.data, self.store)
-            else:
-                trainer = self._trainer
-                if trainer is None:
-                    from explorer.training.loop import train as trainer
-                result = trainer(job.config, self.data, progress=job, stop=job.stop_event)
-                record = self.store.finish(job.run_id, result)
+            result = self.executor.run(job, self.data, slot)
+            self.store.set_worker(job.run_id, job.snapshot().worker or "")
+            record = self.store.finish(job.run_id, result)
             job.update(status=record.status, history=record.history)
         except Exception as error:  # the service must outlive any failed run
+            status = "interrupted" if isinstance(error, TrainingInterrupted) else "failed"
+            if status == "interrupted" and job.stop_event.is_set():
+                status = "stopped"  # cut off because someone pressed Stop: that is what it is
             message = _failure_message(error)
-            traceback.print_exc()
-            job.update(status="failed", error=message)
+            if status == "failed":
+                traceback.print_exc()
+            job.update(status=status, error=message)
             try:
-                self.store.mark_failed(job.run_id, message)
+                self.store.mark_failed(job.run_id, message, status)
             except Exception:  # the store itself is failing (disk full): keep serving
                 traceback.print_exc()
         finally:
             self._calibration = None  # a new run may change the estimate
             job.done.set()
 
+    def _orphaned(self, job: Job) -> bool:
+        """Whether nobody waits for a job any more (the command line always waits)."""
+        limits = self.limits
+        if not limits.drop_orphans:
+            return False
+        now = time.monotonic()
+        return all(
+            requester.role != "command"
+            and now - self._seen.get(session, now) > limits.orphan_seconds
+            for session, requester in job.waiters.items()
+        )
+
+    def _end_unstarted(self, job: Job, message: str, status: str) -> None:
+        job.update(status=status, error=message)
+        self.store.mark_failed(job.run_id, message, status)
+        job.done.set()
+
+    def _heartbeat(self) -> None:
+        """Renew the lease, pick up stop requests written by other processes, and interrupt
+        runs whose owners are gone."""
+        while not self._closed.wait(LEASE_SECONDS / 5):
+            try:
+                self.store.renew_instance(self.instance_id)
+                for run_id in self.store.stop_requests(self.instance_id):
+                    job = self._jobs.get(run_id)
+                    if job is not None and not job.finished:
+                        self.stop(run_id, COMMAND_LINE)
+                self.store.interrupt_expired()
+            except StoreError:  # a full disk, say: the lease is retried on the next beat
+                traceback.print_exc()
+
+
+def all_services() -> list[TrainingService]:
+    """Every service of this process still alive (tests shut down the ones they made)."""
+    return list(_ALL)
+
+
+def _end_at_exit(reference: weakref.ref) -> None:
+    service = reference()
+    if service is not None:
+        service.shutdown(timeout=2.0)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
 
 def _failure_message(error: Exception) -> str:
     """What the page shows for a failed run, e.g. "ResourceExhaustedError: out of memory"."""
-    from explorer.service.local import TrainingProcessError
-
-    if isinstance(error, TrainingProcessError):  # already "Kind: message", from the child
+    if isinstance(error, (TrainingFailed, TrainingInterrupted)):  # already says what happened
         return str(error)
     return f"{type(error).__name__}: {error}"
 
 
 def create_service(
-    data_dir: str | None = None, home: str | None = None, *, isolated: bool = True
+    data_dir: str | None = None,
+    home: str | None = None,
+    *,
+    isolated: bool = True,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    limits: Limits | None = None,
 ) -> TrainingService:
-    """The standard service: the run store under `home` (or EXPLORER_HOME) and MNIST found by
-    `explorer.data.load_mnist` from `data_dir` (or EXPLORER_DATA_DIR, Keras, the bundled sample).
-    `isolated`: train in a child process (for servers); False trains on the worker thread."""
+    """The standard service: the run store under `home` (or EXPLORER_HOME), MNIST found by
+    `explorer.data.sources.load_mnist` from `data_dir` (or EXPLORER_DATA_DIR, Keras, the
+    bundled sample), and the executor `make_executor` picks: Ray if `ray_address` (or
+    EXPLORER_RAY_ADDRESS), else child processes (`isolated`, for servers) or this process."""
     from explorer.data.sources import load_mnist
 
+    executor = make_executor(workers=workers, ray_address=ray_address, isolated=isolated)
     return TrainingService(
-        RunStore(home), data_loader=lambda: load_mnist(data_dir), isolated=isolated
+        RunStore(home), data_loader=lambda: load_mnist(data_dir), executor=executor, limits=limits
     )

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+
+from explorer.store.records import StoreError
 
 # Open connections kept: a few threads (page sessions, the worker) query at once.
 MAX_IDLE_CONNECTIONS = 4
@@ -34,15 +36,25 @@ class ConnectionPool:
 
         Writers take the write lock up front (BEGIN IMMEDIATE) so a read-then-write cannot
         interleave with another process; readers never block under WAL. A connection that saw
-        an error is closed rather than reused.
+        an error is closed rather than reused. SQLite's own errors become a StoreError that
+        names the cause and what to do (see `store_error`).
         """
+        try:
+            with self._transaction(write) as connection:
+                yield connection
+        except sqlite3.DatabaseError as error:
+            raise store_error(error, self.path) from error
+
+    @contextmanager
+    def _transaction(self, write: bool):
         connection = self._take()
         try:
             connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield connection
             except BaseException:
-                connection.execute("ROLLBACK")
+                with suppress(sqlite3.Error):  # SQLite may have rolled back already
+                    connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
         except BaseException:
@@ -70,3 +82,25 @@ class ConnectionPool:
         )
         connection.execute("PRAGMA synchronous=NORMAL")
         return connection
+
+
+def store_error(error: sqlite3.DatabaseError, path: Path) -> StoreError:
+    """SQLite's error as a StoreError that says what happened and how to recover."""
+    text = str(error)
+    if "malformed" in text or "not a database" in text or "disk I/O" in text:
+        return StoreError(
+            f"The run registry {path} is damaged ({text}). Run `python -m explorer doctor`: it "
+            "moves the damaged file aside and rebuilds the registry from the run folders; "
+            "nothing is deleted."
+        )
+    if "full" in text:
+        return StoreError(
+            f"The disk holding the run registry {path} is full ({text}). Free some space; "
+            "stored runs can still be viewed."
+        )
+    if "readonly" in text or "unable to open" in text or "permission" in text.lower():
+        return StoreError(
+            f"Cannot write to the run registry {path} ({text}). Set EXPLORER_HOME to a folder "
+            "you can write to."
+        )
+    return StoreError(f"The run registry {path} failed: {text}.")

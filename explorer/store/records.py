@@ -1,14 +1,12 @@
-"""What a run is, independent of where it is kept: statuses, ids, records and artifacts.
+"""What a run is, independent of where it is kept: statuses, ids, records and predictions.
 
 RunRecord      one row of the run registry (config, status, history, scores, confusion)
 RunPredictions what a finished run predicted for each test digit
 check_run_id   validate a run id before it names a folder
-process_alive  whether the process that owns an active run still exists
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +15,9 @@ import numpy as np
 
 from explorer.config import TrainingConfig
 
-STATUSES = ("queued", "running", "complete", "stopped", "failed", "interrupted")
+# "damaged" is never written: it is what a row that cannot be read is listed as, so that it can
+# still be seen and deleted.
+STATUSES = ("queued", "running", "complete", "stopped", "failed", "interrupted", "damaged")
 ACTIVE_STATUSES = ("queued", "running")
 RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 
@@ -29,36 +29,51 @@ class StoreError(ValueError):
 def check_run_id(run_id: str) -> str:
     """Return `run_id` if it is a well-formed run id, else raise: ids become folder names."""
     if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
-        raise StoreError(f"{run_id!r} is not a valid run id (16 lowercase hex characters).")
+        raise StoreError(f"{str(run_id)[:40]!r} is not a valid run id (16 hex characters).")
     return run_id
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One row of the registry: what was trained, how it went and its headline figures."""
+    """One row of the registry: what was trained, how it went and its headline figures.
+
+    A row too damaged to read has status "damaged", `config` None and `error` saying why.
+    """
 
     run_id: str
     cache_key: str
-    config: TrainingConfig
+    config: TrainingConfig | None
     data_source: str
     status: str
     created_at: float
-    started_at: float | None
-    finished_at: float | None
+    started_at: float | None = None
+    finished_at: float | None = None
     history: list[dict] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     confusion_matrix: np.ndarray | None = None
     error: str | None = None
-    owner_pid: int | None = None
+    owner: str | None = None  # the instance (server or command) whose lease keeps it active
+    worker: str | None = None  # where it trained, e.g. "local:4242" or "ray:ab12..."
+    requested_by: str | None = None  # who asked first, e.g. "student 3f2a" or "command line"
+    stop_requested: bool = False
 
     @property
     def is_complete(self) -> bool:
         return self.status == "complete"
 
     @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
     def has_result(self) -> bool:
         """Complete or stopped runs have scores, a confusion matrix and predictions."""
         return self.status in ("complete", "stopped") and self.confusion_matrix is not None
+
+    @property
+    def test_samples(self) -> int:
+        """How many test digits it was scored on (0 before it has a result)."""
+        return 0 if self.confusion_matrix is None else int(self.confusion_matrix.sum())
 
 
 @dataclass(frozen=True)
@@ -71,18 +86,3 @@ class RunPredictions:
     predicted_labels: np.ndarray  # (n_test,) uint8
     confidence: np.ndarray  # (n_test,) float32: probability of the predicted class
     probabilities: np.ndarray  # (n_test, 10) float16
-
-
-def process_alive(pid: int | None) -> bool:
-    """Whether a process with this id exists (the owner of an active run)."""
-    if not pid:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by another user
-    return True

@@ -1,17 +1,23 @@
-"""The run store: a SQLite registry of runs plus one artifact folder per run, under EXPLORER_HOME.
+"""The run store: a SQLite registry of runs plus one folder of files per run, under EXPLORER_HOME.
 
-    store = RunStore()                                   # EXPLORER_HOME or the user's cache folder
-    run_id, created = store.claim(config, key, "sample")  # one active run per cache key
-    store.mark_running(run_id); store.save_progress(run_id, history)
-    store.finish(run_id, result)                         # artifacts first, then one transaction
-    store.find_complete(key)                             # the cache lookup
-    store.load_predictions(run_id)                       # per test digit; no pickle, ever
-    store.load_weights(run_id)                           # kernel and bias of every layer
+    store = RunStore()                                    # EXPLORER_HOME or the user's cache folder
+    store.register_instance(instance_id)                  # a server or command holding runs
+    run_id, created = store.claim(config, key, "sample", owner=instance_id)
+    store.mark_running(run_id, worker="local:4242"); store.save_progress(run_id, history)
+    store.finish(run_id, result)                          # files first, then one transaction
+    store.find_complete(key)                              # the cache lookup
+    store.load_predictions(run_id)                        # per test digit; no pickle, ever
+    store.load_weights(run_id)                            # kernel and bias of every layer
 
-A run is "complete" only once its artifact folder is in place (written under a temporary name and
-renamed) and its row is updated in a single transaction, so a crash never leaves a half-written
-run that counts as complete. Calls share a small pool of connections (explorer.connections): safe
-across threads, and with WAL and a busy timeout, safe across processes.
+A run is "complete" only once its folder is in place (written under a temporary name and renamed)
+and its row is updated in one transaction, so a crash never leaves a half-written run that counts
+as complete. Each folder also holds `run.json`, the row as JSON, so `explorer.store.doctor` can
+rebuild a damaged registry from the folders.
+
+**Leases.** Every server or command that trains registers an instance and renews its heartbeat
+every few seconds. A queued or running run belongs to an instance; once that instance's
+heartbeat is older than LEASE_SECONDS, the run is interrupted, wherever its process was. A bare
+process id would not do: in a container the server is always process 1, alive or not.
 """
 
 from __future__ import annotations
@@ -20,11 +26,11 @@ import json
 import os
 import secrets
 import shutil
-import sqlite3
+import socket
 import tempfile
 import time
 import zipfile
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +43,11 @@ from explorer.store.records import (
     RunRecord,
     StoreError,
     check_run_id,
-    process_alive,
 )
 
+# A lease not renewed for this long has expired. Holders renew every LEASE_SECONDS / 5.
+LEASE_SECONDS = 15.0
+RUN_FILE = "run.json"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -58,7 +66,25 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_key ON runs (cache_key, status);
+CREATE TABLE IF NOT EXISTS instances (
+    instance_id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    heartbeat_at REAL NOT NULL
+);
 """
+# Columns added after the first release, added to older registries when they are opened.
+_ADDED_COLUMNS = {
+    "owner": "TEXT",
+    "worker": "TEXT",
+    "requested_by": "TEXT",
+    "stop_requested": "INTEGER NOT NULL DEFAULT 0",
+}
+# Instances registered by this process: a row with this process's id and host that is not one
+# of these belongs to an earlier process that had the same id (a restarted container).
+_OWN_INSTANCES: set[str] = set()
+_HOST = socket.gethostname()
 
 
 def default_home() -> Path:
@@ -69,52 +95,168 @@ def default_home() -> Path:
     return Path(cache) / "mnist-explorer"
 
 
+def new_instance_id() -> str:
+    return secrets.token_hex(8)
+
+
 class RunStore:
-    """SQLite registry (runs.db, WAL) plus artifact folders (runs/<run_id>/) under `home`."""
+    """SQLite registry (runs.db, WAL) plus run folders (runs/<run_id>/) under `home`.
+
+    Raises StoreError, saying what happened and what to do, if the folder cannot be used or the
+    registry is damaged. On a full disk it still opens, for reading.
+    """
 
     def __init__(self, home: str | Path | None = None) -> None:
         self.home = Path(home) if home is not None else default_home()
         self.runs_dir = self.home / "runs"
-        self._pool = ConnectionPool(self.home / "runs.db")
+        self.path = self.home / "runs.db"
+        self._pool = ConnectionPool(self.path)
         try:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
-            with closing(sqlite3.connect(self.home / "runs.db", timeout=60)) as connection:
-                connection.execute("PRAGMA journal_mode=WAL")  # persistent: set once
-                connection.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as error:
+        except OSError as error:
             raise StoreError(
-                f"Cannot use the run store in {self.home}: {error}. Set EXPLORER_HOME to a "
-                "folder you can write to."
+                f"Cannot use the run store in {self.home}: {error.strerror or error}. Set "
+                "EXPLORER_HOME to a folder you can write to."
             ) from error
+        try:
+            self._create_schema()
+        except StoreError as error:
+            if not error.args[0].startswith("The disk") or not self._readable():
+                raise  # a full disk still lets an existing registry be read
+
+    def _create_schema(self) -> None:
+        with self._pool.transaction() as connection:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                connection.execute("COMMIT")
+                connection.execute("PRAGMA journal_mode=WAL")  # persistent: set once
+                connection.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+            present = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+            for name, kind in _ADDED_COLUMNS.items():
+                if name not in present:
+                    connection.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+
+    def _readable(self) -> bool:
+        try:
+            with self._pool.transaction(write=False) as connection:
+                connection.execute("SELECT COUNT(*) FROM runs").fetchone()
+            return True
+        except StoreError:
+            return False
 
     def _connect(self, write: bool = True):
-        """A pooled connection in a transaction (see explorer.connections)."""
+        """A pooled connection in a transaction (see explorer.store.connections)."""
         return self._pool.transaction(write)
 
-    # -- writing ---------------------------------------------------------------------------
+    # -- instances and their leases ------------------------------------------------------------
 
-    def claim(self, config: TrainingConfig, cache_key: str, data_source: str) -> tuple[str, bool]:
+    def register_instance(self, instance_id: str) -> None:
+        """Start the lease of a server or command (renew it with `renew_instance`)."""
+        _OWN_INSTANCES.add(instance_id)
+        now = time.time()
+        with self._connect() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?)",
+                (instance_id, os.getpid(), _HOST, now, now),
+            )
+
+    def renew_instance(self, instance_id: str) -> None:
+        with self._connect() as connection:
+            connection.execute(
+                "UPDATE instances SET heartbeat_at = ? WHERE instance_id = ?",
+                (time.time(), instance_id),
+            )
+
+    def end_instance(self, instance_id: str, reason: str) -> int:
+        """End a lease: its active runs become interrupted with `reason`; returns how many."""
+        with self._connect() as connection:
+            count = self._interrupt(connection, "owner = ?", (instance_id,), reason)
+            connection.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,))
+        _OWN_INSTANCES.discard(instance_id)
+        return count
+
+    def interrupt_expired(self) -> int:
+        """Active runs whose owner's lease has expired become "interrupted"; returns how many."""
+        with self._connect() as connection:
+            live = self._live_instances(connection)
+            rows = connection.execute(
+                "SELECT run_id, owner FROM runs WHERE status IN ('queued', 'running')"
+            ).fetchall()
+            orphans = [run_id for run_id, owner in rows if owner not in live]
+            if not orphans:
+                return 0
+            marks = ", ".join("?" for _ in orphans)
+            reason = "The process training this run stopped before it finished."
+            return self._interrupt(connection, f"run_id IN ({marks})", tuple(orphans), reason)
+
+    def _live_instances(self, connection) -> set[str]:
+        """Instances whose lease holds: a fresh heartbeat, and, on this machine, a process that
+        still exists and is not this one (unless this process registered it)."""
+        cutoff = time.time() - LEASE_SECONDS
+        rows = connection.execute(
+            "SELECT instance_id, pid, host FROM instances WHERE heartbeat_at >= ?", (cutoff,)
+        ).fetchall()
+        live = set()
+        for instance, pid, host in rows:
+            if instance in _OWN_INSTANCES:
+                live.add(instance)
+            elif host != _HOST or (pid != os.getpid() and _process_exists(pid)):
+                live.add(instance)
+        return live
+
+    def _interrupt(self, connection, where: str, parameters: tuple, reason: str) -> int:
+        rows = connection.execute(
+            f"SELECT run_id FROM runs WHERE status IN ('queued', 'running') AND {where}",
+            parameters,
+        ).fetchall()
+        for (run_id,) in rows:
+            for leftover in self.runs_dir.glob(f".{run_id}-*"):  # files cut off half-written
+                shutil.rmtree(leftover, ignore_errors=True)
+            connection.execute(
+                "UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? "
+                "WHERE run_id = ?",
+                (time.time(), reason, run_id),
+            )
+        return len(rows)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def claim(
+        self,
+        config: TrainingConfig,
+        cache_key: str,
+        data_source: str,
+        *,
+        owner: str | None = None,
+        requested_by: str | None = None,
+    ) -> tuple[str, bool]:
         """Reserve a new queued run for `cache_key` unless one is complete, queued or running.
 
         Returns (run_id, created); when not created, `run_id` is the complete run if there is
         one, else the active one. One transaction, so two processes asking at once cannot both
-        create a run, and a run that completed a moment ago is not trained again; an active run
-        whose owner process has died does not count.
+        create a run, and a run that completed a moment ago is not trained again. An active run
+        whose owner's lease has expired does not count, nor does a row that cannot be read.
         """
         with self._connect() as connection:
+            live = self._live_instances(connection)
             rows = connection.execute(
-                "SELECT run_id, owner_pid, status FROM runs WHERE cache_key = ? AND status IN "
-                "('complete', 'queued', 'running') "
+                "SELECT run_id, owner, status, config_json FROM runs WHERE cache_key = ? AND "
+                "status IN ('complete', 'queued', 'running') "
                 "ORDER BY status = 'complete' DESC, created_at DESC",
                 (cache_key,),
             ).fetchall()
-            for run_id, owner_pid, status in rows:
-                if status == "complete" or process_alive(owner_pid):
+            for run_id, run_owner, status, config_json in rows:
+                if _config_problem(config_json) is None and (
+                    status == "complete" or run_owner in live
+                ):
                     return run_id, False
             run_id = secrets.token_hex(8)
             connection.execute(
                 "INSERT INTO runs (run_id, cache_key, config_json, data_source, model_version, "
-                "status, created_at, owner_pid) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+                "status, created_at, owner_pid, owner, requested_by) "
+                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
                 (
                     run_id,
                     cache_key,
@@ -123,12 +265,17 @@ class RunStore:
                     MODEL_VERSION,
                     time.time(),
                     os.getpid(),
+                    owner,
+                    requested_by,
                 ),
             )
         return run_id, True
 
-    def mark_running(self, run_id: str) -> None:
-        self._update(run_id, status="running", started_at=time.time())
+    def mark_running(self, run_id: str, worker: str | None = None) -> None:
+        self._update(run_id, status="running", started_at=time.time(), worker=worker)
+
+    def set_worker(self, run_id: str, worker: str) -> None:
+        self._update(run_id, worker=worker)
 
     def save_progress(self, run_id: str, history: list[dict]) -> None:
         """Record finished epochs as they come, so a stop or crash keeps the curve so far."""
@@ -137,11 +284,41 @@ class RunStore:
     def mark_failed(self, run_id: str, message: str, status: str = "failed") -> None:
         self._update(run_id, status=status, error=message, finished_at=time.time())
 
-    def finish(self, run_id: str, result) -> RunRecord:
-        """Store a TrainingResult: artifact folder first, then the row, as complete or stopped."""
+    def request_stop(self, run_id: str) -> bool:
+        """Ask whoever trains `run_id` to stop it (they poll for this); False if not active."""
         check_run_id(run_id)
+        with self._connect() as connection:
+            cursor = connection.execute(
+                "UPDATE runs SET stop_requested = 1 WHERE run_id = ? AND status IN "
+                "('queued', 'running')",
+                (run_id,),
+            )
+            return cursor.rowcount > 0
+
+    def stop_requests(self, owner: str) -> list[str]:
+        """The active runs of `owner` that someone asked to stop."""
+        with self._connect(write=False) as connection:
+            rows = connection.execute(
+                "SELECT run_id FROM runs WHERE owner = ? AND stop_requested = 1 AND status IN "
+                "('queued', 'running')",
+                (owner,),
+            ).fetchall()
+        return [run_id for (run_id,) in rows]
+
+    def finish(self, run_id: str, result) -> RunRecord:
+        """Store a TrainingResult: its folder first, then the row, as complete or stopped."""
+        check_run_id(run_id)
+        record = self.get(run_id)
         final_dir = self.runs_dir / run_id
         temporary = Path(tempfile.mkdtemp(prefix=f".{run_id}-", dir=self.runs_dir))
+        columns = {
+            "status": "stopped" if result.stopped else "complete",
+            "finished_at": time.time(),
+            "history_json": json.dumps(result.history),
+            "summary_json": json.dumps(result.summary()),
+            "confusion_json": json.dumps(np.asarray(result.confusion_matrix).tolist()),
+            "error": None,
+        }
         try:
             _save_npz(
                 temporary / "predictions.npz",
@@ -151,6 +328,7 @@ class RunStore:
             )
             weights = {f"w{index:02d}": array for index, array in enumerate(result.weights)}
             _save_npz(temporary / "weights.npz", **weights)
+            (temporary / RUN_FILE).write_text(json.dumps(_run_file(record, columns)))
             if final_dir.exists():
                 shutil.rmtree(final_dir)
             os.replace(temporary, final_dir)
@@ -158,38 +336,17 @@ class RunStore:
             shutil.rmtree(temporary, ignore_errors=True)
             self.mark_failed(run_id, f"Could not save the run's files: {error}")
             raise StoreError(f"Could not save run {run_id}: {error}") from error
-        self._update(
-            run_id,
-            status="stopped" if result.stopped else "complete",
-            finished_at=time.time(),
-            history_json=json.dumps(result.history),
-            summary_json=json.dumps(result.summary()),
-            confusion_json=json.dumps(np.asarray(result.confusion_matrix).tolist()),
-            error=None,
-        )
+        self._update(run_id, **columns)
         return self.get(run_id)
 
-    def mark_orphans_interrupted(self) -> int:
-        """Runs left queued or running by a process that is gone become "interrupted"."""
+    def insert_record(self, row: dict[str, Any]) -> None:
+        """Put back a row read from a run folder's run.json (explorer.store.doctor)."""
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
         with self._connect() as connection:
-            rows = connection.execute(
-                "SELECT run_id, owner_pid FROM runs WHERE status IN ('queued', 'running')"
-            ).fetchall()
-            orphans = [run_id for run_id, pid in rows if not process_alive(pid)]
-            for run_id in orphans:  # files half-written when the process died
-                for leftover in self.runs_dir.glob(f".{run_id}-*"):
-                    shutil.rmtree(leftover, ignore_errors=True)
-            for run_id in orphans:
-                connection.execute(
-                    "UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? "
-                    "WHERE run_id = ?",
-                    (
-                        time.time(),
-                        "The process training this run stopped before it finished.",
-                        run_id,
-                    ),
-                )
-        return len(orphans)
+            connection.execute(
+                f"INSERT OR REPLACE INTO runs ({names}) VALUES ({marks})", (*row.values(),)
+            )
 
     def delete(self, run_id: str) -> None:
         """Remove a run's row and its files."""
@@ -206,32 +363,45 @@ class RunStore:
                 f"UPDATE runs SET {assignments} WHERE run_id = ?", (*columns.values(), run_id)
             )
 
-    # -- reading ---------------------------------------------------------------------------
+    # -- reading -------------------------------------------------------------------------------
 
     def get(self, run_id: str) -> RunRecord | None:
+        """A run by id (a damaged row too, with status "damaged"), or None."""
         check_run_id(run_id)
         return next(iter(self._select("WHERE run_id = ?", (run_id,))), None)
 
     def find_complete(self, cache_key: str) -> RunRecord | None:
         """The newest complete run for `cache_key`: the cache lookup."""
         rows = self._select(
-            "WHERE cache_key = ? AND status = 'complete' ORDER BY finished_at DESC LIMIT 1",
-            (cache_key,),
+            "WHERE cache_key = ? AND status = 'complete' ORDER BY finished_at DESC", (cache_key,)
         )
-        return next(iter(rows), None)
+        return next((record for record in rows if record.status == "complete"), None)
 
     def find_latest(self, cache_key: str) -> RunRecord | None:
-        """The newest run for `cache_key` whatever its status (to show a stopped or failed one)."""
-        rows = self._select("WHERE cache_key = ? ORDER BY created_at DESC LIMIT 1", (cache_key,))
-        return next(iter(rows), None)
+        """The newest readable run for `cache_key` whatever its status (a stopped one, say)."""
+        rows = self._select("WHERE cache_key = ? ORDER BY created_at DESC", (cache_key,))
+        return next((record for record in rows if record.status != "damaged"), None)
 
     def list_runs(
         self, statuses: tuple[str, ...] | None = None, limit: int | None = None
     ) -> list[RunRecord]:
-        """Runs, newest first, optionally only those with the given statuses and at most `limit`."""
-        where = f"WHERE status IN ({', '.join('?' for _ in statuses)}) " if statuses else ""
-        tail = f" LIMIT {int(limit)}" if limit is not None else ""
-        return self._select(f"{where}ORDER BY created_at DESC{tail}", tuple(statuses or ()))
+        """Runs, newest first, optionally only those with the given statuses and at most `limit`.
+
+        Damaged rows are listed (status "damaged") when no statuses are given or "damaged" is
+        one of them, so they can be seen and deleted.
+        """
+        records = self._select("ORDER BY created_at DESC", ())
+        if statuses:
+            records = [record for record in records if record.status in statuses]
+        return records[:limit] if limit is not None else records
+
+    def active_owners(self) -> dict[str, str | None]:
+        """Run id -> owner of every queued or running run."""
+        with self._connect(write=False) as connection:
+            rows = connection.execute(
+                "SELECT run_id, owner FROM runs WHERE status IN ('queued', 'running')"
+            ).fetchall()
+        return dict(rows)
 
     def has_files(self, run_id: str) -> bool:
         """Whether both files of a finished run are in place (a cheap check: no reading)."""
@@ -269,31 +439,80 @@ class RunStore:
             cursor = connection.execute(f"SELECT * FROM runs {where}", parameters)
             names = [column[0] for column in cursor.description]
             rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        return [record for record in map(_record_from_row, rows) if record is not None]
+        return [record_from_row(row) for row in rows]
 
 
-def _record_from_row(row: dict[str, Any]) -> RunRecord | None:
-    """A RunRecord from a registry row, or None for a row too damaged to read: it is skipped,
-    and the other runs still show."""
+def _process_exists(pid: int) -> bool:
+    """Whether a process with this id exists on this machine. A dead one frees its runs at
+    once; a live one may be another program that got the id (a restarted container), which the
+    lease's expiry catches."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by another user
+    return True
+
+
+def record_from_row(row: dict[str, Any]) -> RunRecord:
+    """A RunRecord from a registry row. A row that cannot be read becomes a "damaged" record
+    that says why, so it is listed and can be deleted instead of vanishing."""
+    base = {
+        "run_id": row["run_id"],
+        "cache_key": row["cache_key"],
+        "data_source": str(row["data_source"]),
+        "created_at": row["created_at"] or 0.0,
+    }
+    problem = _config_problem(row["config_json"])
+    if problem is not None:
+        return RunRecord(config=None, status="damaged", error=problem, **base)
     try:
         confusion = row["confusion_json"]
         return RunRecord(
-            run_id=row["run_id"],
-            cache_key=row["cache_key"],
             config=TrainingConfig.from_mapping(json.loads(row["config_json"])),
-            data_source=row["data_source"],
             status=row["status"],
-            created_at=row["created_at"],
             started_at=row["started_at"],
             finished_at=row["finished_at"],
             history=json.loads(row["history_json"]),
             summary=json.loads(row["summary_json"]),
             confusion_matrix=None if confusion is None else np.array(json.loads(confusion)),
             error=row["error"],
-            owner_pid=row["owner_pid"],
+            owner=row.get("owner"),
+            worker=row.get("worker"),
+            requested_by=row.get("requested_by"),
+            stop_requested=bool(row.get("stop_requested")),
+            **base,
         )
-    except (ValueError, TypeError):
-        return None
+    except (ValueError, TypeError) as error:
+        return RunRecord(config=None, status="damaged", error=f"Unreadable row: {error}", **base)
+
+
+def _config_problem(config_json: str) -> str | None:
+    """Why a stored config cannot be used (None if it can)."""
+    try:
+        TrainingConfig.from_mapping(json.loads(config_json))
+    except (ValueError, TypeError) as error:
+        return f"Its settings are not valid any more: {error}"
+    return None
+
+
+def _run_file(record: RunRecord | None, columns: dict[str, Any]) -> dict[str, Any]:
+    """The row of a finished run as its folder's run.json keeps it."""
+    if record is None:
+        return columns
+    return {
+        "run_id": record.run_id,
+        "cache_key": record.cache_key,
+        "config_json": record.config.canonical_json() if record.config else "{}",
+        "data_source": record.data_source,
+        "model_version": MODEL_VERSION,
+        "created_at": record.created_at,
+        "started_at": record.started_at,
+        "worker": record.worker,
+        "requested_by": record.requested_by,
+        **columns,
+    }
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:

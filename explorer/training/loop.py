@@ -88,10 +88,11 @@ def training_threads() -> int:
     return 1 if fast_precision() == "bfloat16" else 0
 
 
-def configure_tensorflow(seed: int) -> None:
-    """Seed every generator and make kernels deterministic: same config and seed, same result."""
+def load_tensorflow() -> None:
+    """Import TensorFlow and Keras and set their threads (a trainer does this while idle, so
+    the first training does not pay for it)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's start-up chatter
-    import keras
+    import keras  # noqa: F401
     import tensorflow as tf
 
     try:
@@ -100,6 +101,14 @@ def configure_tensorflow(seed: int) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     except RuntimeError:  # TensorFlow already ran in this process: its pools are fixed
         pass
+
+
+def configure_tensorflow(seed: int) -> None:
+    """Seed every generator and make kernels deterministic: same config and seed, same result."""
+    load_tensorflow()
+    import keras
+    import tensorflow as tf
+
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 

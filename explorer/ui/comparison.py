@@ -13,9 +13,10 @@ import streamlit as st
 
 from explorer.config import TrainingConfig
 from explorer.model import total_parameters
+from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.store.records import RunRecord, StoreError
-from explorer.ui import history, links, plain
+from explorer.ui import history, links, plain, roles
 from explorer.ui.resources import run_predictions, show_curves
 from explorer.views import charts, comparison, digits
 from explorer.views.text import data_text
@@ -30,12 +31,16 @@ HEATMAPS_PER_ROW = 3
 def compare_page(service: TrainingService, config: TrainingConfig | None, pressed: bool) -> None:
     """The Compare view: history table, then the comparison of the chosen runs."""
     if pressed and config is not None:
-        submission = service.submit(config)
-        st.toast(
-            "Already trained: it is in the table."
-            if submission.cached
-            else "Training started; the run appears in the table when it is done."
-        )
+        try:
+            submission = service.submit(config, roles.requester())
+        except LimitError as error:
+            plain.alert("warning", str(error))
+        else:
+            st.toast(
+                "Already trained: it is in the table."
+                if submission.cached
+                else "Training started; the run appears in the table when it is done."
+            )
     st.subheader("Run history")
     history.history_table(service)
     comparison_section(service)
@@ -111,8 +116,12 @@ def _baseline(service: TrainingService, records: dict[str, RunRecord]) -> RunRec
         left, right = st.columns([3, 1])
         left.warning("The tutorial's network has not been trained yet, so there is no baseline.")
         if right.button("Train it", key="train_baseline", icon=":material/play_arrow:"):
-            service.submit(TUTORIAL)
-            st.toast("Training the tutorial's network; it appears in the table when done.")
+            try:
+                service.submit(TUTORIAL, roles.requester())
+            except LimitError as error:
+                plain.alert("warning", str(error))
+            else:
+                st.toast("Training the tutorial's network; it appears in the table when done.")
     return tutorial
 
 

@@ -7,9 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
+from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.store.records import STATUSES, RunRecord, StoreError
-from explorer.ui import links, plain
+from explorer.ui import links, plain, roles
 from explorer.views.reports import matches_filter, rows_to_csv, run_table_row, run_to_json
 
 _DELETING = "runs_to_delete"  # run ids waiting for the user's confirmation
@@ -108,6 +109,8 @@ def _actions(service: TrainingService, shown: list[RunRecord], selected: list[Ru
         key="export_json",
         icon=":material/download:",
     )
+    if not roles.is_teacher():
+        return  # students never delete, and see no control for it
     delete.button(
         "Delete selected…",
         key="delete_selected",
@@ -142,8 +145,8 @@ def _confirm_delete(service: TrainingService, run_ids: list[str]) -> None:
             st.rerun()
         if confirm.button("Delete", type="primary", key="confirm_delete"):
             try:
-                service.delete(run_ids)
-            except StoreError as error:
+                service.delete(run_ids, roles.requester())
+            except (StoreError, LimitError) as error:
                 plain.alert("error", str(error))
                 return
             del st.session_state[_DELETING]

@@ -33,7 +33,8 @@ MAX_WARNINGS = 5
 VIEWS = ("explore", "compare")
 MAX_COMPARED_RUNS = 4
 CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(TrainingConfig))
-OTHER_KEYS = ("view", "runs", "baseline")
+# "teacher" is taken out of the address by explorer.ui.roles; it is never echoed back.
+OTHER_KEYS = ("view", "runs", "baseline", "teacher")
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ import streamlit as st
 
 from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData
+from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
-from explorer.store.records import ACTIVE_STATUSES, StoreError
-from explorer.ui import comparison, controls, links, network, plain, progress, results
+from explorer.store.records import StoreError
+from explorer.ui import comparison, controls, links, network, plain, progress, results, roles
 from explorer.ui.resources import get_service
 
 # The last run this browser session trained: its result is "new", not shown with a cached badge.
@@ -28,7 +29,9 @@ def main() -> None:
         "a handwritten-digit classifier. Runs are kept: going back to a configuration shows it "
         "at once."
     )
+    roles.setup()
     links.apply_link_once()
+    roles.teacher_panel()
     config = controls.config_controls()
     pressed = controls.train_button(disabled=config is None)
     view = st.radio(
@@ -40,6 +43,11 @@ def main() -> None:
         format_func=lambda name: {"explore": "Explore a network", "compare": "Compare runs"}[name],
     )
     links.sync_link(config)
+    service = _service()
+    if service is not None:
+        service.touch(roles.requester())
+        service.warm()  # the first page view starts the trainers; TensorFlow loads meanwhile
+        queue_line(service)
     if view == "compare":
         try:
             comparison.compare_page(get_service(), config, pressed)
@@ -65,22 +73,43 @@ def main() -> None:
         network.headline_metrics(config, len(data.y_train), len(data.y_test), service.calibration())
 
     if pressed:
-        submission = service.submit(config)
-        if submission.cached:
-            st.toast("This configuration was trained before: showing the stored result.")
+        try:
+            submission = service.submit(config, roles.requester())
+        except LimitError as error:
+            plain.alert("warning", str(error))
         else:
-            st.session_state[SESSION_RUN] = submission.run_id
+            if submission.cached:
+                st.toast("This configuration was trained before: showing the stored result.")
+            else:
+                st.session_state[SESSION_RUN] = submission.run_id
     run_panel(service, config)
+
+
+def _service() -> TrainingService | None:
+    try:
+        return get_service()
+    except (StoreError, ValueError) as error:
+        plain.alert("error", str(error))
+        return None
+
+
+def queue_line(service: TrainingService) -> None:
+    """One line on every page: what trains now and how many runs wait."""
+    jobs = service.queue()
+    running = [job for job in jobs if job.status == "running"]
+    waiting = len(jobs) - len(running)
+    if not jobs:
+        return
+    now = ", ".join(f"{job.config.label()} ({', '.join(job.waiters)})" for job in running)
+    text = f"Training now: {now or 'starting'}" + (f" · {waiting} waiting" if waiting else "")
+    plain.caption(text)
 
 
 def run_panel(service: TrainingService, config: TrainingConfig) -> None:
     """The running job for this config, else its stored result, else a hint to press Train."""
     latest = service.latest(config)
-    active = service.active_run_id(config)
-    if active is None and latest is not None and latest.status in ACTIVE_STATUSES:
-        active = latest.run_id  # trained by another process sharing the store
-    if active is not None:
-        progress.live_progress(service, active)
+    if latest is not None and latest.is_active:  # here, or in another process on the store
+        progress.live_progress(service, latest.run_id)
         return
     record = service.lookup(config)
     if record is None:

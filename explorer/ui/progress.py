@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
+from explorer.ui import roles
 from explorer.ui.resources import show_curves
 from explorer.views.text import duration
 
@@ -23,9 +25,12 @@ def live_progress(service: TrainingService, run_id: str) -> None:
         st.rerun(scope="app")
         return
     st.subheader("Training")
-    ahead = service.jobs_ahead(run_id)
-    if progress.status == "queued" and ahead:
-        st.progress(0.0, text=f"Queued behind {ahead} other run(s); it starts when they finish…")
+    if progress.status == "queued" and progress.position is not None:
+        wait = duration(progress.wait_seconds) if progress.wait_seconds else "moments"
+        st.progress(
+            0.0,
+            text=f"Queued: {progress.position} run(s) ahead of it, about {wait} before it starts…",
+        )
     elif not progress.steps_per_epoch:
         st.progress(0.0, text="Starting: loading TensorFlow and building the network…")
     elif progress.remote:
@@ -53,11 +58,16 @@ def live_progress(service: TrainingService, run_id: str) -> None:
             ),
         )
     stop_column, note_column = st.columns([1, 4])
+    requester = roles.requester()
     if progress.stop_requested:
         note_column.info("Stopping after the current batch…")
-    elif stop_column.button("Stop", key="stop", icon=":material/stop:", disabled=progress.remote):
-        service.stop(run_id)
-        note_column.info("Stopping after the current batch…")
+    elif progress.remote and not requester.is_teacher:
+        note_column.caption("Started elsewhere (the command line or another server).")
+    elif stop_column.button("Stop", key="stop", icon=":material/stop:"):
+        try:
+            note_column.info(service.stop(run_id, requester))
+        except LimitError as error:
+            note_column.warning(str(error))
     if progress.history:
         history = progress.history  # grows once per epoch: one chart per run and epoch
         show_curves(("live", run_id, len(history)), {"": history})

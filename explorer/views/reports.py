@@ -14,22 +14,29 @@ from typing import Any
 
 import numpy as np
 
+from explorer.config import TrainingConfig
 from explorer.model import layer_parameters, total_parameters
 from explorer.store.records import RunRecord
+from explorer.views.text import data_text
+
+CONFIG_FIELDS = tuple(TrainingConfig.__dataclass_fields__)
 
 
 def run_to_json(record: RunRecord, *, cached: bool | None = None, data=None) -> dict[str, Any]:
     """The JSON object printed for a run (shared by `train --json` and `runs --json`)."""
     summary = record.summary
+    config = record.config
     confusion = None if record.confusion_matrix is None else record.confusion_matrix.tolist()
     payload: dict[str, Any] = {
         "run_id": record.run_id,
-        "config": record.config.to_dict(),
-        "label": record.config.label(),
+        "config": config.to_dict() if config else None,
+        "label": _label(record),
         "status": record.status,
         "data_source": record.data_source,
-        "params_total": total_parameters(record.config),
-        "params_per_layer": [layer.as_row() for layer in layer_parameters(record.config)],
+        "params_total": total_parameters(config) if config else None,
+        "params_per_layer": [layer.as_row() for layer in layer_parameters(config)]
+        if config
+        else None,
         "test_accuracy": summary.get("test_accuracy"),
         "thresholded_accuracy": summary.get("thresholded_accuracy"),
         "test_loss": summary.get("test_loss"),
@@ -41,6 +48,7 @@ def run_to_json(record: RunRecord, *, cached: bool | None = None, data=None) -> 
         "created_at": record.created_at,
         "finished_at": record.finished_at,
         "error": record.error,
+        "worker": record.worker,
     }
     if cached is not None:
         payload["cached"] = cached
@@ -56,18 +64,26 @@ def run_to_json(record: RunRecord, *, cached: bool | None = None, data=None) -> 
 def run_table_row(record: RunRecord) -> dict[str, Any]:
     """One flat row per run: config fields, headline figures and status (tables, CSV)."""
     summary = record.summary
+    config = record.config
     return {
         "run_id": record.run_id,
         "status": record.status,
-        "label": record.config.label(),
-        **record.config.to_dict(),
-        "parameters": total_parameters(record.config),
+        "label": _label(record),
+        "data": data_text(record.data_source, record.test_samples),
+        **(config.to_dict() if config else dict.fromkeys(CONFIG_FIELDS)),
+        "parameters": total_parameters(config) if config else None,
         "test_accuracy": summary.get("test_accuracy"),
         "thresholded_accuracy": summary.get("thresholded_accuracy"),
         "train_seconds": summary.get("train_seconds"),
         "epochs_completed": summary.get("epochs_completed", len(record.history)),
         "created_at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created_at)),
     }
+
+
+def _label(record: RunRecord) -> str:
+    if record.config is None:
+        return f"damaged row: {record.error}"
+    return record.config.label()
 
 
 def rows_to_csv(rows: list[dict[str, Any]]) -> str:

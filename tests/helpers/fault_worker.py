@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 
 from explorer.config import TrainingConfig
-from explorer.store.registry import RunStore
+from explorer.store.registry import RunStore, new_instance_id
 from testkit.fakes import FakeTrainer, fake_result, tiny_data
 
 DATA = tiny_data()
@@ -39,13 +39,23 @@ def swarm_config(number: int) -> TrainingConfig:
 
 def hold(home: str, hidden1: int, during_finish: bool) -> None:
     store = RunStore(home)
+    instance = new_instance_id()
+    store.register_instance(instance)
+
+    def renew():  # hold the lease, as a server or command does
+        while True:
+            store.renew_instance(instance)
+            time.sleep(1)
+
+    threading.Thread(target=renew, daemon=True).start()
     config = held_config(hidden1)
-    run_id, created = store.claim(config, config.cache_key(DATA.fingerprint), "data-dir")
+    key = config.cache_key(DATA.fingerprint)
+    run_id, created = store.claim(config, key, "data-dir", owner=instance)
     assert created, "the held config was already active"
     store.mark_running(run_id)
     store.save_progress(run_id, HISTORY)
     if not during_finish:
-        print(f"READY {run_id}", flush=True)
+        print(f"READY {run_id} {instance}", flush=True)
         time.sleep(120)
         return
 
@@ -54,7 +64,7 @@ def hold(home: str, hidden1: int, during_finish: bool) -> None:
     def half_written(handle, **arrays):  # write part of the first file, then hang there
         handle.write(b"PK\x03\x04 half of a zip file")
         handle.flush()
-        print(f"READY {run_id}", flush=True)
+        print(f"READY {run_id} {instance}", flush=True)
         time.sleep(120)
 
     np.savez_compressed = half_written

@@ -54,7 +54,7 @@ def test_two_sessions_same_config_share_one_training(service, trainer):
     first = service.submit(CONFIG)
     second = service.submit(CONFIG)
     assert second.attached and second.run_id == first.run_id
-    assert service.active_run_id(CONFIG) == first.run_id
+    assert service.latest(CONFIG).run_id == first.run_id and service.latest(CONFIG).is_active
     trainer.gate.set()
     assert service.wait(first.run_id, timeout=10).status == "complete"
     assert len(trainer.calls) == 1
@@ -78,7 +78,7 @@ def test_stop_keeps_partial_history_and_is_seen_by_every_session(service, traine
     trainer.gate.clear()
     run_id = service.submit(CONFIG).run_id
     wait_until(trainer.started.is_set)
-    assert service.stop(run_id) is True
+    assert service.stop(run_id) == "Stopping after the current batch…"
     assert service.progress(run_id).stop_requested  # what any other session polling sees
     trainer.gate.set()
     final = service.wait(run_id, timeout=10)
@@ -114,8 +114,11 @@ def test_jobs_queue_one_after_another(service, trainer):
     first = service.submit(CONFIG)
     second = service.submit(CONFIG.replace(hidden1=9))
     wait_until(trainer.started.is_set)
-    assert service.progress(second.run_id).status == "queued"
-    assert (service.jobs_ahead(first.run_id), service.jobs_ahead(second.run_id)) == (0, 1)
+    assert service.progress(first.run_id).status == "running"
+    waiting = service.progress(second.run_id)
+    assert (waiting.status, waiting.position) == ("queued", 0)  # next to start
+    assert waiting.wait_seconds > 0  # the first one's time left
+    assert [state.run_id for state in service.queue()] == [first.run_id, second.run_id]
     trainer.gate.set()
     assert service.wait(second.run_id, timeout=10).status == "complete"
     assert service.progress(first.run_id).status == "complete"
@@ -123,12 +126,15 @@ def test_jobs_queue_one_after_another(service, trainer):
 
 def test_stopping_a_queued_job_never_trains_it(service, trainer):
     trainer.gate.clear()
-    service.submit(CONFIG)
+    first = service.submit(CONFIG)
+    wait_until(trainer.started.is_set)
     second = service.submit(CONFIG.replace(hidden1=9))
-    service.stop(second.run_id)
+    assert service.stop(second.run_id) == "Stopped before it started."
+    assert service.progress(second.run_id).status == "stopped"
     trainer.gate.set()
+    assert service.wait(first.run_id, timeout=10).status == "complete"
     assert service.wait(second.run_id, timeout=10).status == "stopped"
-    assert len(trainer.calls) == 1
+    assert trainer.calls == [CONFIG]
 
 
 def test_calibration_learns_from_complete_runs(service):

@@ -2,6 +2,7 @@
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from explorer.config import TrainingConfig
 from explorer.store.records import StoreError, check_run_id
-from explorer.store.registry import RunStore
+from explorer.store.registry import LEASE_SECONDS, RunStore
 from testkit.fakes import fake_result, tiny_data
 
 DATA = tiny_data()
@@ -55,27 +56,89 @@ def test_cache_lookup_only_finds_complete_runs_of_that_key(tmp_path):
     assert store.find_complete(TrainingConfig(hidden1=9).cache_key(DATA.fingerprint)) is None
 
 
-def test_claim_deduplicates_active_runs(tmp_path):
+def test_claim_deduplicates_runs_whose_owner_holds_its_lease(tmp_path):
     store = RunStore(tmp_path)
+    store.register_instance("0123456789abcdef")
     config = TrainingConfig(hidden1=8)
     key = config.cache_key(DATA.fingerprint)
-    first, created_first = store.claim(config, key, "data-dir")
-    second, created_second = store.claim(config, key, "data-dir")
+    first, created_first = store.claim(config, key, "data-dir", owner="0123456789abcdef")
+    second, created_second = store.claim(config, key, "data-dir", owner="fedcba9876543210")
     assert (created_first, created_second) == (True, False)
     assert first == second
 
 
-def test_runs_of_dead_processes_become_interrupted(tmp_path):
-    store = RunStore(tmp_path)
+def held_run(store: RunStore, tmp_path, *, pid: int, heartbeat_age: float, host=None):
+    """A running run owned by an instance registered as another process would register it."""
+    from explorer.store import registry
+
     config = TrainingConfig(hidden1=8)
-    run_id, _ = store.claim(config, config.cache_key(DATA.fingerprint), "data-dir")
+    run_id, _ = store.claim(config, config.cache_key(DATA.fingerprint), "x", owner="aaaa")
     store.mark_running(run_id)
     with sqlite3.connect(tmp_path / "runs.db") as connection:
-        connection.execute("UPDATE runs SET owner_pid = 999999999 WHERE run_id = ?", (run_id,))
-    assert store.mark_orphans_interrupted() == 1
+        connection.execute(
+            "INSERT INTO instances VALUES ('aaaa', ?, ?, 0, ?)",
+            (pid, host or registry._HOST, time.time() - heartbeat_age),
+        )
+    return run_id
+
+
+def test_a_run_whose_owner_process_died_is_interrupted_at_once(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = held_run(store, tmp_path, pid=999_999_999, heartbeat_age=0)
+    assert store.interrupt_expired() == 1
     assert store.get(run_id).status == "interrupted"
-    # ... and the key can be claimed again.
-    assert store.claim(config, config.cache_key(DATA.fingerprint), "data-dir")[1] is True
+    config = TrainingConfig(hidden1=8)  # ... and the key can be claimed again
+    assert store.claim(config, config.cache_key(DATA.fingerprint), "x")[1] is True
+
+
+def test_a_lease_that_expires_while_its_pid_is_alive_interrupts_the_run(tmp_path):
+    """The container case: a killed server restarts as process 1, and process 1 is always
+    alive. Liveness by pid kept its runs "running" forever; the lease expires."""
+    store = RunStore(tmp_path)
+    run_id = held_run(store, tmp_path, pid=1, heartbeat_age=LEASE_SECONDS + 1)
+    assert os.path.exists("/proc/1")  # pid 1 is alive
+    assert store.interrupt_expired() == 1
+    assert store.get(run_id).status == "interrupted"
+
+
+def test_an_earlier_process_with_this_pid_holds_no_lease(tmp_path):
+    """A restarted container gets the same pid as before: the old instance's fresh heartbeat
+    does not make its runs ours."""
+    store = RunStore(tmp_path)
+    run_id = held_run(store, tmp_path, pid=os.getpid(), heartbeat_age=0)
+    assert store.interrupt_expired() == 1
+    assert store.get(run_id).status == "interrupted"
+
+
+def test_a_fresh_lease_on_another_machine_keeps_its_run(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = held_run(store, tmp_path, pid=999_999_999, heartbeat_age=1, host="elsewhere")
+    assert store.interrupt_expired() == 0
+    assert store.get(run_id).status == "running"
+
+
+def test_ending_an_instance_interrupts_its_runs_with_the_reason(tmp_path):
+    store = RunStore(tmp_path)
+    store.register_instance("bbbbbbbbbbbbbbbb")
+    config = TrainingConfig(hidden1=8)
+    run_id, _ = store.claim(config, config.cache_key("d"), "x", owner="bbbbbbbbbbbbbbbb")
+    assert store.end_instance("bbbbbbbbbbbbbbbb", "The server was stopped (SIGTERM).") == 1
+    assert (store.get(run_id).status, store.get(run_id).error) == (
+        "interrupted",
+        "The server was stopped (SIGTERM).",
+    )
+
+
+def test_stop_requests_reach_the_owner_through_the_store(tmp_path):
+    store = RunStore(tmp_path)
+    store.register_instance("cccccccccccccccc")
+    config = TrainingConfig(hidden1=8)
+    run_id, _ = store.claim(config, config.cache_key("d"), "x", owner="cccccccccccccccc")
+    assert store.stop_requests("cccccccccccccccc") == []
+    assert store.request_stop(run_id) is True
+    assert store.stop_requests("cccccccccccccccc") == [run_id]
+    store.mark_failed(run_id, "stopped", "stopped")
+    assert store.request_stop(run_id) is False  # not active any more
 
 
 def test_finish_is_atomic_when_files_cannot_be_written(tmp_path, monkeypatch):
@@ -110,13 +173,27 @@ def test_missing_and_truncated_artifacts_give_clear_errors(tmp_path):
     assert store.load_predictions(other.run_id).predicted_labels.shape == (30,)
 
 
-def test_corrupt_row_is_skipped_and_others_stay_usable(tmp_path):
+@pytest.mark.parametrize("damage", ["'{oops'", "json_set(config_json, '$.hidden1', 4000)"])
+def test_a_damaged_row_is_listed_deletable_and_never_blocks_its_config(tmp_path, damage):
+    """A row whose config does not validate any more (hidden1 = 4000 written into the store)
+    used to vanish from the listing, and its config could never be trained again."""
     store = RunStore(tmp_path)
     good, _ = finished_run(store)
     bad, _ = finished_run(store, TrainingConfig(hidden1=9))
     with sqlite3.connect(tmp_path / "runs.db") as connection:
-        connection.execute("UPDATE runs SET config_json = '{oops' WHERE run_id = ?", (bad.run_id,))
-    assert [record.run_id for record in store.list_runs()] == [good.run_id]
+        connection.execute(
+            f"UPDATE runs SET config_json = {damage} WHERE run_id = ?", (bad.run_id,)
+        )
+    listed = {record.run_id: record for record in store.list_runs()}
+    assert set(listed) == {good.run_id, bad.run_id}
+    assert listed[bad.run_id].status == "damaged" and listed[bad.run_id].config is None
+    assert "not valid" in listed[bad.run_id].error
+    key = TrainingConfig(hidden1=9).cache_key(DATA.fingerprint)
+    assert store.find_complete(key) is None
+    again, created = store.claim(TrainingConfig(hidden1=9), key, "data-dir")
+    assert created and again != bad.run_id  # it can be trained again
+    store.delete(bad.run_id)
+    assert store.get(bad.run_id) is None
 
 
 @pytest.mark.parametrize("run_id", ["../etc/passwd", "ABCDEF0123456789", "abc", "", None, "a" * 17])
@@ -153,3 +230,48 @@ def test_list_runs_filters_by_status(tmp_path):
     assert len(store.list_runs()) == 2
     newest = store.list_runs(limit=1)
     assert len(newest) == 1 and newest[0].config == TrainingConfig(hidden1=9)
+
+
+def test_a_damaged_registry_says_what_happened_and_how_to_recover(tmp_path):
+    store = RunStore(tmp_path)
+    finished_run(store)
+    database = tmp_path / "runs.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(database.read_bytes())
+    data[4096 : 4096 + 4096] = os.urandom(4096)  # 4 KB of garbage inside the file
+    database.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=r"is damaged .*python -m explorer doctor"):
+        RunStore(tmp_path).list_runs()
+
+
+def test_an_overwritten_registry_is_not_blamed_on_permissions(tmp_path):
+    finished_run(RunStore(tmp_path))
+    (tmp_path / "runs.db").write_bytes(b"this is not a database at all " * 100)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{tmp_path / 'runs.db'}{suffix}").unlink(missing_ok=True)
+    with pytest.raises(StoreError) as raised:
+        RunStore(tmp_path)
+    assert "damaged" in str(raised.value) and "EXPLORER_HOME" not in str(raised.value)
+
+
+def test_runs_can_be_listed_on_a_full_disk(tmp_path, monkeypatch):
+    store = RunStore(tmp_path)
+    record, _ = finished_run(store)
+    from explorer.store import connections
+
+    original = connections.ConnectionPool._take
+
+    def full(self):  # every write now fails as on a full disk
+        connection = original(self)
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+        return connection
+
+    monkeypatch.setattr(connections.ConnectionPool, "_take", full)
+    reopened = RunStore(tmp_path)
+    assert [r.run_id for r in reopened.list_runs()] == [record.run_id]
+    config = TrainingConfig(hidden1=77)
+    with pytest.raises(StoreError, match=r"The disk holding the run registry .* is full"):
+        for index in range(200):  # fill the last free pages
+            reopened.claim(config.replace(seed=index), f"k{index}", "x")

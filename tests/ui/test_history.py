@@ -103,11 +103,12 @@ def test_delete_asks_first_then_removes_the_run_and_its_files(seeded, tmp_path):
 
 def test_deleting_a_run_that_is_still_training_is_refused(seeded, tmp_path):
     store = RunStore(tmp_path / "home")
-    store._update(seeded[0], status="running")  # as a training process leaves it
+    store.register_instance("1111222233334444")  # a live trainer elsewhere holds it
+    store._update(seeded[0], status="running", owner="1111222233334444")
     app = history_page()
     app.multiselect(key="status_filter").set_value(["running"]).run()
     tick(app, [0])
     app.button(key="delete_selected").click().run()
     app.button(key="confirm_delete").click().run()
-    assert any("still queued or training" in text for text in alerts(app, "error"))
+    assert any("stop it before deleting it" in text for text in alerts(app, "error"))
     assert store.get(seeded[0]) is not None
