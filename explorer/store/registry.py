@@ -200,9 +200,7 @@ class RunStore:
         ).fetchall()
         live = set()
         for instance, pid, host in rows:
-            if instance in _OWN_INSTANCES:
-                live.add(instance)
-            elif host != _HOST or (pid != os.getpid() and _process_exists(pid)):
+            if instance in _OWN_INSTANCES or host != _HOST or (pid != os.getpid() and _process_exists(pid)):
                 live.add(instance)
         return live
 
