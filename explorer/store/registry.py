@@ -198,11 +198,13 @@ class RunStore:
         rows = connection.execute(
             "SELECT instance_id, pid, host FROM instances WHERE heartbeat_at >= ?", (cutoff,)
         ).fetchall()
-        live = set()
-        for instance, pid, host in rows:
-            if instance in _OWN_INSTANCES or host != _HOST or (pid != os.getpid() and _process_exists(pid)):
-                live.add(instance)
-        return live
+        return {
+            instance
+            for instance, pid, host in rows
+            if instance in _OWN_INSTANCES
+            or host != _HOST
+            or (pid != os.getpid() and _process_exists(pid))
+        }
 
     def _interrupt(self, connection, where: str, parameters: tuple, reason: str) -> int:
         rows = connection.execute(
