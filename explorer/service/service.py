@@ -177,6 +177,19 @@ class TrainingService:
             self.store.delete(run_id)
             self._deleted.add(run_id)
 
+    def clear(self, requester: Requester = COMMAND_LINE) -> int:
+        """Delete every finished run (the teacher's right); queued and training runs stay.
+        Returns how many were deleted."""
+        finished = [record.run_id for record in self.store.list_runs() if not record.is_active]
+        self.delete(finished, requester)
+        return len(finished)
+
+    def set_limits(self, limits: Limits, requester: Requester) -> None:
+        """Change the class's limits (the teacher's right); they apply to new jobs."""
+        if not requester.is_teacher:
+            raise LimitError("Only the teacher can change the limits.")
+        self.limits = limits
+
     def was_deleted(self, run_id: str) -> bool:
         """Whether `run_id` was deleted through this service (so a page can say so)."""
         return run_id in self._deleted

@@ -28,22 +28,24 @@ TUTORIAL = TrainingConfig()
 HEATMAPS_PER_ROW = 3
 
 
-def compare_page(service: TrainingService, config: TrainingConfig | None, pressed: bool) -> None:
+def compare_page(service: TrainingService) -> None:
     """The Compare view: history table, then the comparison of the chosen runs."""
-    if pressed and config is not None:
-        try:
-            submission = service.submit(config, roles.requester())
-        except LimitError as error:
-            plain.alert("warning", str(error))
-        else:
-            st.toast(
-                "Already trained: it is in the table."
-                if submission.cached
-                else "Training started; the run appears in the table when it is done."
-            )
+    _from_lesson(service)
     st.subheader("Run history")
     history.history_table(service)
     comparison_section(service)
+
+
+def _from_lesson(service: TrainingService) -> None:
+    """A lesson's Compare step names configs: compare their stored runs (first = baseline)."""
+    configs = st.session_state.pop(links.LESSON_RUNS, None)
+    if not configs:
+        return
+    records = [service.lookup(config) for config in configs]
+    st.session_state[links.BASELINE] = records[0].run_id if records[0] is not None else None
+    chosen = [record.run_id for record in records[1:] if record is not None]
+    st.session_state[links.COMPARED] = chosen
+    st.session_state["compare_runs"] = chosen
 
 
 @st.fragment
@@ -90,17 +92,18 @@ def _baseline(service: TrainingService, records: dict[str, RunRecord]) -> RunRec
     pinned = st.session_state.get(links.BASELINE)
     options = [None, *records]
     if pinned is not None and pinned not in records:
+        # Named, and kept in the link until another baseline is chosen.
+        reason = "was deleted" if service.was_deleted(pinned) else "is not stored on this server"
         plain.alert(
             "warning",
-            f"The baseline {pinned} from the link is not stored here (deleted, or trained on "
-            "another server); the tutorial's network is the baseline instead.",
+            f"The baseline {pinned} {reason}; the tutorial's network is the baseline instead.",
         )
-        pinned = None
     choice = st.selectbox(
         "Baseline",
         options,
-        index=options.index(pinned),
+        index=options.index(pinned) if pinned in records else 0,
         key="baseline_choice",
+        on_change=_baseline_chosen,
         format_func=lambda run_id: (
             "The tutorial's network (784-400-20-10, SGD, batch 200, 5 epochs)"
             if run_id is None
@@ -108,7 +111,6 @@ def _baseline(service: TrainingService, records: dict[str, RunRecord]) -> RunRec
         ),
         help="Deltas and difference charts are measured against this run. Pin any run.",
     )
-    st.session_state[links.BASELINE] = choice
     if choice is not None:
         return records[choice]
     tutorial = service.lookup(TUTORIAL)
@@ -123,6 +125,10 @@ def _baseline(service: TrainingService, records: dict[str, RunRecord]) -> RunRec
             else:
                 st.toast("Training the tutorial's network; it appears in the table when done.")
     return tutorial
+
+
+def _baseline_chosen() -> None:
+    st.session_state[links.BASELINE] = st.session_state["baseline_choice"]
 
 
 def _chosen_runs(
@@ -145,7 +151,8 @@ def _chosen_runs(
         max_selections=len(LETTERS),
         format_func=lambda run_id: f"{records[run_id].config.label()} ({run_id})",
     )
-    st.session_state[links.COMPARED] = chosen
+    # Runs the link named that are not here stay in the link, so it still says what it meant.
+    st.session_state[links.COMPARED] = chosen + [r for r in missing if r not in chosen]
     base_id = baseline.run_id if baseline is not None else None
     return [records[run_id] for run_id in chosen if run_id != base_id]
 
@@ -185,7 +192,8 @@ def _settings(runs: list[RunRecord], names: dict[str, str]) -> None:
         ),
         axis=1,
     )
-    st.dataframe(styled, width="stretch", key="config_diff")
+    # Tall enough for every row: a scrollbar inside the table would hide the last settings.
+    st.dataframe(styled, width="stretch", height=36 * (len(table) + 1) + 4, key="config_diff")
 
 
 def _metric_cards(runs: list[RunRecord], names: dict[str, str], base: RunRecord) -> None:

@@ -1,11 +1,18 @@
-"""Sidebar controls: sliders and choices that describe one TrainingConfig, and the Train button.
+"""The control bar: the sliders and choices of one TrainingConfig, Train and Repeat.
+
+    config, action = control_bar(estimate)   # action: "train", "repeat" or None
+
+The bar sits at the top of the page, not in a sidebar: on a projector the sidebar starts closed,
+and Train must be in sight. Its widgets wrap onto more lines when the page is narrow.
 
 Widget keys equal the config's field names (tests and links find them by key). Their values live
-in st.session_state, set once from the defaults or from a shared link (`set_config`) before the
-widgets are drawn. Moving a slider never trains: it only changes which configuration is shown.
+in st.session_state, set once from the defaults or from a link (`set_config`) before the widgets
+are drawn. Moving a slider never trains: it only changes which configuration is shown.
 """
 
 from __future__ import annotations
+
+import secrets
 
 import streamlit as st
 
@@ -14,139 +21,210 @@ from explorer.config import (
     BATCH_SIZE_CHOICES,
     BOUNDS,
     DEFAULT_LEARNING_RATES,
+    FIELD_LABELS,
     OPTIMIZERS,
     PRECISIONS,
     TrainingConfig,
     fast_precision,
 )
+from explorer.ui import plain
 
-# Learning rates offered on a roughly logarithmic ladder; None = the optimizer's Keras default.
-LEARNING_RATE_CHOICES = (None, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+# Learning rates offered on a roughly logarithmic ladder (each optimizer's default is on it).
+LEARNING_RATE_CHOICES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 TRAIN_FRACTION_CHOICES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+MORE_SETTINGS = ("optimizer", "learning_rate", "activation", "precision", "seed", "train_fraction")
+REPEATS = "repeat_count"
+LAST_CONFIG = "last_valid_config"  # a plain copy: it survives runs that draw no controls
+SLIDER_WIDTH = 240
 
 
 def set_config(config: TrainingConfig) -> None:
     """Put `config` into the widgets' state (call before the widgets are drawn)."""
-    values = config.to_dict()
-    if config.learning_rate == DEFAULT_LEARNING_RATES[config.optimizer]:
-        values["learning_rate"] = None  # shown as "Keras default"
-    st.session_state.update(values)
+    st.session_state.update(config.to_dict())
+    st.session_state[LAST_CONFIG] = config
 
 
-def config_controls() -> TrainingConfig | None:
-    """Draw the sidebar controls and return the chosen config (None, with a message, if invalid)."""
-    if "hidden1" not in st.session_state:
-        set_config(TrainingConfig())
+def control_bar(estimate_text: str | None = None) -> tuple[TrainingConfig | None, str | None]:
+    """Draw the controls; return the chosen config (None, with a message, if invalid) and the
+    button pressed on this run: "train", "repeat" or None."""
     state = st.session_state
-    sidebar = st.sidebar
-    sidebar.header("Network")
-    sidebar.slider(
-        "Neurons in hidden layer 1",
-        1,
-        int(BOUNDS["hidden1"][1]),
-        key="hidden1",
-        help="The tutorial uses 400. More neurons: more parameters to learn, more capacity.",
-    )
-    sidebar.slider(
-        "Neurons in hidden layer 2",
-        0,
-        int(BOUNDS["hidden2"][1]),
-        key="hidden2",
-        help="The tutorial uses 20. Set 0 to remove the second hidden layer.",
-    )
-    sidebar.header("Training")
-    sidebar.select_slider(
-        "Batch size",
-        options=_with_current(BATCH_SIZE_CHOICES, state["batch_size"]),
-        key="batch_size",
-        help="Examples per gradient step (the tutorial's 200). Small batches: more, noisier steps.",
-    )
-    sidebar.slider(
-        "Epochs",
-        1,
-        int(BOUNDS["epochs"][1]),
-        key="epochs",
-        help="Passes over the whole training set (the tutorial's 5).",
-    )
-    with sidebar.expander("More settings"):
-        optimizer = st.selectbox(
-            "Optimizer",
+    # Streamlit forgets a widget's value when a run does not draw it (the Compare view does
+    # not): put back the last config this session had, field by field.
+    remembered = state.get(LAST_CONFIG) or TrainingConfig()
+    for name, value in remembered.to_dict().items():
+        if name not in state:
+            state[name] = value
+    with st.container(border=True, key="controls"):
+        with st.container(horizontal=True, wrap=True, gap="medium"):
+            st.slider(
+                FIELD_LABELS["hidden1"],
+                1,
+                int(BOUNDS["hidden1"][1]),
+                key="hidden1",
+                width=SLIDER_WIDTH,
+                help="The tutorial uses 400. More neurons: more parameters to learn.",
+            )
+            st.slider(
+                FIELD_LABELS["hidden2"],
+                0,
+                int(BOUNDS["hidden2"][1]),
+                key="hidden2",
+                width=SLIDER_WIDTH,
+                help="The tutorial uses 20. Set 0 to remove the second hidden layer.",
+            )
+            st.select_slider(
+                FIELD_LABELS["batch_size"],
+                options=_with_current(BATCH_SIZE_CHOICES, state["batch_size"]),
+                key="batch_size",
+                width=SLIDER_WIDTH,
+                help="Examples per gradient step (the tutorial's 200). Small: more, noisier steps.",
+            )
+            st.slider(
+                FIELD_LABELS["epochs"],
+                1,
+                int(BOUNDS["epochs"][1]),
+                key="epochs",
+                width=SLIDER_WIDTH,
+                help="Passes over the whole training set (the tutorial's 5).",
+            )
+        _more_settings(state)
+        with st.container(horizontal=True, wrap=True, vertical_alignment="bottom", gap="small"):
+            config = _current_config()
+            train = st.button(
+                "Train",
+                key="train",
+                type="primary",
+                icon=":material/play_arrow:",
+                disabled=config is None,
+                help="Train this configuration (or show its stored result at once).",
+            )
+            repeat = st.button(
+                "Repeat",
+                key="repeat",
+                icon=":material/replay:",
+                disabled=config is None,
+                help="Train seeds 0, 1, … of this configuration, to see how much the result "
+                "varies from seed to seed. Each seed is an ordinary run, shared with the class.",
+            )
+            st.number_input(
+                "times",
+                min_value=2,
+                max_value=10,
+                value=3,
+                step=1,
+                key=REPEATS,
+                width=110,
+                help="How many seeds Repeat trains (2 to 10).",
+            )
+            if estimate_text:
+                st.caption(estimate_text)
+    return config, "train" if train else "repeat" if repeat else None
+
+
+def _more_settings(state) -> None:
+    default = TrainingConfig(optimizer=state["optimizer"])
+    changed = [
+        FIELD_LABELS[name].lower()
+        for name in MORE_SETTINGS
+        if state.get(name) != getattr(default, name)
+    ]
+    # Settings a link changed are never hidden: the expander names them and opens.
+    label = "More settings" + (f" (changed: {', '.join(changed)})" if changed else "")
+    expander = st.expander(label, expanded=bool(changed))
+    with expander, st.container(horizontal=True, wrap=True, gap="medium"):
+        st.selectbox(
+            FIELD_LABELS["optimizer"],
             OPTIMIZERS,
             key="optimizer",
-            help="SGD is the tutorial's plain gradient descent; Adam and RMSprop adapt the step.",
+            width=SLIDER_WIDTH,
+            on_change=_optimizer_changed,
+            help="SGD is the tutorial's plain gradient descent; Adam and RMSprop adapt it.",
         )
+        optimizer = state["optimizer"]
+        default_rate = DEFAULT_LEARNING_RATES[optimizer]
         st.selectbox(
-            "Learning rate",
+            FIELD_LABELS["learning_rate"],
             _with_current(LEARNING_RATE_CHOICES, state["learning_rate"]),
             key="learning_rate",
+            width=SLIDER_WIDTH,
             format_func=lambda rate: (
-                f"Keras default ({DEFAULT_LEARNING_RATES[optimizer]:g})"
-                if rate is None
-                else f"{rate:g}"
+                f"{rate:g}" + (f" ({optimizer.upper()}'s default)" if rate == default_rate else "")
             ),
             help="How big each step is. Too big: the loss jumps around. Too small: it crawls.",
         )
         st.selectbox(
-            "Activation",
+            FIELD_LABELS["activation"],
             ACTIVATIONS,
             key="activation",
+            width=SLIDER_WIDTH,
             help="The non-linearity of the hidden layers (the tutorial's ReLU).",
         )
         st.selectbox(
-            "Arithmetic",
+            FIELD_LABELS["precision"],
             PRECISIONS,
             key="precision",
+            width=SLIDER_WIDTH,
             format_func=_precision_label,
             help="float32 is the tutorial's. bfloat16 rounds the first layer's weights to 8 "
-            "significant bits for its products (sums and stored weights stay float32): the "
-            "same accuracy, several times faster on CPUs with AMX.",
+            "significant bits for its products (sums and stored weights stay float32): "
+            "about the same accuracy, several times faster on CPUs that have it.",
+        )
+        st.select_slider(
+            FIELD_LABELS["train_fraction"],
+            options=_with_current(TRAIN_FRACTION_CHOICES, state["train_fraction"]),
+            key="train_fraction",
+            width=SLIDER_WIDTH,
+            format_func=lambda share: f"{share:.0%}",
+            help="Train on a class-balanced subset for quick experiments.",
         )
         st.number_input(
-            "Seed",
+            FIELD_LABELS["seed"],
             min_value=0,
             max_value=int(BOUNDS["seed"][1]),
             step=1,
             key="seed",
-            help="Same seed and settings give exactly the same result.",
+            width=160,
+            help="The same seed gives the same starting weights and the same order of the "
+            "data, so the same settings give exactly the same result.",
         )
-        st.select_slider(
-            "Share of the training set",
-            options=_with_current(TRAIN_FRACTION_CHOICES, state["train_fraction"]),
-            key="train_fraction",
-            format_func=lambda share: f"{share:.0%}",
-            help="Train on a class-balanced subset for quick experiments.",
+        st.button(
+            "New seed",
+            key="new_seed",
+            icon=":material/casino:",
+            on_click=_new_seed,
+            help="Pick another random seed: other starting weights, another data order.",
         )
+
+
+def _current_config() -> TrainingConfig | None:
+    state = st.session_state
     try:
-        return TrainingConfig.from_mapping(
+        config = TrainingConfig.from_mapping(
             {name: state[name] for name in TrainingConfig.__dataclass_fields__}
         )
     except ValueError as error:
-        sidebar.error(str(error))
+        plain.alert("error", str(error))
         return None
+    state[LAST_CONFIG] = config
+    return config
 
 
-def train_button(disabled: bool = False) -> bool:
-    """The Train button at the bottom of the sidebar; True on the rerun it was pressed."""
-    return st.sidebar.button(
-        "Train",
-        key="train",
-        type="primary",
-        icon=":material/play_arrow:",
-        disabled=disabled,
-        width="stretch",
-        help="Train this configuration (or show its stored result at once if it exists).",
-    )
+def _optimizer_changed() -> None:
+    # A new optimizer starts at its own default step size, as Keras would.
+    st.session_state["learning_rate"] = DEFAULT_LEARNING_RATES[st.session_state["optimizer"]]
+
+
+def _new_seed() -> None:
+    st.session_state["seed"] = secrets.randbelow(10_000)
 
 
 def _with_current(choices: tuple, current) -> list:
     """The offered choices plus the current value (a link may ask for one off the ladder)."""
-    if current in choices:
-        return list(choices)
-    return sorted([*choices, current], key=lambda value: (value is not None, value or 0))
+    return sorted({*choices, current}) if current is not None else list(choices)
 
 
 def _precision_label(precision: str) -> str:
-    fast = fast_precision() == "bfloat16"
     if precision == "float32":
         return "float32 (the tutorial's)"
+    fast = fast_precision() == "bfloat16"
     return "bfloat16 (fast on this computer)" if fast else "bfloat16 (slow on this computer)"

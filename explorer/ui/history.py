@@ -14,15 +14,16 @@ from explorer.ui import links, plain, roles
 from explorer.views.reports import matches_filter, rows_to_csv, run_table_row, run_to_json
 
 _DELETING = "runs_to_delete"  # run ids waiting for the user's confirmation
+# Few columns, one number format each, so the table fits a projector: the settings are in the
+# label, the rest is in the CSV and JSON exports.
 COLUMNS = {
-    "status": st.column_config.TextColumn("Status"),
-    "label": st.column_config.TextColumn("Network and training", width="large"),
-    "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="percent"),
-    "thresholded_accuracy": st.column_config.NumberColumn("Tutorial's metric", format="percent"),
-    "parameters": st.column_config.NumberColumn("Parameters", format="localized"),
-    "train_seconds": st.column_config.NumberColumn("Training s", format="%.1f"),
-    "created_at": st.column_config.TextColumn("When"),
-    "run_id": st.column_config.TextColumn("Run"),
+    "status": st.column_config.TextColumn("Status", width="small"),
+    "label": st.column_config.TextColumn("Network and training", width="medium"),
+    "accuracy_percent": st.column_config.NumberColumn("Test accuracy", format="%.2f %%"),
+    "train_seconds": st.column_config.NumberColumn("Time (s)", format="%.1f"),
+    "data": st.column_config.TextColumn("Data", width="small"),
+    "created_at": st.column_config.TextColumn("When", width="small"),
+    "run_id": st.column_config.TextColumn("Run", width="small"),
 }
 
 
@@ -48,6 +49,9 @@ def history_table(service: TrainingService) -> list[RunRecord]:
         if (not statuses or r.status in statuses) and matches_filter(run_table_row(r), text)
     ]
     frame = pd.DataFrame([run_table_row(record) for record in shown])
+    if not frame.empty:  # a run without a result shows an empty cell, not "None"
+        frame["accuracy_percent"] = pd.to_numeric(frame["test_accuracy"], errors="coerce") * 100
+        frame["train_seconds"] = pd.to_numeric(frame["train_seconds"], errors="coerce")
     if frame.empty:
         st.caption(f"No run matches the filter ({len(records)} stored).")
         return []
@@ -59,16 +63,7 @@ def history_table(service: TrainingService) -> list[RunRecord]:
         on_select="rerun",
         selection_mode="multi-row",
         column_config=COLUMNS,
-        column_order=[
-            "status",
-            "label",
-            "test_accuracy",
-            "thresholded_accuracy",
-            "parameters",
-            "train_seconds",
-            "created_at",
-            "run_id",
-        ],
+        column_order=list(COLUMNS),
     )
     # A ticked row can be gone (deleted, filtered out) before the table redraws.
     selected = [shown[index] for index in event.selection.rows if index < len(shown)]
@@ -109,8 +104,8 @@ def _actions(service: TrainingService, shown: list[RunRecord], selected: list[Ru
         key="export_json",
         icon=":material/download:",
     )
-    if not roles.is_teacher():
-        return  # students never delete, and see no control for it
+    if not roles.is_teacher() or st.session_state.get(links.PRESENT):
+        return  # students never delete and see no control for it; nor does a projector
     delete.button(
         "Delete selected…",
         key="delete_selected",

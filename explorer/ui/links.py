@@ -17,6 +17,7 @@ warnings quote the link's text cut short, and the page shows them as plain text.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -30,11 +31,20 @@ from explorer.ui import controls, plain
 QUOTE_CHARACTERS = 40
 MAX_WARNINGS = 5
 
-VIEWS = ("explore", "compare")
+VIEWS = ("explore", "compare", "sweep")
 MAX_COMPARED_RUNS = 4
 CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(TrainingConfig))
+# The page's other settings in a link, each with the text it accepts. A sweep's own meaning is
+# checked by the sweep view, which explains what it ignores.
+OPTIONS = {
+    "present": re.compile(r"^[01]$"),
+    "lesson": re.compile(r"^[a-z0-9-]{1,40}$"),
+    "step": re.compile(r"^[1-9][0-9]?$"),
+    "sweep": re.compile(r"^[a-z0-9_:.,;-]{1,300}$"),
+    "seeds": re.compile(r"^[0-9]{1,2}$"),
+}
 # "teacher" is taken out of the address by explorer.ui.roles; it is never echoed back.
-OTHER_KEYS = ("view", "runs", "baseline", "teacher")
+OTHER_KEYS = ("view", "runs", "baseline", "teacher", *OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class SharedState:
     run_ids: tuple[str, ...] = ()
     baseline: str | None = None
     warnings: tuple[str, ...] = ()
+    options: dict[str, str] = field(default_factory=dict)  # OPTIONS that the link set
 
 
 def parse_query(params: Mapping[str, str | Sequence[str]]) -> SharedState:
@@ -90,9 +101,18 @@ def parse_query(params: Mapping[str, str | Sequence[str]]) -> SharedState:
     if baseline is not None and not RUN_ID_PATTERN.match(baseline):
         warnings.append(f"Ignored baseline={_quote(baseline)} from the link: not a run id.")
         baseline = None
+    options = {}
+    for name, pattern in OPTIONS.items():
+        text = values.get(name, "").strip().lower()
+        if not text:
+            continue
+        if pattern.match(text):
+            options[name] = text
+        else:
+            warnings.append(f"Ignored {name}={_quote(text)} from the link: not a valid {name}.")
     if len(warnings) > MAX_WARNINGS:
         warnings[MAX_WARNINGS - 1 :] = [f"… and {len(warnings) - MAX_WARNINGS + 1} more problems."]
-    return SharedState(config, view, run_ids, baseline, tuple(warnings))
+    return SharedState(config, view, run_ids, baseline, tuple(warnings), options)
 
 
 def _quote(text: str) -> str:
@@ -107,6 +127,7 @@ def to_query(
     view: str = "explore",
     run_ids: Sequence[str] = (),
     baseline: str | None = None,
+    options: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The query parameters for this state: only what differs from the defaults, so links stay
     short and a plain link means the tutorial's network."""
@@ -124,6 +145,7 @@ def to_query(
         query["runs"] = ",".join(run_ids)
     if baseline:
         query["baseline"] = baseline
+    query.update({name: text for name, text in (options or {}).items() if text})
     return query
 
 
@@ -156,8 +178,10 @@ def _run_ids(text: str, warnings: list[str]) -> tuple[str, ...]:
 COMPARED = "compared_run_ids"
 BASELINE = "baseline_run_id"
 VIEW = "view"
+PRESENT = "present"
+LESSON_RUNS = "lesson_runs"  # the configs a lesson's Compare step puts side by side
+OPTION_STATE = {"present": PRESENT, "lesson": "lesson", "step": "lesson_step"}
 _APPLIED = "link_applied"
-_LAST_CONFIG = "last_valid_config"
 
 
 def apply_link_once() -> None:
@@ -170,6 +194,11 @@ def apply_link_once() -> None:
     st.session_state[VIEW] = state.view
     st.session_state[COMPARED] = list(state.run_ids)
     st.session_state[BASELINE] = state.baseline
+    st.session_state[PRESENT] = state.options.get("present") == "1"
+    st.session_state["lesson"] = state.options.get("lesson")
+    st.session_state["lesson_step"] = int(state.options.get("step", 1))
+    for name in ("sweep", "seeds"):
+        st.session_state[f"link_{name}"] = state.options.get(name)
     for warning in state.warnings:
         plain.alert("warning", warning)
 
@@ -179,16 +208,23 @@ def sync_link(config: TrainingConfig | None) -> None:
 
     `config` None means the last valid one (fragments rerun without the sidebar).
     """
-    if config is not None:
-        st.session_state[_LAST_CONFIG] = config
-    config = st.session_state.get(_LAST_CONFIG)
+    config = config or st.session_state.get(controls.LAST_CONFIG)
     if config is None:
         return
+    state = st.session_state
+    options = {
+        "present": "1" if state.get(PRESENT) else "",
+        "lesson": state.get("lesson") or "",
+        "step": str(state.get("lesson_step", 1)) if state.get("lesson") else "",
+        "sweep": state.get("link_sweep") or "",
+        "seeds": state.get("link_seeds") or "",
+    }
     query = to_query(
         config,
-        view=st.session_state.get(VIEW, "explore"),
-        run_ids=st.session_state.get(COMPARED, []),
-        baseline=st.session_state.get(BASELINE),
+        view=state.get(VIEW, "explore"),
+        run_ids=state.get(COMPARED, []),
+        baseline=state.get(BASELINE),
+        options=options,
     )
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)

@@ -7,13 +7,7 @@ import html
 import streamlit as st
 
 from explorer.config import TrainingConfig
-from explorer.model import (
-    SpeedCalibration,
-    estimate_training_seconds,
-    layer_parameters,
-    layer_widths,
-    total_parameters,
-)
+from explorer.model import layer_parameters, layer_widths, total_parameters
 from explorer.views.text import duration
 
 COLUMNS = ("Layer", "Inputs", "Neurons", "Activation", "Weights (in × out)", "Biases")
@@ -47,48 +41,53 @@ def parameter_table_html(config: TrainingConfig) -> str:
             f'<td style="{_CELL}text-align:right">{layer.weights:,}</td>',
             f'<td style="{_CELL}text-align:right">{layer.biases:,}</td>',
             f'<td style="{_CELL}white-space:nowrap"><span style="{_BAR}width:'
-            f'{max(share * 160, 1):.0f}px"></span>{layer.parameters:,} ({share:.1%})</td>',
+            f'{max(share * 120, 1):.0f}px"></span>{layer.parameters:,} ({share:.1%})</td>',
         ]
         rows.append(f'<tr data-parameters="{layer.parameters}">{"".join(cells)}</tr>')
+    # The wrapper scrolls sideways on a narrow screen instead of widening the page.
     return (
-        '<table class="parameter-table" style="border-collapse:collapse;font-size:0.9rem;'
-        f'width:100%"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        '<div style="overflow-x:auto"><table class="parameter-table" style="border-collapse:'
+        f'collapse;font-size:0.9rem;width:100%"><thead><tr>{header}</tr></thead><tbody>'
+        f"{''.join(rows)}</tbody></table></div>"
     )
 
 
 def network_panel(config: TrainingConfig) -> None:
-    """Shape of the network and its parameter table; needs nothing but the config."""
-    widths = " → ".join(f"{width:,}" for width in layer_widths(config))
-    st.subheader("Network")
-    st.markdown(f"**{widths}** &nbsp; (input pixels → hidden layers → 10 digit classes)")
-    st.html(parameter_table_html(config))
+    """Where the parameters are: one row per layer (needs nothing but the config)."""
+    with st.expander("Where the parameters are", expanded=True):
+        st.html(parameter_table_html(config))
 
 
-def headline_metrics(
+def headline(
     config: TrainingConfig,
-    train_samples: int | None,
-    test_samples: int | None,
-    calibration: SpeedCalibration | None,
+    estimate_seconds: float | None = None,
+    measured_runs: int = 0,
+    start_seconds: float = 0.0,
 ) -> None:
-    """Total parameters and the estimated training time, side by side."""
-    total_column, time_column = st.columns(2)
-    total_column.metric(
-        "Parameters to learn",
-        f"{total_parameters(config):,}",
-        help="Every weight and bias of every layer: inputs × neurons + neurons, summed.",
-    )
-    if train_samples is None:
-        time_column.metric("Estimated training time", "…")
-        return
-    used = max(1, round(train_samples * config.train_fraction))
-    seconds = estimate_training_seconds(config, used, test_samples or 0, calibration)
-    measured = calibration is not None and calibration.measured_runs > 0
-    time_column.metric(
-        "Estimated training time",
-        f"≈ {duration(seconds)}",
-        help=(
-            f"From the speed of {calibration.measured_runs} earlier run(s) on this computer."
-            if measured
+    """The network's shape, its total parameters and the estimated training time, in one row.
+
+    `estimate_seconds` None: not known yet (the data is still loading). `start_seconds` is the
+    part of the estimate still to pay for starting a trainer (loading TensorFlow).
+    """
+    widths = " → ".join(f"{width:,}" for width in layer_widths(config))
+    with st.container(horizontal=True, wrap=True, gap="large", vertical_alignment="center"):
+        st.markdown(f"**{widths}**  \n(pixels → hidden layers → 10 digits)", width=300)
+        st.metric(
+            "Parameters to learn",
+            f"{total_parameters(config):,}",
+            help="Every weight and bias of every layer: inputs × neurons + neurons, summed.",
+            width=200,
+        )
+        if estimate_seconds is None:
+            st.metric("Estimated training time", "…", width=200)
+            return
+        source = (
+            f"From the speed of {measured_runs} earlier run(s) on this computer."
+            if measured_runs
             else "A rough guess until the first run measures this computer's speed."
-        ),
-    )
+        )
+        if start_seconds > 0.5:
+            source += f" It includes about {duration(start_seconds)} to start a trainer."
+        st.metric(
+            "Estimated training time", f"≈ {duration(estimate_seconds)}", help=source, width=200
+        )

@@ -1,11 +1,13 @@
 """The whole page, top to bottom. app.py calls `main()`.
 
-Order matters for speed: the controls and the parameter table come first and need neither the
-data nor TensorFlow, so they paint at once; the data loads next; TensorFlow loads only when a
-training actually starts, on the worker thread.
+Order matters for speed: the controls and the parameter count come first and need neither the
+data nor TensorFlow, so they paint at once; the data loads next; TensorFlow loads only in the
+trainer processes, which the first page view starts in the background.
 """
 
 from __future__ import annotations
+
+import time
 
 import streamlit as st
 
@@ -14,75 +16,177 @@ from explorer.data.sources import MnistData
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.store.records import StoreError
-from explorer.ui import comparison, controls, links, network, plain, progress, results, roles
+from explorer.ui import (
+    comparison,
+    controls,
+    lessons,
+    links,
+    network,
+    plain,
+    progress,
+    results,
+    roles,
+    styles,
+    teacher,
+)
 from explorer.ui.resources import get_service
 
-# The last run this browser session trained: its result is "new", not shown with a cached badge.
-SESSION_RUN = "started_run_id"
+# The runs this browser session started: their results are "new", not shown as cached.
+SESSION_RUNS = "started_run_ids"
+SCROLL = "scroll_to_run"  # set when Train is pressed: bring the progress into view
+VIEW_NAMES = {"explore": "Explore a network", "compare": "Compare runs", "sweep": "Sweep"}
 
 
 def main() -> None:
-    st.set_page_config(page_title="MNIST Explorer", page_icon=":material/neurology:", layout="wide")
-    st.title("MNIST Explorer")
-    st.caption(
-        "Choose a network with the sliders, press **Train**, and see what each choice does to "
-        "a handwritten-digit classifier. Runs are kept: going back to a configuration shows it "
-        "at once."
+    st.set_page_config(
+        page_title="MNIST Explorer",
+        page_icon=":material/neurology:",
+        layout="wide",
+        initial_sidebar_state="auto",
     )
     roles.setup()
     links.apply_link_once()
-    roles.teacher_panel()
-    config = controls.config_controls()
-    pressed = controls.train_button(disabled=config is None)
-    view = st.radio(
-        "View",
-        links.VIEWS,
-        key=links.VIEW,
-        horizontal=True,
-        label_visibility="collapsed",
-        format_func=lambda name: {"explore": "Explore a network", "compare": "Compare runs"}[name],
-    )
-    links.sync_link(config)
+    presenter = bool(st.session_state.get(links.PRESENT))
+    styles.apply(presenter)
     service = _service()
+    _sidebar(service, presenter)
+    _header(presenter)
     if service is not None:
         service.touch(roles.requester())
         service.warm()  # the first page view starts the trainers; TensorFlow loads meanwhile
         queue_line(service)
-    if view == "compare":
-        try:
-            comparison.compare_page(get_service(), config, pressed)
-        except (StoreError, ValueError) as error:
-            plain.alert("error", str(error))
+    lessons.lesson_bar(service, presenter)
+    view = st.session_state.get(links.VIEW, "explore")
+    if view == "explore":
+        explore(service)
         return
+    links.sync_link(None)
+    if service is None:
+        return
+    try:
+        if view == "compare":
+            comparison.compare_page(service)
+        else:
+            from explorer.ui import sweep  # the sweep view, drawn only when asked for
+
+            sweep.sweep_page(service)
+    except (StoreError, ValueError) as error:
+        plain.alert("error", str(error))
+
+
+def _header(presenter: bool) -> None:
+    with st.container(horizontal=True, wrap=True, vertical_alignment="center", gap="medium"):
+        st.markdown("## MNIST Explorer", width="content")
+        st.segmented_control(
+            "View",
+            list(VIEW_NAMES),
+            format_func=VIEW_NAMES.get,
+            key=links.VIEW,
+            required=True,
+            label_visibility="collapsed",
+        )
+    if not presenter:
+        st.caption(
+            "Choose a network, press **Train**, and see what each choice does to a "
+            "handwritten-digit classifier. Runs are kept: going back to a configuration shows "
+            "it at once."
+        )
+
+
+def _sidebar(service: TrainingService | None, presenter: bool) -> None:
+    with st.sidebar:
+        st.toggle(
+            "Presenter mode",
+            key=links.PRESENT,
+            help="Large type for a projector; teacher-only controls hidden. Kept in the link.",
+        )
+        lessons.picker()
+        if not presenter:
+            roles.teacher_panel()
+            if service is not None and roles.is_teacher():
+                teacher.panel(service)
+
+
+def explore(service: TrainingService | None) -> None:
+    config, action = controls.control_bar()
+    links.sync_link(config)
     if config is None:
         return
-    network.network_panel(config)
-    metrics_slot = st.empty()
-    with metrics_slot.container():  # the total paints now; the time estimate needs the data
-        network.headline_metrics(config, None, None, None)
-
+    headline = st.empty()
+    with headline.container():  # the total paints now; the estimate needs the data
+        network.headline(config)
+    if service is None:
+        network.network_panel(config)
+        return
     try:
-        service = get_service()
         with st.spinner("Loading MNIST…"):
             data = service.data
     except (StoreError, ValueError) as error:
         plain.alert("error", str(error))
+        network.network_panel(config)
         return
+    with headline.container():
+        network.headline(
+            config,
+            service.estimate(config),
+            service.calibration().measured_runs,
+            service.executor.start_seconds(),
+        )
     _data_banner(data)
-    with metrics_slot.container():
-        network.headline_metrics(config, len(data.y_train), len(data.y_test), service.calibration())
+    if action is not None:
+        _start(service, config, action)
+    _still_training_elsewhere(service, config)
+    with st.container(key="run_panel"):
+        if st.session_state.pop(SCROLL, False):
+            _scroll_into_view("run_panel")
+        run_panel(service, config)
+    network.network_panel(config)
 
-    if pressed:
-        try:
-            submission = service.submit(config, roles.requester())
-        except LimitError as error:
-            plain.alert("warning", str(error))
-        else:
-            if submission.cached:
-                st.toast("This configuration was trained before: showing the stored result.")
-            else:
-                st.session_state[SESSION_RUN] = submission.run_id
-    run_panel(service, config)
+
+def _start(service: TrainingService, config: TrainingConfig, action: str) -> None:
+    """Train (or Repeat: seeds 0..N-1) the current config for this session."""
+    seeds = range(int(st.session_state[controls.REPEATS])) if action == "repeat" else [None]
+    started = st.session_state.setdefault(SESSION_RUNS, [])
+    try:
+        for seed in seeds:
+            chosen = config if seed is None else config.replace(seed=seed)
+            submission = service.submit(chosen, roles.requester())
+            if not submission.cached:
+                started.append(submission.run_id)
+    except LimitError as error:
+        plain.alert("warning", str(error))
+        return
+    if action == "repeat":
+        st.session_state[results.REPEAT_OF] = config.replace(seed=0)
+    st.session_state[SCROLL] = True
+
+
+def _still_training_elsewhere(service: TrainingService, config: TrainingConfig) -> None:
+    """A run this session started that is still going, for another config than the one shown:
+    say so (moving a slider used to hide it), with a way back to it."""
+    for run_id in reversed(st.session_state.get(SESSION_RUNS, [])):
+        state = service.progress(run_id)
+        if state is None or state.finished or state.config == config:
+            continue
+        text = f"Still training: {state.config.label()} ({state.fraction:.0%} done)."
+        with st.container(horizontal=True, vertical_alignment="center", key="elsewhere"):
+            plain.alert("info", text)
+            st.button(
+                "Show it",
+                key=f"show_{run_id}",
+                on_click=controls.set_config,
+                args=(state.config,),
+            )
+        return
+
+
+def _scroll_into_view(key: str) -> None:
+    # A fresh nonce, so the browser runs the script each time Train is pressed.
+    st.html(
+        f"<script>/* {time.time()} */ setTimeout(() => document.querySelector('.st-key-{key}')"
+        "?.scrollIntoView({behavior: 'smooth', block: 'start'}), 300);</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def _service() -> TrainingService | None:
@@ -96,11 +200,11 @@ def _service() -> TrainingService | None:
 def queue_line(service: TrainingService) -> None:
     """One line on every page: what trains now and how many runs wait."""
     jobs = service.queue()
-    running = [job for job in jobs if job.status == "running"]
-    waiting = len(jobs) - len(running)
     if not jobs:
         return
-    now = ", ".join(f"{job.config.label()} ({', '.join(job.waiters)})" for job in running)
+    running = [job for job in jobs if job.status == "running"]
+    waiting = len(jobs) - len(running)
+    now = ", ".join(f"{job.config.label()} (for {', '.join(job.waiters)})" for job in running)
     text = f"Training now: {now or 'starting'}" + (f" · {waiting} waiting" if waiting else "")
     plain.caption(text)
 
@@ -111,33 +215,38 @@ def run_panel(service: TrainingService, config: TrainingConfig) -> None:
     if latest is not None and latest.is_active:  # here, or in another process on the store
         progress.live_progress(service, latest.run_id)
         return
+    repeat_of = st.session_state.get(results.REPEAT_OF)
     record = service.lookup(config)
     if record is None:
         if latest is None:
-            st.info("Not trained yet. Press **Train** in the sidebar.", icon=":material/info:")
-            return
-        if not latest.has_result:
+            st.info("Not trained yet. Press **Train** above.", icon=":material/info:")
+        elif not latest.has_result:
             plain.alert(
                 "error",
                 f"The last run of this configuration ended as {latest.status}: "
                 f"{latest.error or 'no details'}. Press Train to try again.",
             )
+        else:
+            record = latest  # stopped: partial results, labelled as such
+        if record is None:
             return
-        record = latest  # stopped: partial results, labelled as such
     elif latest.run_id != record.run_id and latest.status in ("failed", "interrupted"):
         plain.alert(
             "warning", f"A later retraining of this configuration did not finish: {latest.error}"
         )
-    started_here = st.session_state.get(SESSION_RUN)
-    results.result_view(service, record, cached=record.run_id != started_here)
+    if repeat_of is not None and repeat_of == config.replace(seed=0):
+        results.repeat_summary(service, config)
+    new = record.run_id in st.session_state.get(SESSION_RUNS, [])
+    results.result_view(service, record, cached=not new)
 
 
 def _data_banner(data: MnistData) -> None:
     if data.is_sample:
         st.warning(
             f"Using the small MNIST sample bundled with the app ({len(data.y_train):,} training "
-            f"and {len(data.y_test):,} test digits), so accuracy will be lower than with the full "
-            "set. To use all 70,000 digits, connect to the internet once (Keras downloads "
+            f"and {len(data.y_test):,} test digits): accuracy is much lower than with the full "
+            "set (the tutorial's network reaches about 50 % here, about 90 % on all 70,000 "
+            "digits). To use the full set, connect to the internet once (Keras downloads "
             "MNIST), or put `mnist.npz` or the four MNIST `.gz` files in a folder and start "
             "with `EXPLORER_DATA_DIR=that/folder streamlit run app.py`.",
             icon=":material/dataset:",

@@ -52,3 +52,11 @@ def caption(text: str) -> None:
         '<div class="plain-caption" style="font-size:0.875rem;color:rgba(49,51,63,0.6);'
         f'overflow-wrap:anywhere">{html.escape(text)}</div>'
     )
+
+
+def note(text: str, size: str = "1.1rem") -> None:
+    """Show `text` as plain text at font size `size` (a lesson's note, large on a projector)."""
+    st.html(
+        f'<div class="plain-note" style="font-size:{size};line-height:1.4;overflow-wrap:anywhere">'
+        f"{html.escape(text)}</div>"
+    )

@@ -6,16 +6,39 @@ import numpy as np
 import streamlit as st
 
 from explorer import metrics
+from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData
 from explorer.model import total_parameters
 from explorer.service.service import TrainingService
 from explorer.store.records import RunPredictions, RunRecord, StoreError
 from explorer.ui import plain
 from explorer.ui.resources import run_predictions, show_chart, show_curves
-from explorer.views import charts, digits
+from explorer.views import charts, digits, stats
 from explorer.views.text import ago, duration, percent
 
 GRID_SIZE = 20  # the tutorial shows the first 20 test digits
+REPEAT_OF = "repeat_of"  # the config (seed 0) this session last repeated
+
+
+def repeat_summary(service: TrainingService, config: TrainingConfig) -> None:
+    """How the result varies over the seeds of `config` that the class has trained."""
+    count = int(st.session_state.get("repeat_count", 3))
+    records = [service.latest(config.replace(seed=seed)) for seed in range(count)]
+    done = [r for r in records if r is not None and r.is_complete]
+    values = [r.summary.get("test_accuracy") for r in done]
+    summary = stats.summarise(values)
+    with st.container(border=True, key="repeats"):
+        st.markdown(
+            f"**Repeated over seeds 0–{count - 1}**: test accuracy "
+            f"{stats.format_summary(summary)}"
+            + ("" if len(done) == count else f" · {count - len(done)} still to come")
+        )
+        if len(done) >= 1:
+            runs = {f"seed {r.config.seed}": r.history for r in done}
+            show_chart(
+                ("repeat", tuple(r.run_id for r in done)),
+                lambda: charts.seed_band(runs, values),
+            )
 
 
 def result_view(service: TrainingService, record: RunRecord, *, cached: bool) -> None:
@@ -98,7 +121,8 @@ def digit_grid(data: MnistData, predictions: RunPredictions) -> None:
             return
     else:
         chosen = np.arange(min(GRID_SIZE, len(data.y_test)))
-        caption = f"The first {len(chosen)} test digits, as in the tutorial; wrong ones in red."
+        tutorial = " (as in the tutorial)" if len(data.y_test) == 10_000 else ""
+        caption = f"The first {len(chosen)} test digits{tutorial}; wrong ones in red."
     wrong = int(np.sum(predicted[chosen] != data.y_test[chosen]))
     st.html(
         digits.digit_grid_html(

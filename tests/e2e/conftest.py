@@ -18,19 +18,31 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """`streamlit run app.py` on a free port; yields its base URL and stops it afterwards."""
-    environment = {
+def server_environment(tmp_path_factory, **extra) -> dict[str, str]:
+    """The environment of a test server: the bundled sample (quick runs), its own run store."""
+    return {
         **os.environ,
         "EXPLORER_HOME": str(tmp_path_factory.mktemp("e2e-home")),
-        "EXPLORER_DATA_DIR": "",  # the bundled sample: quick runs
+        "EXPLORER_DATA_DIR": "",
         "EXPLORER_OFFLINE": "1",
         "KERAS_HOME": str(tmp_path_factory.mktemp("e2e-keras")),
+        **extra,
     }
+
+
+@pytest.fixture(scope="session")
+def running_server(tmp_path_factory):
+    """`streamlit run app.py` on a free port (stopped afterwards): .url, .env, .log_path."""
+    environment = server_environment(tmp_path_factory)
     log = tmp_path_factory.mktemp("e2e-log") / "server.log"
     with StreamlitServer(environment, log, timeout=60) as running:
-        yield running.url
+        yield running
+
+
+@pytest.fixture(scope="session")
+def server(running_server):
+    """The base URL of the shared test server."""
+    return running_server.url
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +79,13 @@ def screenshot(page, name: str) -> Path:
         spread = ImageStat.Stat(image.convert("L")).stddev[0]
     assert spread > 5, f"screenshot {path.name} looks blank"
     return path
+
+
+def new_page(browser, width: int, height: int, scale: float = 1.0):
+    """A page in a fresh browser context: 1280×800, or a projector's 683×512 at scale 1.5."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, device_scale_factor=scale
+    )
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    return page

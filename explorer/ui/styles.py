@@ -1,0 +1,34 @@
+"""The page's own CSS: what makes it fit a projector, and presenter mode's large type.
+
+    styles.apply(presenter=False)
+
+Everything here is layout and size; no colours of Streamlit's theme are changed.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+# Always: nothing wider than its column. Charts and tables get a horizontal scrollbar of their
+# own rather than widening the page.
+_FIT = """
+<style>
+.stMainBlockContainer { padding-top: 2.5rem; }
+[data-testid="stHtml"] { max-width: 100%; overflow-x: auto; }
+[data-testid="stVegaLiteChart"] { max-width: 100%; }
+</style>
+"""
+# Presenter mode: large type for the back of the room, a thick progress bar, no teacher controls.
+_PRESENTER = """
+<style>
+html { font-size: 20px; }
+.stMainBlockContainer { max-width: 100%; padding-left: 1.5rem; padding-right: 1.5rem; }
+[data-testid="stProgress"] > div > div > div { height: 1.4rem !important; }
+[data-testid="stMetricValue"] { font-size: 2.4rem; }
+.teacher-only { display: none !important; }
+</style>
+"""
+
+
+def apply(presenter: bool) -> None:
+    st.html(_FIT + (_PRESENTER if presenter else ""))
