@@ -179,6 +179,22 @@ def test_path_that_is_not_a_usable_file_is_named(tmp_path, problem):
         load_mnist(folder)
 
 
+@pytest.mark.parametrize("problem", ["symbolic link loop", "permission denied", "folder"])
+def test_broken_keras_cache_is_explained_in_a_note(tmp_path, monkeypatch, problem):
+    cache = tmp_path / "keras" / "datasets" / "mnist.npz"
+    cache.parent.mkdir(parents=True)
+    if problem == "symbolic link loop":
+        cache.symlink_to(cache.name)
+    elif problem == "permission denied":
+        deny_reading(monkeypatch, write_npz(cache, small_arrays()))
+    else:
+        cache.mkdir()
+    loaded = load_mnist(keras_home=tmp_path / "keras")
+    assert loaded.source == "sample"
+    broken = [note for note in loaded.notes if note.startswith(f"Keras cache file {cache} is")]
+    assert len(broken) == 1 and problem in broken[0]
+
+
 def _encrypted_member(folder: Path, monkeypatch) -> Path:
     members = [npy_member(key, array) for key, array in zip(NPZ_KEYS, small_arrays(), strict=True)]
     members[0] = dataclasses.replace(members[0], flag_bits=0x1)
@@ -261,6 +277,18 @@ def test_running_out_of_memory_becomes_value_error_naming_the_file(tmp_path, lay
     )
 
 
+def test_unknown_home_folder_skips_the_keras_cache_with_a_note(monkeypatch):
+    # As in containers with no HOME and no entry for the user in the user database.
+    def no_home(cls):
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("KERAS_HOME")
+    monkeypatch.setattr(Path, "home", classmethod(no_home))
+    loaded = load_mnist()
+    assert loaded.source == "sample"
+    assert any("the home folder is unknown" in note for note in loaded.notes)
+
+
 class FakeNetwork:
     """Stands in for urllib.request.urlopen: returns `payload` or raises `error`."""
 
@@ -296,6 +324,16 @@ def test_download_with_unwritable_cache_still_uses_the_data(tmp_path, monkeypatc
     loaded = load_mnist(offline=False, keras_home=tmp_path / "keras_is_a_file")
     assert loaded.source == "download"
     assert any("Could not save the download" in note for note in loaded.notes)
+
+
+def test_download_with_unknown_home_folder_still_uses_the_data(tmp_path, monkeypatch):
+    payload = write_npz(tmp_path / "served.npz", small_arrays()).read_bytes()
+    monkeypatch.setattr(data.urllib.request, "urlopen", FakeNetwork(payload))
+    monkeypatch.setattr(data, "MNIST_SHA256", hashlib.sha256(payload).hexdigest())
+    monkeypatch.setattr(data, "_keras_cache_file", lambda keras_home: None)
+    loaded = load_mnist(offline=False)
+    assert loaded.source == "download"
+    assert "Could not save the download: the home folder is unknown." in loaded.notes
 
 
 def test_download_with_wrong_hash_falls_through(tmp_path, monkeypatch):
