@@ -5,15 +5,28 @@ holding `mnist.npz` or Yann LeCun's four IDX files (`train-images-idx3-ubyte` an
 gzipped `.gz` or not). For single files: `read_npz(path)`, `read_idx(path, IMAGES_MAGIC)`,
 `read_idx(path, LABELS_MAGIC)`. Images come back as `(n, 28, 28)` uint8, labels as `(n,)`.
 
-Files may be damaged or hostile, so every problem raises `ValueError` naming the file, nothing is
-ever unpickled, and an IDX header that claims more data than the file can hold is rejected before
-any memory is allocated. (`explorer.data.sources` decides where to look; this module only reads.)
+Files may be damaged or hostile (a 3 MB gzip file can unpack to 3 GB), so:
+
+- every problem raises `MnistFileError`, a `ValueError` whose message names the file and the
+  real cause (missing, permission denied, symbolic link loop, not a file, damaged, too large);
+  no `OSError` or `MemoryError` ever escapes;
+- nothing is ever unpickled;
+- sizes are checked against MNIST's before anything is read: no file may claim more than
+  `MAX_MNIST_IMAGES` images or labels, an uncompressed IDX file must be exactly as long as its
+  header says, and compressed data is unpacked only up to the size its header claims (plus one
+  byte, to notice extra data). Reading one file therefore never takes much more memory than
+  MNIST's largest array (55 MB).
+
+(`explorer.data.sources` decides where to look; this module only reads.)
 """
 
 from __future__ import annotations
 
+import errno
 import gzip
+import math
 import os
+import stat
 import struct
 import zipfile
 import zlib
@@ -24,6 +37,7 @@ import numpy as np
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 IMAGE_SIDE = 28
+IMAGE_BYTES = IMAGE_SIDE * IMAGE_SIDE
 NPZ_FILE_NAME = "mnist.npz"
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 IDX_FILE_NAMES = (
@@ -33,21 +47,147 @@ IDX_FILE_NAMES = (
     "t10k-labels-idx1-ubyte",
 )
 
-# Deflate cannot expand data by more than about 1032:1, so a gzip file of `s` bytes can never
-# decompress to more than this bound; headers claiming more are lies we can reject up front.
-GZIP_MAX_EXPANSION = 1032
-GZIP_SLACK_BYTES = 1024
+# MNIST has 60,000 training and 10,000 test images. No MNIST file holds more than both together,
+# so a header claiming more is damaged or hostile (a "zip bomb") and is refused before reading.
+MAX_MNIST_IMAGES = 70_000
+# Labels in an npz may be any integer type; the widest, int64, takes 8 bytes per label.
+MAX_LABEL_BYTES = 8
+# np.load refuses longer .npy headers too; MNIST's are 128 bytes.
+NPY_HEADER_MAX_BYTES = 10_000
+# Opening a zip file parses its whole list of members (the "central directory") into Python
+# objects, about 550 bytes each. MNIST's lists four members in under 1 KB; a list of millions
+# would cost gigabytes and minutes before any other check could run.
+MAX_ZIP_DIRECTORY_BYTES = 64 * 1024
 READ_CHUNK_BYTES = 4 * 1024 * 1024
 _GZIP_SIGNATURE = b"\x1f\x8b"
 _KIND_BY_MAGIC = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}
+_ZIP_END = struct.Struct("<4s4H2LH")  # "end of central directory" record
+_ZIP64_END_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_END = struct.Struct("<4sQ2H2L4Q")
+_ZIP_ENCRYPTED_FLAG = 0x1
 
 
-def read_idx(path: str | Path, expected_magic: int) -> np.ndarray:
+class MnistFileError(ValueError):
+    """A file or folder that cannot be used as MNIST; the message names it and says why.
+
+    It is a `ValueError`, so `except ValueError` catches it.
+    """
+
+
+# ---- folders and files: say why a path cannot be used ----------------------------------------
+
+
+def entry_exists(path: str | os.PathLike) -> bool:
+    """True if anything at all is at `path`: a file, a folder, a broken or looping link, or
+    something we may not look at.
+
+    Use it instead of `Path.is_file()` to decide whether to read a path: reading then reports the
+    real problem, where `is_file()` would say False (or raise) and the file would be reported
+    missing.
+    """
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:  # e.g. permission denied on a folder on the way: reading will say so
+        return True
+    return True
+
+
+def _cause(error: OSError) -> str:
+    """Why a path cannot be used, in words to follow its name in a message."""
+    if isinstance(error, PermissionError):
+        return "cannot be read: permission denied (on it, or on a folder on its path)"
+    if error.errno == errno.ELOOP:
+        return (
+            "is a symbolic link loop: it, or a folder on its path, is a link that leads back "
+            "to itself"
+        )
+    if isinstance(error, FileNotFoundError):
+        return "does not exist"
+    if isinstance(error, NotADirectoryError):
+        return "does not exist (a part of its path is a file, not a folder)"
+    if isinstance(error, IsADirectoryError):
+        return "is a folder, not a file"
+    return f"cannot be read ({error.strerror or error})"
+
+
+def _status(path: Path, what: str) -> os.stat_result:
+    """`path.stat()`, or `MnistFileError` saying why `path` cannot be used; `what` starts it."""
+    try:
+        return path.stat()
+    except OSError as error:
+        if isinstance(error, FileNotFoundError) and os.path.islink(path):
+            try:
+                target = f"it points to {os.readlink(path)}, which does not exist"
+            except OSError:
+                target = "what it points to does not exist"
+            raise MnistFileError(f"{what} {path} is a broken symbolic link: {target}") from error
+        raise MnistFileError(f"{what} {path} {_cause(error)}") from error
+
+
+def _check_folder(folder: Path) -> None:
+    mode = _status(folder, "MNIST folder").st_mode
+    if stat.S_ISREG(mode):
+        raise MnistFileError(f"MNIST folder {folder} is a file, not a folder")
+    if not stat.S_ISDIR(mode):
+        raise MnistFileError(f"MNIST folder {folder} is not a folder")
+
+
+def _check_file(path: Path, what: str) -> None:
+    """Raise `MnistFileError` unless `path` is a regular file with something in it."""
+    status = _status(path, what)
+    if stat.S_ISDIR(status.st_mode):
+        raise MnistFileError(f"{what} {path} is a folder, not a file")
+    if not stat.S_ISREG(status.st_mode):
+        # Reading a device or pipe could block forever or never end.
+        raise MnistFileError(
+            f"{what} {path} is not a regular file (it is a device, pipe or socket)"
+        )
+    if status.st_size == 0:
+        raise MnistFileError(f"{what} {path} is empty")
+
+
+def _is_regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def _out_of_memory(what: str, path) -> MnistFileError:
+    return MnistFileError(
+        f"{what} {path} could not be read: the computer ran out of memory while reading it"
+    )
+
+
+def _read_exactly(stream, size: int) -> bytearray:
+    """Read `size` bytes, or fewer if the stream ends first (callers check the length).
+
+    Reads in chunks, so a decompressing stream never unpacks more than one chunk at a time,
+    and never more than `size` bytes in all.
+    """
+    buffer = bytearray(size)
+    filled = 0
+    with memoryview(buffer) as view:
+        while filled < size:
+            got = stream.readinto(view[filled : filled + READ_CHUNK_BYTES])
+            if not got:
+                break
+            filled += got
+    del buffer[filled:]
+    return buffer
+
+
+# ---- IDX files -------------------------------------------------------------------------------
+
+
+def read_idx(path: str | os.PathLike, expected_magic: int) -> np.ndarray:
     """Read one MNIST IDX file, gzipped or not, and return its array.
 
     `expected_magic` is `IMAGES_MAGIC` (2051, returns `(n, 28, 28)` uint8) or `LABELS_MAGIC`
-    (2049, returns `(n,)` uint8 with values 0..9). Raises `ValueError` naming the file if it is
-    missing, empty, damaged, truncated, of the wrong kind, or not MNIST-shaped.
+    (2049, returns `(n,)` uint8 with values 0..9). Raises `MnistFileError` naming the file if it
+    is missing, unreadable, empty, damaged, truncated, of the wrong kind, or not MNIST-sized.
     """
     if expected_magic not in _KIND_BY_MAGIC:
         raise ValueError(
@@ -55,84 +195,100 @@ def read_idx(path: str | Path, expected_magic: int) -> np.ndarray:
             f"(labels), not {expected_magic!r}"
         )
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"IDX file {path} does not exist (or is not a file)")
-    file_size = path.stat().st_size
-    if file_size == 0:
-        raise ValueError(f"IDX file {path} is empty")
-    is_gzip = False
+    _check_file(path, "IDX file")
     try:
-        with path.open("rb") as raw:
-            is_gzip = raw.read(2) == _GZIP_SIGNATURE
+        return _read_idx_file(path, expected_magic)
+    except MemoryError:
+        pass  # raised below, once this block has let go of the failed read's memory
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        # Only gzip raises these; EOFError means the compressed stream stops early.
+        raise MnistFileError(
+            f"IDX file {path} is a damaged or truncated gzip file ({type(error).__name__}: {error})"
+        ) from error
+    except OSError as error:
+        raise MnistFileError(f"IDX file {path} {_cause(error)}") from error
+    raise _out_of_memory("IDX file", path)
+
+
+def _read_idx_file(path: Path, expected_magic: int) -> np.ndarray:
+    with open(path, "rb") as raw:
+        is_gzip = raw.read(2) == _GZIP_SIGNATURE
+        raw.seek(0)
         if is_gzip:
-            with gzip.open(path, "rb") as stream:
-                array = _read_idx_stream(stream, path, expected_magic, file_size, is_gzip=True)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                array = _read_idx_stream(stream, path, expected_magic, size_on_disk=None)
         else:
-            with path.open("rb") as stream:
-                array = _read_idx_stream(stream, path, expected_magic, file_size, is_gzip=False)
-    except (EOFError, zlib.error, OSError) as error:
-        # gzip.BadGzipFile is an OSError; EOFError means the compressed stream stops early.
-        problem = "is a damaged or truncated gzip file" if is_gzip else "could not be read"
-        raise ValueError(f"IDX file {path} {problem} ({type(error).__name__}: {error})") from error
+            size_on_disk = os.fstat(raw.fileno()).st_size
+            array = _read_idx_stream(raw, path, expected_magic, size_on_disk=size_on_disk)
     if expected_magic == LABELS_MAGIC and array.size and int(array.max()) > 9:
         position = int(np.argmax(array > 9))
-        raise ValueError(
+        raise MnistFileError(
             f"IDX file {path} holds label {int(array[position])} at position {position}; "
             "MNIST labels must be 0..9"
         )
     return array
 
 
-def _read_idx_stream(stream, path: Path, expected_magic: int, file_size: int, *, is_gzip: bool):
-    """Parse header and body from an open (possibly decompressing) binary stream."""
+def _read_idx_stream(stream, path: Path, expected_magic: int, size_on_disk: int | None):
+    """Parse header and body from an open binary stream, decompressing if it is gzip.
+
+    `size_on_disk` is the file's size when it is not compressed; the header must then account
+    for exactly every byte. Never reads more than the size the header claims, plus one byte.
+    """
     kind = _KIND_BY_MAGIC[expected_magic]
     header_size = 16 if expected_magic == IMAGES_MAGIC else 8
     header = _read_exactly(stream, header_size)
     if len(header) < 4:
-        raise ValueError(f"IDX file {path} is too short to be an IDX file ({len(header)} bytes)")
+        raise MnistFileError(
+            f"IDX file {path} is too short to be an IDX file ({len(header)} bytes)"
+        )
     (magic,) = struct.unpack(">I", header[:4])
     if magic != expected_magic:
         found = f" ({_KIND_BY_MAGIC[magic]})" if magic in _KIND_BY_MAGIC else ""
-        raise ValueError(
+        raise MnistFileError(
             f"IDX file {path} has magic number {magic}{found}, but MNIST {kind} files start "
             f"with {expected_magic}; is it the wrong file or not an IDX file?"
         )
     if len(header) < header_size:
-        raise ValueError(f"IDX file {path} is truncated inside its header")
+        raise MnistFileError(f"IDX file {path} is truncated inside its header")
     count = struct.unpack(">I", header[4:8])[0]
     if expected_magic == IMAGES_MAGIC:
         rows, cols = struct.unpack(">II", header[8:16])
         if (rows, cols) != (IMAGE_SIDE, IMAGE_SIDE):
-            raise ValueError(
+            raise MnistFileError(
                 f"IDX file {path} has the wrong image size: {rows}x{cols} pixels, "
                 f"but MNIST images are {IMAGE_SIDE}x{IMAGE_SIDE}"
             )
-    record_size = IMAGE_SIDE * IMAGE_SIDE if expected_magic == IMAGES_MAGIC else 1
+    if count > MAX_MNIST_IMAGES:
+        raise MnistFileError(
+            f"IDX file {path} says it holds {count:,} {kind}, but MNIST has only "
+            f"{MAX_MNIST_IMAGES:,} (60,000 to train and 10,000 to test); it is not an MNIST "
+            "file, and it is not read because it could fill the memory"
+        )
+    record_size = IMAGE_BYTES if expected_magic == IMAGES_MAGIC else 1
     claimed_bytes = count * record_size
-
-    # Check the claim against what the file could possibly hold before reading (allocating) it.
-    if is_gzip:
-        if claimed_bytes > GZIP_MAX_EXPANSION * file_size + GZIP_SLACK_BYTES:
-            raise ValueError(
-                f"IDX file {path} is corrupt: its header says {count:,} {kind}, far more than "
-                f"a {file_size:,}-byte gzip file can hold"
+    if size_on_disk is not None and size_on_disk != header_size + claimed_bytes:
+        if size_on_disk < header_size + claimed_bytes:
+            held = (size_on_disk - header_size) // record_size
+            raise MnistFileError(
+                f"IDX file {path} is truncated: header says {count} {kind} "
+                f"but the file holds only {held}"
             )
-    elif claimed_bytes > file_size - header_size:
-        held = (file_size - header_size) // record_size
-        raise ValueError(
-            f"IDX file {path} is truncated: header says {count} {kind} "
-            f"but the file holds only {held}"
+        raise MnistFileError(
+            f"IDX file {path} holds more data than its header says ({count} {kind}): it is "
+            f"{size_on_disk:,} bytes, not {header_size + claimed_bytes:,}; it is corrupt or not "
+            "an MNIST file"
         )
 
     body = _read_exactly(stream, claimed_bytes)
     if len(body) < claimed_bytes:
-        raise ValueError(
+        raise MnistFileError(
             f"IDX file {path} is truncated: header says {count} {kind} "
             f"but the file holds only {len(body) // record_size}"
         )
     # Reading one byte more also makes gzip verify its checksum at the end of the stream.
     if stream.read(1):
-        raise ValueError(
+        raise MnistFileError(
             f"IDX file {path} holds more data than its header says ({count} {kind}); "
             "it is corrupt or not an MNIST file"
         )
@@ -142,44 +298,40 @@ def _read_idx_stream(stream, path: Path, expected_magic: int, file_size: int, *,
     return array
 
 
-def _read_exactly(stream, size: int) -> bytearray:
-    """Read up to `size` bytes in chunks, so memory grows only as real data arrives."""
-    buffer = bytearray()
-    while len(buffer) < size:
-        chunk = stream.read(min(READ_CHUNK_BYTES, size - len(buffer)))
-        if not chunk:
-            break
-        buffer += chunk
-    return buffer
+def find_idx_file(folder: str | os.PathLike, name: str) -> Path | None:
+    """Return `folder/name` or `folder/name.gz`, or None if there is neither.
 
-
-def find_idx_file(folder: str | Path, name: str) -> Path | None:
-    """Return `folder/name` or `folder/name.gz`, whichever exists (uncompressed first), or None."""
-    folder = Path(folder)
-    for candidate in (folder / name, folder / f"{name}.gz"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def read_idx_folder(folder: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Read the four MNIST IDX files from `folder` and return `(x_train, y_train, x_test, y_test)`.
-
-    Each file may be gzipped (`train-images-idx3-ubyte.gz`) or not. Raises `ValueError` if the
-    folder is missing, holds only some of the files, or any file is bad.
+    A regular file is preferred, uncompressed first. If neither is one but something else is
+    there (a folder, a broken or looping link, something we may not read), that path is
+    returned, so that reading it says what is wrong instead of calling the file missing.
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"MNIST folder {folder} does not exist (or is not a folder)")
+    candidates = [path for path in (folder / name, folder / f"{name}.gz") if entry_exists(path)]
+    for candidate in candidates:
+        if _is_regular_file(candidate):
+            return candidate
+    return candidates[0] if candidates else None
+
+
+def read_idx_folder(
+    folder: str | os.PathLike,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read the four MNIST IDX files from `folder` and return `(x_train, y_train, x_test, y_test)`.
+
+    Each file may be gzipped (`train-images-idx3-ubyte.gz`) or not. Raises `MnistFileError` if
+    the folder is missing, holds only some of the files, or any file is bad.
+    """
+    folder = Path(folder)
+    _check_folder(folder)
     found = {name: find_idx_file(folder, name) for name in IDX_FILE_NAMES}
     missing = [f"{name}(.gz)" for name, path in found.items() if path is None]
     if len(missing) == len(IDX_FILE_NAMES):
-        raise ValueError(
+        raise MnistFileError(
             f"folder {folder} holds no MNIST files: expected {NPZ_FILE_NAME} or the four IDX "
             "files " + ", ".join(f"{name}(.gz)" for name in IDX_FILE_NAMES)
         )
     if missing:
-        raise ValueError(
+        raise MnistFileError(
             f"folder {folder} holds only some of the MNIST files: missing " + ", ".join(missing)
         )
     arrays = tuple(
@@ -195,65 +347,224 @@ def read_mnist_folder(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Read `(x_train, y_train, x_test, y_test)` from `folder/mnist.npz` or its four IDX files.
 
-    Raises `ValueError` naming the folder or file if anything is missing or broken.
+    Raises `MnistFileError` naming the folder or file if anything is missing or broken.
     """
-    folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise ValueError(f"MNIST folder {folder} does not exist (or is not a folder)")
-    if (folder / NPZ_FILE_NAME).is_file():
+    try:
+        folder = Path(folder).expanduser()
+    except RuntimeError as error:  # "~" or "~user" with no known home folder
+        raise MnistFileError(f"MNIST folder {folder}: {error}") from error
+    _check_folder(folder)
+    if entry_exists(folder / NPZ_FILE_NAME):
         return read_npz(folder / NPZ_FILE_NAME)
     return read_idx_folder(folder)
+
+
+# ---- npz files -------------------------------------------------------------------------------
 
 
 def read_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Read `(x_train, y_train, x_test, y_test)` from a Keras-style `mnist.npz`.
 
-    Never unpickles (arrays of Python objects are refused). Raises `ValueError` naming the file
-    if it is missing, empty, damaged, or lacks one of the four arrays.
+    Never unpickles (arrays of Python objects are refused). Raises `MnistFileError` naming the
+    file if it is missing, unreadable, empty, damaged, lacks one of the four arrays, or holds
+    more than MNIST.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"npz file {path} does not exist (or is not a file)")
-    if path.stat().st_size == 0:
-        raise ValueError(f"npz file {path} is empty")
-    return read_npz_source(path, str(path))
+    return _read_npz_path(path, str(path))
 
 
 def read_npz_source(source, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Like `read_npz`, for a path or binary file object (e.g. `io.BytesIO`); `name` is for
-    messages."""
-    # Checked first because np.load would call anything else "pickled data" and suggest
-    # loading it unsafely, which is the wrong advice.
-    if not zipfile.is_zipfile(source):
-        raise ValueError(f"npz file {name} is not an .npz archive (it is not a zip file)")
-    if hasattr(source, "seek"):
-        source.seek(0)
-    try:
-        with np.load(source, allow_pickle=False) as archive:
-            missing = [key for key in NPZ_KEYS if key not in archive.files]
-            if missing:
-                raise ValueError(
-                    f"npz file {name} is missing the arrays {', '.join(missing)} "
-                    f"(it holds: {', '.join(archive.files) or 'nothing'})"
-                )
-            return tuple(_read_npz_member(archive, key, name) for key in NPZ_KEYS)
-    except (EOFError, OSError, zipfile.BadZipFile, zlib.error, MemoryError) as error:
-        raise ValueError(f"npz file {name} is damaged ({type(error).__name__}: {error})") from error
+    """Like `read_npz`, for a path or a seekable binary file object (e.g. `io.BytesIO`); `name`
+    is for messages."""
+    if isinstance(source, str | os.PathLike):
+        return _read_npz_path(Path(source), name)
+    return _read_npz_guarded(source, name)
 
 
-def _read_npz_member(archive, key: str, name: str) -> np.ndarray:
+def _read_npz_path(path: Path, name: str):
+    _check_file(path, "npz file")
     try:
-        array = archive[key]
+        with open(path, "rb") as stream:
+            return _read_npz_guarded(stream, name)
+    except OSError as error:  # from open itself: reading's own errors are explained inside
+        raise MnistFileError(f"npz file {name} {_cause(error)}") from error
+
+
+def _read_npz_guarded(stream, name: str):
+    """`_read_npz_stream`, with every failure of the libraries below it turned into an
+    `MnistFileError` naming the file."""
+    try:
+        return _read_npz_stream(stream, name)
+    except MnistFileError:
+        raise
+    except MemoryError:
+        pass  # raised below, once this block has let go of the failed read's memory
+    except OSError as error:
+        raise MnistFileError(f"npz file {name} {_cause(error)}") from error
+    except (
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        struct.error,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ) as error:
+        raise MnistFileError(
+            f"npz file {name} is damaged or is not a NumPy .npz file ({type(error).__name__}: "
+            f"{error})"
+        ) from error
+    raise _out_of_memory("npz file", name)
+
+
+def _read_npz_stream(stream, name: str):
+    directory_size = _zip_directory_size(stream)
+    if directory_size is None:
+        raise MnistFileError(f"npz file {name} is not an .npz archive (it is not a zip file)")
+    if directory_size > MAX_ZIP_DIRECTORY_BYTES:
+        raise MnistFileError(
+            f"npz file {name} lists far more members than an MNIST .npz (its list takes "
+            f"{directory_size:,} bytes); it is not MNIST, and it is not opened because that "
+            "could fill the memory"
+        )
+    stream.seek(0)
+    with zipfile.ZipFile(stream) as archive:
+        # NumPy names each array's member "<key>.npy".
+        members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+        missing = [key for key in NPZ_KEYS if key not in members]
+        if missing:
+            raise MnistFileError(
+                f"npz file {name} is missing the arrays {', '.join(missing)} "
+                f"(it holds: {', '.join(members) or 'nothing'})"
+            )
+        return tuple(_read_npz_member(archive, members[key], key, name) for key in NPZ_KEYS)
+
+
+def _zip_directory_size(stream) -> int | None:
+    """How many bytes the zip's list of members takes, read from its end records as `zipfile`
+    reads them (taking the largest where they disagree); None if `stream` is not a zip file."""
+    file_size = stream.seek(0, os.SEEK_END)
+    # The end record is the last 22 bytes, unless a comment of up to 65,535 bytes follows it.
+    tail_start = max(0, file_size - _ZIP_END.size - 0xFFFF)
+    stream.seek(tail_start)
+    tail = stream.read()
+    end = len(tail) - _ZIP_END.size
+    if not (end >= 0 and tail[end : end + 4] == b"PK\x05\x06" and tail[-2:] == b"\0\0"):
+        end = tail.rfind(b"PK\x05\x06")
+        if end < 0 or len(tail) - end < _ZIP_END.size:
+            return None
+    sizes = [_ZIP_END.unpack_from(tail, end)[5]]
+    # A zip64 locator right before the end record points to a zip64 end record, whose size
+    # replaces the one above. Python versions look for that record right before the locator or
+    # where the locator says; both places are checked.
+    locator_at = tail_start + end - _ZIP64_END_LOCATOR.size
+    if locator_at >= 0:
+        stream.seek(locator_at)
+        locator = stream.read(_ZIP64_END_LOCATOR.size)
+        if len(locator) == _ZIP64_END_LOCATOR.size and locator[:4] == b"PK\x06\x07":
+            pointed_at = _ZIP64_END_LOCATOR.unpack(locator)[2]
+            for record_at in (locator_at - _ZIP64_END.size, pointed_at):
+                if 0 <= record_at <= file_size - _ZIP64_END.size:
+                    stream.seek(record_at)
+                    record = stream.read(_ZIP64_END.size)
+                    if record[:4] == b"PK\x06\x06":
+                        sizes.append(_ZIP64_END.unpack(record)[8])
+    return max(sizes)
+
+
+def _read_npz_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, name: str):
+    """Read one array, checking the zip's and the .npy header's sizes before unpacking."""
+    is_images = key.startswith("x_")
+    if is_images:
+        limit_bytes = MAX_MNIST_IMAGES * IMAGE_BYTES
+        limit = f"the {MAX_MNIST_IMAGES:,} images of {IMAGE_SIDE}x{IMAGE_SIDE} uint8 pixels"
+    else:
+        limit_bytes = MAX_MNIST_IMAGES * MAX_LABEL_BYTES
+        limit = f"the {MAX_MNIST_IMAGES:,} labels"
+    if info.file_size > limit_bytes + NPY_HEADER_MAX_BYTES:
+        raise MnistFileError(
+            f"npz file {name}: '{key}' unpacks to {info.file_size:,} bytes, more than {limit} "
+            "MNIST has at most; it is not MNIST, and it is not unpacked because it could fill "
+            "the memory"
+        )
+    if info.flag_bits & _ZIP_ENCRYPTED_FLAG:
+        raise MnistFileError(
+            f"npz file {name}: '{key}' is encrypted (password-protected); save the arrays with "
+            "numpy.savez or numpy.savez_compressed instead"
+        )
+    # Only deflate lets us bound how much one read unpacks; bzip2 or lzma can unpack gigabytes
+    # from a few kilobytes at once. NumPy writes stored or deflated members.
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise MnistFileError(
+            f"npz file {name}: '{key}' is packed with zip method {info.compress_type}; only "
+            "the methods numpy.savez and numpy.savez_compressed use (stored, deflated) are read"
+        )
+    with archive.open(info) as member:
+        shape, fortran_order, dtype = _read_npy_header(member, key, name)
+        _check_npy_header(shape, dtype, key, name, limit)
+        data_bytes = math.prod(shape) * dtype.itemsize
+        body = _read_exactly(member, data_bytes)
+        if len(body) < data_bytes:
+            raise MnistFileError(
+                f"npz file {name}: '{key}' is truncated: its header says shape {shape} "
+                f"({data_bytes:,} bytes) but it holds only {len(body):,} bytes"
+            )
+        # Reading one byte more also makes zipfile verify the member's checksum.
+        if member.read(1):
+            raise MnistFileError(
+                f"npz file {name}: '{key}' holds more data than its header says (shape {shape})"
+            )
+    return np.frombuffer(body, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
+
+
+def _read_npy_header(member, key: str, name: str):
+    """Return `(shape, fortran_order, dtype)` from the .npy header at the start of `member`."""
+    try:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(member, max_header_size=NPY_HEADER_MAX_BYTES)
+        if version == (2, 0):
+            return np.lib.format.read_array_header_2_0(member, max_header_size=NPY_HEADER_MAX_BYTES)
     except ValueError as error:
-        if "allow_pickle" in str(error):
-            raise ValueError(
-                f"npz file {name} holds '{key}' as an array of Python objects (pickled data); "
-                "it is refused because unpickling can run arbitrary code"
-            ) from error
-        raise ValueError(f"npz file {name}: '{key}' is damaged ({error})") from error
-    if not isinstance(array, np.ndarray):  # numpy hands back raw bytes for non-.npy members
-        raise ValueError(f"npz file {name}: '{key}' is not a NumPy array")
-    return array
+        raise MnistFileError(
+            f"npz file {name}: '{key}' is not a NumPy array, or its header is damaged ({error})"
+        ) from error
+    raise MnistFileError(
+        f"npz file {name}: '{key}' uses .npy format version {version[0]}.{version[1]}, which "
+        "MNIST arrays never need; save it again with numpy.savez"
+    )
+
+
+def _check_npy_header(shape, dtype: np.dtype, key: str, name: str, limit: str) -> None:
+    if dtype.hasobject:
+        raise MnistFileError(
+            f"npz file {name} holds '{key}' as an array of Python objects (pickled data); "
+            "it is refused because unpickling can run arbitrary code"
+        )
+    if any(side < 0 for side in shape):
+        raise MnistFileError(f"npz file {name}: '{key}' has a damaged header (shape {shape})")
+    if key.startswith("x_"):
+        if dtype != np.uint8:
+            raise MnistFileError(
+                f"npz file {name}: '{key}' holds {dtype} values, but MNIST images must be "
+                "uint8 (pixel values 0..255)"
+            )
+        too_many = math.prod(shape) > MAX_MNIST_IMAGES * IMAGE_BYTES
+    else:
+        if dtype.kind not in "iu":
+            raise MnistFileError(
+                f"npz file {name}: '{key}' holds {dtype} values, but MNIST labels must be whole "
+                "numbers 0..9"
+            )
+        too_many = math.prod(shape) > MAX_MNIST_IMAGES
+    if too_many:
+        raise MnistFileError(
+            f"npz file {name}: '{key}' has shape {shape}, more than {limit} MNIST has at most; "
+            "it is not MNIST, and it is not unpacked because it could fill the memory"
+        )
+
+
+# ---- the arrays --------------------------------------------------------------------------------
 
 
 def validate_mnist_arrays(x_train, y_train, x_test, y_test, origin: str) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 
 from explorer.data.files import (
     NPZ_FILE_NAME,
+    entry_exists,
     read_mnist_folder,
     read_npz,
     read_npz_source,
@@ -107,7 +108,9 @@ def load_mnist(
     `data_dir` (or env `EXPLORER_DATA_DIR`) names a folder you want used; if it is broken this
     raises `ValueError` instead of quietly using something else. `offline=None` reads env
     `EXPLORER_OFFLINE`. `keras_home` replaces `$KERAS_HOME` / `~/.keras`. `download_timeout` is
-    in seconds. Raises `ValueError` only if even the bundled sample cannot be read.
+    in seconds. Raises `ValueError` (never `OSError` or `MemoryError`, whatever is on the disk)
+    naming the file and the cause if the folder you named is broken, or if even the bundled
+    sample cannot be read.
     """
     notes: list[str] = []
     if data_dir is not None and str(data_dir) != "":
@@ -121,9 +124,10 @@ def load_mnist(
             raise ValueError(f"{error} (this folder was set by {DATA_DIR_ENV})") from error
     notes.append(f"No data folder given (argument data_dir or environment {DATA_DIR_ENV}).")
 
-    home = keras_home if keras_home is not None else os.environ.get("KERAS_HOME")
-    cache_file = Path(home or Path.home() / ".keras").expanduser() / "datasets" / NPZ_FILE_NAME
-    if cache_file.is_file():
+    cache_file = _keras_cache_file(keras_home)
+    if cache_file is None:
+        notes.append("No Keras cache: the home folder is unknown (set KERAS_HOME to use one).")
+    elif entry_exists(cache_file):  # even if broken, so that the note says how
         try:
             return _finish(read_npz(cache_file), "keras-cache", str(cache_file), notes)
         except ValueError as error:
@@ -147,6 +151,15 @@ def load_mnist(
         ) from error
 
 
+def _keras_cache_file(keras_home: str | os.PathLike | None) -> Path | None:
+    """Where Keras keeps mnist.npz, or None if there is no home folder to keep it in."""
+    home = keras_home if keras_home is not None else os.environ.get("KERAS_HOME")
+    try:
+        return Path(home or Path.home() / ".keras").expanduser() / "datasets" / NPZ_FILE_NAME
+    except RuntimeError:  # no HOME and no entry in the user database, as in some containers
+        return None
+
+
 def _finish(arrays, source: str, location: str, notes: list[str]) -> MnistData:
     x_train, y_train, x_test, y_test = arrays
     validate_mnist_arrays(x_train, y_train, x_test, y_test, origin=location)
@@ -167,21 +180,27 @@ def _is_offline(offline: bool | None) -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _try_download(cache_file: Path, timeout: float, notes: list[str]) -> MnistData | None:
-    """Download into the Keras cache and load it; on any failure add a note and return None."""
+def _try_download(cache_file: Path | None, timeout: float, notes: list[str]) -> MnistData | None:
+    """Download into the Keras cache (if there is one) and load it; on any failure add a note
+    and return None."""
     try:
         payload = _download_mnist(timeout)
     except (OSError, ValueError, http.client.HTTPException) as error:
         notes.append(f"Download of {MNIST_URL} failed: {error}")
         return None
     try:
-        try:
-            _save_atomically(cache_file, payload)
-            arrays = read_npz(cache_file)
-            notes.append(f"Downloaded MNIST and saved it to {cache_file}.")
-        except OSError as error:
+        arrays = None
+        if cache_file is None:
+            notes.append("Could not save the download: the home folder is unknown.")
+        else:
+            try:
+                _save_atomically(cache_file, payload)
+                arrays = read_npz(cache_file)
+                notes.append(f"Downloaded MNIST and saved it to {cache_file}.")
+            except OSError as error:
+                notes.append(f"Could not save the download to {cache_file}: {error}")
+        if arrays is None:
             # The checksum already matched, so the bytes in memory are still good to use.
-            notes.append(f"Could not save the download to {cache_file}: {error}")
             arrays = read_npz_source(io.BytesIO(payload), MNIST_URL)
         return _finish(arrays, "download", MNIST_URL, notes)
     except ValueError as error:

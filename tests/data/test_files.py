@@ -2,27 +2,46 @@
 
 from __future__ import annotations
 
+import bz2
+import dataclasses
 import gzip
+import io
 import os
-import tracemalloc
+import re
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from explorer.data.files import read_idx, read_idx_folder, read_npz, validate_mnist_arrays
+from explorer.data.files import (
+    NPZ_KEYS,
+    read_idx,
+    read_idx_folder,
+    read_npz,
+    validate_mnist_arrays,
+)
 from explorer.data.sources import (
     fingerprint_arrays,
     load_mnist,
 )
 from tests.data.mnist_files import (
+    MemoryAndTime,
+    ZipMember,
     assert_same_arrays,
     idx_images,
     idx_labels,
+    npy_member,
     small_arrays,
     write_file,
+    write_idx_bomb,
+    write_idx_bomb_folder,
     write_idx_folder,
     write_npz,
+    write_npz_bomb,
+    write_sparse_idx,
+    write_zip,
 )
 
 # Read before any fixture changes the environment: the optional full-MNIST check uses it.
@@ -132,9 +151,10 @@ def test_label_out_of_range_is_rejected(tmp_path):
         read_idx(path, 2049)
 
 
-def test_extra_data_after_body_is_rejected(tmp_path):
+@pytest.mark.parametrize("gz", [True, False])
+def test_extra_data_after_body_is_rejected(tmp_path, gz):
     x_train, *_ = small_arrays(train=2)
-    path = write_file(tmp_path / "images", idx_images(x_train, count=1), gz=True)
+    path = write_file(tmp_path / "images", idx_images(x_train, count=1), gz)
     with pytest.raises(ValueError, match="more data than its header says"):
         read_idx(path, 2051)
 
@@ -146,20 +166,28 @@ def test_counts_that_disagree_are_rejected(tmp_path):
         read_idx_folder(folder)
 
 
+@pytest.mark.parametrize("gz", [True, False])
 @pytest.mark.parametrize(
-    ("gz", "message"),
-    [(False, "truncated: header says 2000000000 images"), (True, "far more than a")],
+    ("magic", "count", "kind"), [(2051, 2_000_000_000, "images"), (2049, 70_001, "labels")]
 )
-def test_huge_header_is_rejected_before_allocating(tmp_path, gz, message):
-    path = write_file(tmp_path / "images", idx_images(np.zeros(0, np.uint8), 2_000_000_000), gz)
-    tracemalloc.start()
-    try:
-        with pytest.raises(ValueError, match=message):
-            read_idx(path, 2051)
-        _, peak_bytes = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak_bytes < 1_000_000
+def test_idx_header_claiming_more_than_mnist_is_rejected_before_reading(
+    tmp_path, gz, magic, count, kind
+):
+    header = (
+        idx_images(np.zeros(0, np.uint8), count)
+        if magic == 2051
+        else idx_labels(np.zeros(0), count)
+    )
+    path = write_file(tmp_path / kind, header, gz)
+    with (
+        MemoryAndTime() as measured,
+        pytest.raises(
+            ValueError,
+            match=f"{kind}(.gz)? says it holds {count:,} {kind}, but MNIST has only 70,000",
+        ),
+    ):
+        read_idx(path, magic)
+    assert measured.peak_bytes < 1_000_000
 
 
 def test_gzip_with_lying_header_reads_only_real_data(tmp_path):
@@ -168,6 +196,125 @@ def test_gzip_with_lying_header_reads_only_real_data(tmp_path):
     path = write_file(tmp_path / "images", idx_images(x_train, count=50), gz=True)
     with pytest.raises(ValueError, match="header says 50 images but the file holds only 1"):
         read_idx(path, 2051)
+
+
+# ---- bombs: small files that unpack to gigabytes ------------------------------------------------
+# Each was read to 3 GB or to a MemoryError before sizes were checked against MNIST's.
+
+PEAK_MEMORY_LIMIT_BYTES = 200 * 1024 * 1024
+# Refusing a bomb takes milliseconds; reading one took 15 seconds. Generous for a busy machine.
+SECONDS_LIMIT = 3
+
+
+def test_gzip_idx_bomb_with_matching_labels_is_rejected_quickly_in_little_memory(tmp_path):
+    folder = write_idx_bomb_folder(tmp_path / "mnist")
+    images = folder / "train-images-idx3-ubyte.gz"
+    assert images.stat().st_size < 4_000_000  # 3 MB, holding 3.1 GB
+    message = rf"{re.escape(str(images))} says it holds 4,000,000 images, but MNIST has only"
+    with MemoryAndTime() as measured, pytest.raises(ValueError, match=message):
+        read_idx_folder(folder)
+    assert measured.peak_bytes < PEAK_MEMORY_LIMIT_BYTES
+    assert measured.seconds < SECONDS_LIMIT
+
+
+def test_gzip_idx_is_unpacked_only_as_far_as_its_header_claims(tmp_path):
+    # The header tells the truth about MNIST's size, but 3.1 GB of zeros follow.
+    path = write_idx_bomb(tmp_path / "images.gz", claimed_images=60_000)
+    with (
+        MemoryAndTime() as measured,
+        pytest.raises(ValueError, match=r"more data than its header says \(60000 images\)"),
+    ):
+        read_idx(path, 2051)
+    assert measured.peak_bytes < PEAK_MEMORY_LIMIT_BYTES
+    assert measured.seconds < SECONDS_LIMIT
+
+
+def test_sparse_raw_idx_claiming_billions_is_rejected_before_reading(tmp_path):
+    # 3.1 TB long, as its header says, but sparse: it takes no disk space.
+    path = write_sparse_idx(tmp_path / "train-images-idx3-ubyte", 4_000_000_000)
+    with (
+        MemoryAndTime() as measured,
+        pytest.raises(
+            ValueError, match="says it holds 4,000,000,000 images, but MNIST has only 70,000"
+        ),
+    ):
+        read_idx(path, 2051)
+    assert measured.peak_bytes < PEAK_MEMORY_LIMIT_BYTES
+    assert measured.seconds < SECONDS_LIMIT
+
+
+def test_raw_idx_must_be_exactly_as_long_as_its_header_says(tmp_path):
+    path = write_sparse_idx(tmp_path / "train-images-idx3-ubyte", 4_000_000_000)
+    with path.open("r+b") as stream:  # now the header claims MNIST's size, the file is 3.1 TB
+        stream.write(idx_images(np.zeros(0, np.uint8), 60_000))
+    message = r"\(60000 images\): it is 3,136,000,000,016 bytes, not 47,040,016"
+    with MemoryAndTime() as measured, pytest.raises(ValueError, match=message):
+        read_idx(path, 2051)
+    assert measured.peak_bytes < 1_000_000  # refused before reading the body
+
+
+@pytest.mark.parametrize(
+    ("zip_header_lies", "message"),
+    [
+        (False, r"'x_train' unpacks to 3,136,000,128 bytes, more than the 70,000 images"),
+        # The zip headers claim 1,000 bytes, so only the .npy header tells the size.
+        (True, r"'x_train' has shape \(4000000, 28, 28\), more than the 70,000 images"),
+    ],
+)
+def test_npz_bomb_is_rejected_quickly_in_little_memory(tmp_path, zip_header_lies, message):
+    path = write_npz_bomb(tmp_path / "mnist.npz", zip_header_lies=zip_header_lies)
+    assert path.stat().st_size < 4_000_000  # 3 MB, holding 3.1 GB
+    with MemoryAndTime() as measured, pytest.raises(ValueError, match=message):
+        read_npz(path)
+    assert measured.peak_bytes < PEAK_MEMORY_LIMIT_BYTES
+    assert measured.seconds < SECONDS_LIMIT
+
+
+def test_npz_member_packed_with_bzip2_is_refused_before_unpacking(tmp_path):
+    # zipfile unpacks a bzip2 or lzma member without a size bound (a few KB can become GBs).
+    arrays = small_arrays()
+    members = [npy_member(key, array) for key, array in zip(NPZ_KEYS, arrays, strict=True)]
+    stream = io.BytesIO()
+    np.lib.format.write_array(stream, arrays[0])
+    data = stream.getvalue()
+    members[0] = ZipMember(
+        "x_train.npy", [bz2.compress(data)], zlib.crc32(data), len(data), zipfile.ZIP_BZIP2
+    )
+    path = write_zip(tmp_path / "mnist.npz", members)
+    with pytest.raises(ValueError, match=r"mnist\.npz: 'x_train' is packed with zip method 12"):
+        read_npz(path)
+
+
+def test_npz_listing_thousands_of_members_is_refused_before_opening(tmp_path):
+    # Opening a zip parses its whole list of members: 100,000 cost 55 MB and 5 s.
+    path = write_npz(tmp_path / "mnist.npz", small_arrays())
+    with zipfile.ZipFile(path, "a") as archive:
+        for number in range(2000):
+            archive.writestr(f"padding{number}", b"")
+    with (
+        MemoryAndTime() as measured,
+        pytest.raises(ValueError, match=r"mnist\.npz lists far more members than an MNIST \.npz"),
+    ):
+        read_npz(path)
+    assert measured.peak_bytes < 1_000_000
+
+
+def test_encrypted_npz_member_is_refused(tmp_path):
+    arrays = small_arrays()
+    members = [npy_member(key, array) for key, array in zip(NPZ_KEYS, arrays, strict=True)]
+    members[1] = dataclasses.replace(members[1], flag_bits=0x1)
+    path = write_zip(tmp_path / "mnist.npz", members)
+    with pytest.raises(ValueError, match=r"mnist\.npz: 'y_train' is encrypted"):
+        read_npz(path)
+
+
+def test_hand_written_npz_reads_like_numpys(tmp_path):
+    # The writer the bomb tests use makes archives the reader accepts.
+    arrays = small_arrays()
+    members = [npy_member(key, array) for key, array in zip(NPZ_KEYS, arrays, strict=True)]
+    assert_same_arrays(read_npz(write_zip(tmp_path / "mnist.npz", members)), arrays)
+    with np.load(write_npz_bomb(tmp_path / "small_bomb.npz", images=50)) as archive:
+        assert archive["x_train"].shape == (50, 28, 28) and not archive["x_train"].any()
 
 
 def test_npz_missing_keys_are_named(tmp_path):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import json
 import os
+import re
+import subprocess
+import sys
 import time
 import urllib.error
 from pathlib import Path
@@ -13,7 +18,7 @@ import numpy as np
 import pytest
 
 from explorer.data import sources as data
-from explorer.data.files import read_npz
+from explorer.data.files import NPZ_KEYS, read_npz
 from explorer.data.sources import (
     DATA_SOURCES,
     SAMPLE_PATH,
@@ -23,9 +28,16 @@ from explorer.data.sources import (
     stratified_subset,
 )
 from tests.data.mnist_files import (
+    deny_reading,
+    deny_searching,
+    npy_member,
     small_arrays,
+    write_idx_bomb_folder,
     write_idx_folder,
     write_npz,
+    write_npz_bomb,
+    write_sparse_idx,
+    write_zip,
 )
 
 # Read before any fixture changes the environment: the optional full-MNIST check uses it.
@@ -87,6 +99,196 @@ def test_broken_keras_cache_falls_through_with_note(tmp_path):
     assert any(note.startswith(f"Keras cache file {cache} is broken") for note in loaded.notes)
 
 
+# ---- broken inputs: every message names the file and the real cause -------------------------
+
+
+def _message_about(path: Path, cause: str) -> str:
+    """A pattern for a message naming `path` and then `cause` (a regular expression)."""
+    return re.escape(str(path)) + ":? " + cause
+
+
+@pytest.mark.parametrize("layout", ["npz", "idx"])
+def test_unreadable_file_says_permission_denied(tmp_path, monkeypatch, layout):
+    folder = tmp_path / "mnist"
+    if layout == "npz":
+        unreadable = write_npz(folder / "mnist.npz", small_arrays())
+    else:
+        unreadable = write_idx_folder(folder, small_arrays(), gz=True) / "t10k-images-idx3-ubyte.gz"
+    deny_reading(monkeypatch, unreadable)
+    with pytest.raises(ValueError, match=_message_about(unreadable, "cannot be read: permission")):
+        load_mnist(folder)
+
+
+@pytest.mark.parametrize("locked", ["file", "folder"])
+def test_unreadable_file_says_permission_denied_for_real(tmp_path, locked):
+    npz = write_npz(tmp_path / "mnist" / "mnist.npz", small_arrays())
+    target = npz if locked == "file" else npz.parent
+    target.chmod(0)
+    try:
+        try:
+            npz.open("rb").close()
+            pytest.skip("this user (root) reads files whatever their permissions; see above")
+        except PermissionError:
+            pass
+        with pytest.raises(ValueError, match=_message_about(npz, "cannot be read: permission")):
+            load_mnist(npz.parent)
+    finally:
+        target.chmod(0o700)
+
+
+@pytest.mark.parametrize("loop", ["npz file", "IDX file", "data folder", "folder on the path"])
+def test_symlink_loop_is_named(tmp_path, loop):
+    folder = tmp_path / "mnist"
+    write_idx_folder(folder, small_arrays(), gz=True)
+    if loop == "npz file":
+        looping = folder / "mnist.npz"
+        looping.symlink_to(looping.name)  # a link to itself
+    elif loop == "IDX file":
+        looping = folder / "t10k-images-idx3-ubyte.gz"
+        looping.unlink()
+        looping.symlink_to(looping.name)
+    elif loop == "data folder":
+        folder = looping = tmp_path / "loop"
+        looping.symlink_to(looping.name)
+    else:
+        (tmp_path / "loop").symlink_to("loop")
+        folder = looping = tmp_path / "loop" / "mnist"
+    with pytest.raises(ValueError, match=_message_about(looping, "is a symbolic link loop")):
+        load_mnist(folder)
+
+
+@pytest.mark.parametrize(
+    "problem", ["npz is a folder", "IDX file is a device", "broken link", "folder is a file"]
+)
+def test_path_that_is_not_a_usable_file_is_named(tmp_path, problem):
+    folder = write_idx_folder(tmp_path / "mnist", small_arrays(), gz=True)
+    if problem == "npz is a folder":
+        culprit, cause = folder / "mnist.npz", "is a folder, not a file"
+        culprit.mkdir()
+    elif problem == "IDX file is a device":
+        (folder / "train-labels-idx1-ubyte.gz").unlink()
+        culprit, cause = folder / "train-labels-idx1-ubyte", "is not a regular file"
+        culprit.symlink_to(os.devnull)
+    elif problem == "broken link":
+        culprit, cause = folder / "mnist.npz", "is a broken symbolic link: it points to gone.npz"
+        culprit.symlink_to("gone.npz")
+    else:
+        culprit, cause = folder / "t10k-labels-idx1-ubyte.gz", "is a file, not a folder"
+        folder = culprit
+    with pytest.raises(ValueError, match=_message_about(culprit, cause)):
+        load_mnist(folder)
+
+
+@pytest.mark.parametrize("problem", ["symbolic link loop", "permission denied", "folder"])
+def test_broken_keras_cache_is_explained_in_a_note(tmp_path, monkeypatch, problem):
+    cache = tmp_path / "keras" / "datasets" / "mnist.npz"
+    cache.parent.mkdir(parents=True)
+    if problem == "symbolic link loop":
+        cache.symlink_to(cache.name)
+    elif problem == "permission denied":
+        deny_reading(monkeypatch, write_npz(cache, small_arrays()))
+    else:
+        cache.mkdir()
+    loaded = load_mnist(keras_home=tmp_path / "keras")
+    assert loaded.source == "sample"
+    broken = [note for note in loaded.notes if note.startswith(f"Keras cache file {cache} is")]
+    assert len(broken) == 1 and problem in broken[0]
+
+
+def _encrypted_member(folder: Path, monkeypatch) -> Path:
+    members = [npy_member(key, array) for key, array in zip(NPZ_KEYS, small_arrays(), strict=True)]
+    members[0] = dataclasses.replace(members[0], flag_bits=0x1)
+    return write_zip(folder / "mnist.npz", members)
+
+
+def _unknown_compression(folder: Path, monkeypatch) -> Path:
+    members = [npy_member(key, array) for key, array in zip(NPZ_KEYS, small_arrays(), strict=True)]
+    members[2] = dataclasses.replace(members[2], compress_type=99)
+    return write_zip(folder / "mnist.npz", members)
+
+
+def _unsearchable_folder(folder: Path, monkeypatch) -> Path:
+    deny_searching(monkeypatch, write_npz(folder / "mnist.npz", small_arrays()).parent)
+    return folder / "mnist.npz"
+
+
+@pytest.mark.parametrize(
+    ("make_broken_folder", "cause"),
+    [
+        (_encrypted_member, "'x_train' is encrypted"),
+        (_unknown_compression, "'x_test' is packed with zip method 99"),
+        (_unsearchable_folder, "cannot be read: permission denied"),
+    ],
+    ids=["encrypted member", "unknown compression", "folder cannot be searched"],
+)
+def test_broken_folder_raises_only_value_error_naming_the_file(
+    tmp_path, monkeypatch, make_broken_folder, cause
+):
+    # Every page view reads the folder again: anything but a ValueError shows a traceback.
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    culprit = make_broken_folder(folder, monkeypatch)
+    with pytest.raises(ValueError, match=_message_about(culprit, cause)):
+        load_mnist(folder)
+
+
+# Run in a child process whose memory is limited to what it uses already plus 24 MB: not enough
+# for the 47 MB of MNIST's training images, so reading them raises MemoryError.
+_LOAD_WITH_LITTLE_MEMORY = """
+import json, resource, sys
+from explorer.data.sources import load_mnist
+
+with open("/proc/self/status") as status:
+    in_use = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
+_, hard_limit = resource.getrlimit(resource.RLIMIT_AS)
+resource.setrlimit(resource.RLIMIT_AS, (in_use + 24 * 2**20, hard_limit))
+try:
+    load_mnist(sys.argv[1])
+    outcome = ["accepted", "", False]
+except BaseException as error:
+    outcome = [type(error).__name__, str(error), isinstance(error, ValueError)]
+print(json.dumps(outcome))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="limits memory the Linux way")
+@pytest.mark.parametrize("layout", ["idx-raw", "idx-gz", "npz"])
+def test_running_out_of_memory_becomes_value_error_naming_the_file(tmp_path, layout):
+    # Full-size MNIST training images (60,000, all zero), written in milliseconds.
+    folder = tmp_path / "mnist"
+    if layout == "npz":
+        culprit = write_npz_bomb(folder / "mnist.npz", images=60_000)
+    else:
+        culprit = write_idx_bomb_folder(folder, images=60_000) / "train-images-idx3-ubyte.gz"
+        if layout == "idx-raw":  # read before the .gz next to it
+            culprit = write_sparse_idx(culprit.with_suffix(""), 60_000)
+    child = subprocess.run(
+        [sys.executable, "-c", _LOAD_WITH_LITTLE_MEMORY, str(folder)],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert child.returncode == 0, child.stderr
+    error_type, message, is_value_error = json.loads(child.stdout)
+    assert is_value_error, f"{error_type}: {message}"
+    assert re.search(
+        _message_about(culprit, "could not be read: the computer ran out of memory"), message
+    )
+
+
+def test_unknown_home_folder_skips_the_keras_cache_with_a_note(monkeypatch):
+    # As in containers with no HOME and no entry for the user in the user database.
+    def no_home(cls):
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("KERAS_HOME")
+    monkeypatch.setattr(Path, "home", classmethod(no_home))
+    loaded = load_mnist()
+    assert loaded.source == "sample"
+    assert any("the home folder is unknown" in note for note in loaded.notes)
+
+
 class FakeNetwork:
     """Stands in for urllib.request.urlopen: returns `payload` or raises `error`."""
 
@@ -122,6 +324,16 @@ def test_download_with_unwritable_cache_still_uses_the_data(tmp_path, monkeypatc
     loaded = load_mnist(offline=False, keras_home=tmp_path / "keras_is_a_file")
     assert loaded.source == "download"
     assert any("Could not save the download" in note for note in loaded.notes)
+
+
+def test_download_with_unknown_home_folder_still_uses_the_data(tmp_path, monkeypatch):
+    payload = write_npz(tmp_path / "served.npz", small_arrays()).read_bytes()
+    monkeypatch.setattr(data.urllib.request, "urlopen", FakeNetwork(payload))
+    monkeypatch.setattr(data, "MNIST_SHA256", hashlib.sha256(payload).hexdigest())
+    monkeypatch.setattr(data, "_keras_cache_file", lambda keras_home: None)
+    loaded = load_mnist(offline=False)
+    assert loaded.source == "download"
+    assert "Could not save the download: the home folder is unknown." in loaded.notes
 
 
 def test_download_with_wrong_hash_falls_through(tmp_path, monkeypatch):
