@@ -36,8 +36,10 @@ READING_GUIDE = (
     "Each square is one neuron of the first hidden layer, showing its 784 weights laid out "
     "like the 28×28 digit it looks at: ink on a red pixel raises the neuron's activation, ink "
     "on a blue pixel lowers it, and white pixels do not matter to it. The neurons with the "
-    "largest weights come first; noise around the edge is where MNIST never has ink, so those "
-    "weights kept the random values they started with."
+    "largest weights come first. Speckle is what is left of the random weights each neuron "
+    "started with, all the more near the edge, where MNIST never has ink: with hundreds of "
+    "neurons and a few epochs most pictures are still speckled, while with 16 neurons or many "
+    "epochs the strokes they look for stand out."
 )
 
 
