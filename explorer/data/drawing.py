@@ -63,8 +63,9 @@ def prepare_digit(canvas: np.ndarray) -> np.ndarray:
     small = Image.fromarray(np.ascontiguousarray(crop)).resize(size, Image.Resampling.LANCZOS)
     small = np.asarray(small)
     small = np.clip(small, 0.0, None)  # Lanczos overshoots a little below 0 next to edges
-    small /= small.max()  # > 0: the crop holds ink above INK_THRESHOLD
-    return _centred(small)
+    if not small.max() > 0:  # cannot happen for ink above INK_THRESHOLD; never divide by 0
+        raise ValueError(EMPTY_MESSAGE)
+    return _centred(small / small.max())
 
 
 def image_to_mnist(source: str | os.PathLike | Image.Image) -> np.ndarray:
