@@ -1,4 +1,4 @@
-"""Command line: train, sweep, stop and delete through the same service and store as the page.
+"""Command line: train, sweep, predict, export and manage runs with the page's service and store.
 
     python -m explorer train --hidden1 128 --hidden2 0 --epochs 3 --json
     python -m explorer sweep --hidden1 16,64,256 --epochs 1,5 --seeds 0,1,2 --workers 2 --json
@@ -6,11 +6,15 @@
     python -m explorer stop RUN_ID           # a run training anywhere on this store
     python -m explorer delete RUN_ID...      # finished runs and their files
     python -m explorer doctor                # check the run store; rebuild a damaged registry
+    python -m explorer predict RUN_ID seven.png [--json]   # which digit a run reads in a picture
+    python -m explorer export RUN_ID [--out run.zip]       # Keras model, config, history, ...
 
 Teachers use `train`, `sweep` and `warm` to pre-train a lesson's configurations before class:
-the page then shows them at once. A cached configuration returns without loading TensorFlow.
-A bad value exits with status 2 and the same message the page shows; a refused action (delete a
-run that is training, stop an unknown run) exits with status 1.
+the page then shows them at once. A cached configuration returns without loading TensorFlow, and
+so does `predict` (NumPy from the stored weights). A bad value exits with status 2 and the same
+message the page shows, as do an unknown or malformed run id and a run without a result given to
+`predict` or `export`, and a file that is not a picture; a refused action (delete a run that is
+training, stop an unknown run) exits with status 1.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from explorer.config import (
     ACTIVATIONS,
@@ -32,11 +37,14 @@ from explorer.config import (
     TrainingConfig,
     bounds_text,
 )
+from explorer.data.drawing import image_to_mnist
+from explorer.inference import forward
 from explorer.model import total_parameters
 from explorer.service.jobs import COMMAND_LINE, LimitError
 from explorer.service.service import TrainingService, create_service
-from explorer.store.records import RunRecord, StoreError
+from explorer.store.records import NoKerasModel, RunRecord, StoreError, check_run_id
 from explorer.views import stats
+from explorer.views.export import ARCHIVE_FILES, archive_name, run_archive
 from explorer.views.reports import rows_to_csv, run_table_row, run_to_json
 
 # (flag, config field, help)
@@ -85,9 +93,31 @@ def build_parser() -> argparse.ArgumentParser:
     delete = commands.add_parser("delete", help="delete finished runs and their files")
     delete.add_argument("run_ids", nargs="+", metavar="RUN_ID")
     commands.add_parser("doctor", help="check the run store; rebuild a damaged registry")
-    for command in (runs, stop, delete):
+    predict = commands.add_parser(
+        "predict", help="the digit a stored run reads in a picture, and its ten probabilities"
+    )
+    predict.add_argument("run_id", metavar="RUN_ID")
+    predict.add_argument(
+        "image", metavar="IMAGE", help="a picture of one digit, any size, either polarity"
+    )
+    predict.add_argument(
+        "--json", action="store_true", help='print {"run_id", "prediction", "probabilities"}'
+    )
+    export = commands.add_parser(
+        "export",
+        help="save a finished run as a zip: Keras model, config, history, metrics, confusion",
+    )
+    export.add_argument("run_id", metavar="RUN_ID")
+    export.add_argument(
+        "--out", metavar="FILE.zip", help="where to write it (default: mnist-run-RUN_ID.zip here)"
+    )
+    for command in (runs, stop, delete, predict, export):
         command.add_argument("--data-dir", help=argparse.SUPPRESS)
     return parser
+
+
+class BadArgument(Exception):
+    """A run id or file given on the command line that cannot be used: exit status 2."""
 
 
 def _executor_flags(command: argparse.ArgumentParser) -> None:
@@ -116,7 +146,16 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     service = None
     try:
+        digit = None
+        if arguments.command in ("predict", "export"):
+            _check_id(arguments.run_id)
+        if arguments.command == "predict":
+            digit = _read_digit(arguments.image)  # before the store: a bad file fails fast
         service = _service(arguments)
+        if arguments.command == "predict":
+            return _predict(service, arguments.run_id, digit, arguments.image, arguments.json)
+        if arguments.command == "export":
+            return _export(service, arguments.run_id, arguments.out)
         if arguments.command == "train":
             return _train(service, configs[0], arguments.json)
         if arguments.command == "sweep":
@@ -129,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Deleted {len(arguments.run_ids)} run(s).")
             return 0
         return _list_runs(service, "json" if arguments.json else "csv" if arguments.csv else "text")
+    except BadArgument as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except (StoreError, LimitError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -291,6 +333,78 @@ def _list_runs(service: TrainingService, output: str) -> int:
     for row in rows:
         accuracy = "" if row["test_accuracy"] is None else f"{row['test_accuracy']:.4f}"
         print(f"{row['run_id']}  {row['status']:<11} {accuracy:>6}  {row['label']}")
+    return 0
+
+
+def _check_id(run_id: str) -> None:
+    try:
+        check_run_id(run_id)
+    except StoreError as error:
+        raise BadArgument(str(error)) from None
+
+
+def _read_digit(image: str):
+    try:
+        return image_to_mnist(image)
+    except ValueError as error:
+        raise BadArgument(str(error)) from None
+
+
+def _finished_run(service: TrainingService, run_id: str) -> RunRecord:
+    """The run, if it exists and has a trained network; BadArgument otherwise."""
+    record = service.get(run_id)
+    if record is None:
+        raise BadArgument(
+            f"There is no run {run_id} in the run store; `python -m explorer runs` lists them."
+        )
+    if record.config is None or not record.has_result:
+        raise BadArgument(
+            f"Run {run_id} is {record.status}: it has no trained network. Train it again."
+        )
+    return record
+
+
+def _predict(service: TrainingService, run_id: str, digit, image: str, as_json: bool) -> int:
+    """Classify `digit` (MNIST's 28x28 uint8) with the run's stored weights, in NumPy."""
+    record = _finished_run(service, run_id)
+    result = forward(service.weights(run_id), record.config.activation, digit)
+    probabilities = [float(value) for value in result.probabilities[0]]
+    prediction = int(result.predictions[0])
+    if as_json:
+        payload = {"run_id": run_id, "prediction": prediction, "probabilities": probabilities}
+        print(json.dumps(payload))
+        return 0
+    print(
+        f"{image}: {prediction} ({probabilities[prediction]:.1%} sure), says run {run_id} "
+        f"({record.config.label()})"
+    )
+    for number, value in enumerate(probabilities):
+        bar = "#" * round(value * 40)
+        print(f"  {number}  {value:7.2%}  {bar}")
+    return 0
+
+
+def _export(service: TrainingService, run_id: str, out: str | None) -> int:
+    """Write the run's zip (explorer.views.export). A run stored before runs kept their Keras
+    model gets one built here from its weights, which loads TensorFlow."""
+    record = _finished_run(service, run_id)
+    try:
+        model = service.keras_model(run_id)
+    except NoKerasModel:
+        print(
+            "This run was stored without its Keras model: building it from its weights...",
+            file=sys.stderr,
+        )
+        from explorer.training.saving import keras_model_from_weights
+
+        model = keras_model_from_weights(record.config, service.weights(run_id))
+    data = run_archive(record, model)
+    path = Path(out or archive_name(record))
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise ValueError(f"Cannot write {path}: {error.strerror or error}.") from error
+    print(f"Wrote {path} ({len(data) / 1e6:.1f} MB): {', '.join(ARCHIVE_FILES)}")
     return 0
 
 

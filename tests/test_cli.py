@@ -2,17 +2,26 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from explorer.cli import main
+from explorer.config import TrainingConfig
+from explorer.service.service import TrainingService
+from explorer.store.registry import RunStore
 from tests.conftest import FULL_MNIST_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ["--hidden1", "16", "--hidden2", "0", "--epochs", "1", "--train-fraction", "0.1"]
+QUICK_CONFIG = TrainingConfig(hidden1=16, hidden2=0, epochs=1, train_fraction=0.1)
+UNKNOWN_RUN = "0123456789abcdef"
 
 
 def run_cli(*arguments, env=None, timeout=300):
@@ -117,3 +126,138 @@ def test_tutorial_config_on_full_mnist_reaches_about_90_percent():
     assert len(payload["history"]) == 5
     again = run_cli("train", "--json", env={"EXPLORER_DATA_DIR": FULL_MNIST_DIR})
     assert json.loads(again.stdout)["cached"] is True
+
+
+# -- predict and export ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, sample_data):
+    """A real run of QUICK_CONFIG trained in this process on the bundled sample: (home, run_id)."""
+    home = tmp_path_factory.mktemp("trained-home")
+    service = TrainingService(RunStore(home), lambda: sample_data)
+    try:
+        run_id = service.submit(QUICK_CONFIG).run_id
+        progress = service.wait(run_id, timeout=240)
+        assert progress.status == "complete", progress.error
+    finally:
+        service.shutdown()
+    return home, run_id
+
+
+def save_png(folder: Path, name: str, image: np.ndarray) -> str:
+    path = folder / name
+    Image.fromarray(image).save(path)
+    return str(path)
+
+
+def zipped_model_predictions(archive_path: Path, folder: Path, digits: np.ndarray) -> np.ndarray:
+    import keras
+
+    with zipfile.ZipFile(archive_path) as archive:
+        archive.extract("model.keras", folder)
+    model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+    return model.predict(digits.reshape(len(digits), -1).astype(np.float32) / 255, verbose=0)
+
+
+@pytest.mark.slow
+def test_predict_reads_test_digits_as_the_run_did(
+    trained_run, sample_data, tmp_path, monkeypatch, capsys
+):
+    home, run_id = trained_run
+    monkeypatch.setenv("EXPLORER_HOME", str(home))
+    stored = RunStore(home).load_predictions(run_id)
+    for index in range(12):
+        path = save_png(tmp_path, f"digit{index}.png", sample_data.x_test[index])
+        assert main(["predict", run_id, path, "--json"]) == 0
+        payload = json.loads(capsys.readouterr().out)
+        assert set(payload) == {"run_id", "prediction", "probabilities"}
+        assert payload["run_id"] == run_id
+        assert payload["prediction"] == int(stored.predicted_labels[index])
+        expected = stored.probabilities[index].astype(np.float32)
+        np.testing.assert_allclose(payload["probabilities"], expected, atol=1e-3)
+    assert main(["predict", run_id, path]) == 0
+    text = capsys.readouterr().out
+    assert f"{stored.predicted_labels[11]} (" in text.splitlines()[0]
+    assert len(text.splitlines()) == 11  # the verdict, then one line per digit
+
+
+@pytest.mark.slow
+def test_predict_never_loads_tensorflow(trained_run, sample_data, tmp_path):
+    home, run_id = trained_run
+    path = save_png(tmp_path, "digit.png", sample_data.x_test[0])
+    probe = (
+        "import sys, json; from explorer.cli import main; "
+        f"code = main(['predict', {run_id!r}, {path!r}, '--json']); "
+        "print(json.dumps({'code': code, 'tf': 'tensorflow' in sys.modules}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "EXPLORER_HOME": str(home)},
+    )
+    lines = result.stdout.strip().splitlines()
+    assert json.loads(lines[-1]) == {"code": 0, "tf": False}, result.stderr
+    assert json.loads(lines[0])["run_id"] == run_id
+
+
+def test_predict_refuses_what_it_cannot_use_with_status_2(tmp_path, sample_data, capsys):
+    digit = save_png(tmp_path, "digit.png", sample_data.x_test[0])
+    (tmp_path / "notes.png").write_text("not a picture")
+    store = RunStore()  # this test's own empty EXPLORER_HOME
+    failed, _ = store.claim(QUICK_CONFIG, "key", "sample")
+    store.mark_failed(failed, "it broke")
+    cases = [
+        (["predict", UNKNOWN_RUN, str(tmp_path / "notes.png")], "is not an image"),
+        (["predict", UNKNOWN_RUN, str(tmp_path / "absent.png")], "There is no file"),
+        (["predict", UNKNOWN_RUN, digit], f"There is no run {UNKNOWN_RUN}"),
+        (["predict", "../../etc", digit], "is not a valid run id"),
+        (["predict", failed, digit, "--json"], f"Run {failed} is failed"),
+        (["export", UNKNOWN_RUN], f"There is no run {UNKNOWN_RUN}"),
+        (["export", "nope"], "is not a valid run id"),
+    ]
+    for arguments, message in cases:
+        assert main(arguments) == 2, arguments
+        captured = capsys.readouterr()
+        assert message in captured.err and not captured.out
+
+
+@pytest.mark.slow
+def test_export_holds_a_model_that_predicts_what_the_run_stored(
+    trained_run, sample_data, tmp_path, monkeypatch, capsys
+):
+    home, run_id = trained_run
+    monkeypatch.setenv("EXPLORER_HOME", str(home))
+    out = tmp_path / "run.zip"
+    assert main(["export", run_id, "--out", str(out)]) == 0
+    assert f"Wrote {out}" in capsys.readouterr().out
+    with zipfile.ZipFile(out) as archive:
+        assert {"model.keras", "config.json", "history.csv", "metrics.csv"} <= set(
+            archive.namelist()
+        )
+        assert "confusion_matrix.png" in archive.namelist()
+    stored = RunStore(home).load_predictions(run_id)
+    probabilities = zipped_model_predictions(out, tmp_path, sample_data.x_test)
+    np.testing.assert_array_equal(probabilities.argmax(axis=1), stored.predicted_labels)
+    np.testing.assert_allclose(probabilities, stored.probabilities.astype(np.float32), atol=1e-3)
+
+
+@pytest.mark.slow
+def test_export_builds_the_model_of_a_run_stored_without_one(
+    trained_run, sample_data, tmp_path, monkeypatch, capsys
+):
+    home, run_id = trained_run
+    older = tmp_path / "older-home"
+    shutil.copytree(home, older)
+    (older / "runs" / run_id / "model.keras").unlink()  # as runs stored before models were kept
+    monkeypatch.setenv("EXPLORER_HOME", str(older))
+    out = tmp_path / "older.zip"
+    assert main(["export", run_id, "--out", str(out)]) == 0
+    assert "building it from its weights" in capsys.readouterr().err
+    stored = RunStore(older).load_predictions(run_id)
+    probabilities = zipped_model_predictions(out, tmp_path, sample_data.x_test)
+    np.testing.assert_array_equal(probabilities.argmax(axis=1), stored.predicted_labels)
+    np.testing.assert_allclose(probabilities, stored.probabilities.astype(np.float32), atol=1e-3)

@@ -155,6 +155,14 @@ class TrainingService:
         """Kernel and bias of every layer of a finished run; StoreError if damaged."""
         return self.store.load_weights(run_id)
 
+    def keras_model(self, run_id: str) -> bytes:
+        """A finished run's trained network as `.keras` file bytes (for a download).
+
+        NoKerasModel (a StoreError) for a run stored before runs kept their model: the page
+        can say to export it from the command line; StoreError if its files are missing.
+        """
+        return self.store.load_keras_model(run_id)
+
     def delete(self, run_ids: list[str], requester: Requester = COMMAND_LINE) -> None:
         """Delete finished runs and their files (the teacher's right).
 

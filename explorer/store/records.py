@@ -3,6 +3,7 @@
 RunRecord      one row of the run registry (config, status, history, scores, confusion)
 RunPredictions what a finished run predicted for each test digit
 check_run_id   validate a run id before it names a folder
+StoreError     what the store cannot do, and why (NoKerasModel: a run kept without its model)
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 
 class StoreError(ValueError):
     """The run store cannot do what was asked; the message says what and why."""
+
+
+class NoKerasModel(StoreError):
+    """A finished run stored before runs kept their Keras model: its weights are there, its
+    `.keras` file is not (the command line can build one from the weights)."""
 
 
 def check_run_id(run_id: str) -> str:

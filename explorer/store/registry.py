@@ -8,6 +8,7 @@
     store.find_complete(key)                              # the cache lookup
     store.load_predictions(run_id)                        # per test digit; no pickle, ever
     store.load_weights(run_id)                            # kernel and bias of every layer
+    store.load_keras_model(run_id)                        # the trained network, .keras bytes
 
 A run is "complete" only once its folder is in place (written under a temporary name and renamed)
 and its row is updated in one transaction, so a crash never leaves a half-written run that counts
@@ -39,6 +40,7 @@ import numpy as np
 from explorer.config import MODEL_VERSION, TrainingConfig
 from explorer.store.connections import ConnectionPool
 from explorer.store.records import (
+    NoKerasModel,
     RunPredictions,
     RunRecord,
     StoreError,
@@ -48,6 +50,8 @@ from explorer.store.records import (
 # A lease not renewed for this long has expired. Holders renew every LEASE_SECONDS / 5.
 LEASE_SECONDS = 15.0
 RUN_FILE = "run.json"
+# The trained network in Keras' format; runs stored before it was kept have only weights.npz.
+MODEL_FILE = "model.keras"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -328,6 +332,9 @@ class RunStore:
             )
             weights = {f"w{index:02d}": array for index, array in enumerate(result.weights)}
             _save_npz(temporary / "weights.npz", **weights)
+            keras_model = getattr(result, "keras_model", None)
+            if keras_model is not None:
+                _save_bytes(temporary / MODEL_FILE, keras_model)
             (temporary / RUN_FILE).write_text(json.dumps(_run_file(record, columns)))
             if final_dir.exists():
                 shutil.rmtree(final_dir)
@@ -420,6 +427,26 @@ class RunStore:
         """Kernel and bias of every Dense layer in order; StoreError if missing or broken."""
         with self._open_npz(run_id, "weights.npz") as stored:
             return [stored[name] for name in sorted(stored.files)]
+
+    def load_keras_model(self, run_id: str) -> bytes:
+        """The run's trained network as the bytes of a `.keras` file.
+
+        NoKerasModel (a StoreError) for a run stored before runs kept their model; StoreError
+        if the run's files are missing or cannot be read.
+        """
+        folder = self.runs_dir / check_run_id(run_id)
+        try:
+            return (folder / MODEL_FILE).read_bytes()
+        except FileNotFoundError:
+            if not (folder / "weights.npz").is_file():
+                missing = f"The files of run {run_id} are missing; train it again."
+                raise StoreError(missing) from None
+            raise NoKerasModel(
+                f"Run {run_id} was stored before runs kept their Keras model. Export it with "
+                f"`python -m explorer export {run_id}`, which builds the model from its weights."
+            ) from None
+        except OSError as error:
+            raise StoreError(f"The model of run {run_id} cannot be read ({error}).") from error
 
     @contextmanager
     def _open_npz(self, run_id: str, name: str):
@@ -518,5 +545,12 @@ def _run_file(record: RunRecord | None, columns: dict[str, Any]) -> dict[str, An
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     with open(path, "wb") as handle:
         np.savez_compressed(handle, **arrays)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _save_bytes(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())

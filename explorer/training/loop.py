@@ -58,6 +58,8 @@ class TrainingResult:
     stopped: bool
     train_samples: int
     test_samples: int
+    # The trained network as a `.keras` file (explorer.training.saving); None from test doubles.
+    keras_model: bytes | None = None
 
     def summary(self) -> dict[str, Any]:
         """The scalar figures, as stored in the run registry."""
@@ -128,6 +130,7 @@ def train(
     configure_tensorflow(config.seed)
     import tensorflow as tf
 
+    from explorer.training.saving import keras_model_bytes
     from explorer.training.steps import CompiledSteps, build_model, build_optimizer
 
     x_train, y_train = data.x_train, data.y_train
@@ -205,4 +208,5 @@ def train(
         stopped=stopped,
         train_samples=samples,
         test_samples=len(data.y_test),
+        keras_model=keras_model_bytes(model),
     )

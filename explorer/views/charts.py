@@ -373,3 +373,84 @@ def seed_band(histories: Mapping[str, Sequence[Mapping[str, float]]], finals) ->
     )
     title = alt.TitleParams("Test accuracy over seeds", subtitle="line: mean · band: ± 1 SD")
     return alt.layer(area, seeds, mean, title=title).properties(height=PANEL_HEIGHT, **_FILL)
+
+
+# -- inside the network ------------------------------------------------------------------------
+
+PROBABILITY_HEIGHT = 200
+STRIP_ROW_HEIGHT = 36
+HIGHLIGHT_COLOUR = "#e45756"
+OTHER_COLOUR = "#a0a0a0"
+
+
+def probability_frame(probabilities: Sequence[float]) -> pd.DataFrame:
+    """The ten probabilities of one digit: digit, probability (0..1)."""
+    values = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    if values.shape != (10,):
+        raise ValueError(f"Expected the 10 probabilities of one digit; got {values.shape[0]}.")
+    return pd.DataFrame({"digit": np.arange(10), "probability": values})
+
+
+def probability_bars(probabilities: Sequence[float], highlight: int | None = None) -> alt.Chart:
+    """Ten bars, one per digit, 0 to 100%: what the network thinks one input is.
+
+    The `highlight` digit (default: the most likely one) is red, the others grey; each bar
+    carries its percentage above it.
+    """
+    frame = probability_frame(probabilities)
+    chosen = int(frame["probability"].idxmax()) if highlight is None else int(highlight)
+    frame["label"] = [f"{value:.0%}" for value in frame["probability"]]
+    colour = (
+        alt.when(alt.datum.digit == chosen)
+        .then(alt.value(HIGHLIGHT_COLOUR))
+        .otherwise(alt.value(OTHER_COLOUR))
+    )
+    x = alt.X("digit:O", title="Digit").scale(domain=list(range(10))).axis(labelAngle=0)
+    tooltip = [
+        alt.Tooltip("digit:O", title="Digit"),
+        alt.Tooltip("probability:Q", title="Probability", format=".2%"),
+    ]
+    y = alt.Y("probability:Q", title="Probability", scale=alt.Scale(domain=[0, 1]))
+    bars = alt.Chart(frame).mark_bar().encode(x=x, y=y.axis(format=".0%"), color=colour)
+    bars = bars.encode(tooltip=tooltip)
+    labels = alt.Chart(frame).mark_text(dy=-6, fontSize=11).encode(x=x, y=y, text="label:N")
+    chart = alt.layer(bars, labels.transform_filter(alt.datum.probability >= 0.005))
+    return chart.properties(height=PROBABILITY_HEIGHT, **_FILL)
+
+
+def activation_strip(frame: pd.DataFrame) -> alt.Chart:
+    """Each hidden layer as one strip of coloured cells, a cell per neuron, from
+    network.activation_frame. Every strip spans the full width, whatever its layer's size.
+
+    Colour = activation: white at 0 to red for the largest; negative values (tanh) are blue,
+    on a scale symmetric around 0. Neurons keep their order, so a cell is the same neuron as
+    the drawing changes.
+    """
+    if frame.empty:
+        return message_chart("No hidden layers", height=STRIP_ROW_HEIGHT * 2)
+    frame = frame.assign(
+        start=(frame["unit"] - 1) / frame["units"], end=frame["unit"] / frame["units"]
+    )
+    largest = float(frame["activation"].abs().max()) or 1.0
+    if float(frame["activation"].min()) < 0:
+        scale = alt.Scale(scheme="redblue", reverse=True, domain=[-largest, largest], domainMid=0)
+    else:
+        scale = alt.Scale(scheme="reds", domain=[0, largest])
+    tooltip = [
+        alt.Tooltip("layer:N", title="Layer"),
+        alt.Tooltip("unit:Q", title="Neuron"),
+        alt.Tooltip("activation:Q", title="Activation", format=".3f"),
+    ]
+    layers = list(dict.fromkeys(frame["layer"]))
+    chart = (
+        alt.Chart(frame)
+        .mark_rect()
+        .encode(
+            x=alt.X("start:Q", title=None, axis=None, scale=alt.Scale(domain=[0, 1], nice=False)),
+            x2="end:Q",
+            y=alt.Y("layer:N", title=None, sort=layers),
+            color=alt.Color("activation:Q", title="Activation", scale=scale),
+            tooltip=tooltip,
+        )
+    )
+    return chart.properties(height=STRIP_ROW_HEIGHT * len(layers), **_FILL)

@@ -1,5 +1,6 @@
 """The run store: round trip, atomicity, cache lookups, broken files and rows."""
 
+import dataclasses
 import os
 import sqlite3
 import time
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from explorer.config import TrainingConfig
-from explorer.store.records import StoreError, check_run_id
+from explorer.store.records import NoKerasModel, StoreError, check_run_id
 from explorer.store.registry import LEASE_SECONDS, RunStore
 from testkit.fakes import fake_result, tiny_data
 
@@ -171,6 +172,28 @@ def test_missing_and_truncated_artifacts_give_clear_errors(tmp_path):
     with pytest.raises(StoreError, match="missing"):
         store.load_predictions(record.run_id)
     assert store.load_predictions(other.run_id).predicted_labels.shape == (30,)
+
+
+def test_the_keras_model_is_kept_when_the_result_has_one(tmp_path):
+    store = RunStore(tmp_path)
+    config = TrainingConfig(hidden1=8)
+    run_id, _ = store.claim(config, config.cache_key(DATA.fingerprint), "data-dir")
+    result = dataclasses.replace(fake_result(config, DATA, HISTORY), keras_model=b"PK keras")
+    store.finish(run_id, result)
+    assert store.load_keras_model(run_id) == b"PK keras"
+    assert (tmp_path / "runs" / run_id / "model.keras").read_bytes() == b"PK keras"
+
+
+def test_a_run_stored_without_its_keras_model_says_how_to_get_one(tmp_path):
+    store = RunStore(tmp_path)
+    record, _ = finished_run(store)  # test doubles have no Keras model, as older runs
+    assert store.has_files(record.run_id)  # it is still a whole run
+    with pytest.raises(NoKerasModel, match=f"python -m explorer export {record.run_id}"):
+        store.load_keras_model(record.run_id)
+    store.delete(record.run_id)
+    with pytest.raises(StoreError, match="missing") as raised:
+        store.load_keras_model(record.run_id)
+    assert not isinstance(raised.value, NoKerasModel)
 
 
 @pytest.mark.parametrize("damage", ["'{oops'", "json_set(config_json, '$.hidden1', 4000)"])

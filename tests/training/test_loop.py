@@ -73,6 +73,19 @@ def test_result_is_consistent_with_itself(quick_run, sample_data):
     assert result.samples_per_second > 0
 
 
+def test_the_result_holds_its_keras_model(quick_run, sample_data, tmp_path):
+    import keras
+
+    result, _ = quick_run
+    path = tmp_path / "model.keras"
+    path.write_bytes(result.keras_model)
+    model = keras.saving.load_model(path, safe_mode=True)
+    pixels = sample_data.x_test.reshape(len(sample_data.x_test), -1).astype(np.float32) / 255
+    probabilities = model.predict(pixels, verbose=0)
+    np.testing.assert_array_equal(probabilities.argmax(axis=1), result.predicted_labels)
+    np.testing.assert_allclose(probabilities, result.probabilities.astype(np.float32), atol=1e-3)
+
+
 def test_progress_reaches_the_listener(quick_run):
     _, recorder = quick_run
     assert recorder.starts == [(2, 38, 1200)]  # ceil(1200 / 32) = 38 steps per epoch

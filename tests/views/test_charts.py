@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from explorer.views import comparison
 from explorer.views.charts import (
+    activation_strip,
     confusion_frame,
     confusion_heatmap,
     curves_frame,
@@ -18,6 +21,7 @@ from explorer.views.charts import (
     history_frame,
     learning_curve_panels,
     per_class_delta_bars,
+    probability_bars,
 )
 
 
@@ -157,3 +161,49 @@ def test_per_digit_bars_select_a_run_and_a_digit_and_leave_out_the_baseline() ->
     assert next(row for row in rows if row["digit"] == 5)["points"] == pytest.approx(-20)
     (selection,) = params_of(spec)
     assert selection["select"]["fields"] == ["run", "digit"]
+
+
+# -- inside the network ------------------------------------------------------------------------
+
+
+def test_probability_bars_show_ten_digits_and_highlight_one() -> None:
+    probabilities = np.array([0.01, 0.02, 0.0, 0.05, 0.0, 0.0, 0.0, 0.9, 0.02, 0.0], np.float32)
+    spec = probability_bars(probabilities).to_dict()
+    bars = spec["layer"][0]
+    rows = rows_of(spec, bars)
+    assert [row["digit"] for row in rows] == list(range(10))
+    assert rows[7]["probability"] == pytest.approx(0.9) and rows[7]["label"] == "90%"
+    assert bars["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    assert "datum.digit === 7" in json.dumps(bars["encoding"]["color"])  # the most likely
+    chosen = probability_bars(probabilities, highlight=3).to_dict()["layer"][0]
+    assert "datum.digit === 3" in json.dumps(chosen["encoding"]["color"])
+    assert spec["width"] == "container"
+    with pytest.raises(ValueError, match="10 probabilities"):
+        probability_bars(np.ones(9) / 9)
+
+
+def test_activation_strip_gives_each_layer_the_full_width() -> None:
+    frame = pd.DataFrame(
+        {
+            "layer": ["Hidden layer 1"] * 4 + ["Hidden layer 2"] * 2,
+            "unit": [1, 2, 3, 4, 1, 2],
+            "units": [4, 4, 4, 4, 2, 2],
+            "activation": [0.0, 1.5, 0.2, 3.0, 0.5, 0.0],
+        }
+    )
+    spec = activation_strip(frame).to_dict()
+    rows = rows_of(spec)
+    assert [(row["start"], row["end"]) for row in rows[:4]] == [
+        (0.0, 0.25),
+        (0.25, 0.5),
+        (0.5, 0.75),
+        (0.75, 1.0),
+    ]
+    assert [(row["start"], row["end"]) for row in rows[4:]] == [(0.0, 0.5), (0.5, 1.0)]
+    colour = spec["encoding"]["color"]["scale"]
+    assert colour == {"scheme": "reds", "domain": [0, 3.0]}
+    assert spec["height"] == 2 * 36
+    negative = activation_strip(frame.assign(activation=frame["activation"] - 1)).to_dict()
+    scale = negative["encoding"]["color"]["scale"]
+    assert scale["domain"] == [-2.0, 2.0] and scale["domainMid"] == 0
+    assert "No hidden layers" in json.dumps(activation_strip(frame.iloc[:0]).to_dict())
