@@ -8,6 +8,7 @@ import numpy as np
 
 from explorer.data.sources import MnistData, fingerprint_arrays
 from explorer.metrics import confusion_matrix
+from explorer.model import layer_parameters
 from explorer.training.loop import TrainingResult
 
 
@@ -72,6 +73,16 @@ class FakeTrainer:
         return fake_result(config, data, history, stopped)
 
 
+def fake_weights(config) -> list[np.ndarray]:
+    """Small seeded weights of the right shapes for `config`: kernel and bias of each layer."""
+    rng = np.random.default_rng(config.seed)
+    weights = []
+    for layer in layer_parameters(config):
+        weights.append(rng.normal(0, 0.05, (layer.inputs, layer.units)).astype(np.float32))
+        weights.append(np.zeros(layer.units, np.float32))
+    return weights
+
+
 def fake_result(config, data, history, stopped=False) -> TrainingResult:
     test = len(data.y_test)
     predicted = ((data.y_test.astype(int) + np.arange(test) % 3 // 2) % 10).astype(np.uint8)
@@ -87,7 +98,7 @@ def fake_result(config, data, history, stopped=False) -> TrainingResult:
         predicted_labels=predicted,
         confidence=np.full(test, 0.82, dtype=np.float32),
         probabilities=probabilities,
-        weights=[np.ones((784, config.hidden1), np.float32), np.zeros(config.hidden1, np.float32)],
+        weights=fake_weights(config),
         train_seconds=0.05,
         samples_per_second=1000.0,
         epochs_completed=len(history),

@@ -16,7 +16,7 @@ from explorer.model import total_parameters
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.store.records import RunRecord, StoreError
-from explorer.ui import history, links, plain, roles
+from explorer.ui import drawing, history, links, plain, roles
 from explorer.ui.resources import run_predictions, show_curves
 from explorer.views import charts, comparison, digits
 from explorer.views.text import data_text
@@ -80,6 +80,7 @@ def comparison_section(service: TrainingService) -> None:
     show_curves(("compare", key), histories, gap=True)
     _confusions(service, runs, names, predictions, base)
     _digit_rows(service, runs, names, predictions)
+    drawing.compare_panel(service, {names[run.run_id]: run for run in runs})
 
 
 def _name(index: int, has_baseline: bool) -> str:

@@ -57,6 +57,15 @@ def run_predictions(_service: TrainingService, run_id: str) -> RunPredictions:
     return _service.predictions(run_id)
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def run_weights(_service: TrainingService, run_id: str) -> list:
+    """A finished run's weights, read once per server and shared (read-only) by every session."""
+    weights = _service.weights(run_id)
+    for array in weights:
+        array.setflags(write=False)
+    return weights
+
+
 @st.cache_data(max_entries=MAX_CHARTS, show_spinner=False)
 def chart_spec(key: Hashable, _build: Callable[[], alt.TopLevelMixin]) -> dict:
     """The Vega-Lite spec of `_build()`, built on the first call for `key` and reused after

@@ -11,7 +11,7 @@ from explorer.data.sources import MnistData
 from explorer.model import total_parameters
 from explorer.service.service import TrainingService
 from explorer.store.records import RunPredictions, RunRecord, StoreError
-from explorer.ui import plain
+from explorer.ui import drawing, plain
 from explorer.ui.resources import run_predictions, show_chart, show_curves
 from explorer.views import charts, digits, stats
 from explorer.views.text import ago, duration, percent
@@ -64,6 +64,8 @@ def result_view(service: TrainingService, record: RunRecord, *, cached: bool) ->
             plain.alert("error", str(error))
             return
         digit_grid(service.data, predictions)
+    if record.has_result:
+        drawing.inside_panel(service, record)
 
 
 def _status_line(record: RunRecord, cached: bool) -> None:

@@ -10,8 +10,14 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from explorer.config import TrainingConfig
+from explorer.data.files import read_npz
+from explorer.data.sources import SAMPLE_PATH, MnistData, fingerprint_arrays
+from explorer.store.registry import RunStore
+from testkit.fakes import fake_result
 from testkit.server import CHROMIUM, StreamlitServer, launch_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,3 +95,46 @@ def new_page(browser, width: int, height: int, scale: float = 1.0):
     page = context.new_page()
     page.set_default_timeout(60_000)
     return page
+
+
+VARIANTS = [
+    TrainingConfig(hidden2=0),
+    TrainingConfig(hidden1=64),
+    TrainingConfig(hidden1=128, optimizer="adam"),
+    TrainingConfig(hidden1=32, batch_size=32),
+]
+
+
+@pytest.fixture(scope="session")
+def stored_runs(running_server):
+    """The tutorial's run and four variants in the test server's store, as if trained there.
+
+    Run C (the third variant) gets every test digit right, so each of its per-digit bars
+    stands above zero."""
+    arrays = read_npz(SAMPLE_PATH)
+
+    data = MnistData(*arrays, source="sample", location="", fingerprint=fingerprint_arrays(*arrays))
+    store = RunStore(running_server.env["EXPLORER_HOME"])
+    ids = []
+    for index, config in enumerate([TrainingConfig(), *VARIANTS]):
+        run_id, created = store.claim(config, config.cache_key(data.fingerprint), "sample")
+        if not created:
+            ids.append(run_id)
+            continue
+        history = [
+            {
+                "epoch": e,
+                "loss": 1 / e,
+                "accuracy": 0.7 + e / 50,
+                "test_loss": 1.1 / e,
+                "test_accuracy": 0.7 + e / 60 - index / 100,
+            }
+            for e in range(1, 6)
+        ]
+        result = fake_result(config, data, history)
+        if index == 3:
+            result.predicted_labels = data.y_test.astype(np.uint8).copy()
+            result.confusion_matrix = np.diag(np.bincount(data.y_test, minlength=10))
+        store.finish(run_id, result)
+        ids.append(run_id)
+    return ids

@@ -5,15 +5,9 @@ inject formatting."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from explorer.config import TrainingConfig
-from explorer.data.files import read_npz
-from explorer.data.sources import SAMPLE_PATH, fingerprint_arrays
-from explorer.store.registry import RunStore
 from explorer.views.charts import RUN_COLOURS
-from testkit.fakes import fake_result
 from tests.e2e.conftest import new_page, screenshot
 
 pytestmark = pytest.mark.e2e
@@ -21,12 +15,6 @@ pytestmark = pytest.mark.e2e
 SIZES = [
     pytest.param((1280, 800, 1.0), id="1280x800"),
     pytest.param((683, 512, 1.5), id="projector"),
-]
-VARIANTS = [
-    TrainingConfig(hidden2=0),
-    TrainingConfig(hidden1=64),
-    TrainingConfig(hidden1=128, optimizer="adam"),
-    TrainingConfig(hidden1=32, batch_size=32),
 ]
 RUN_C_COLOUR = RUN_COLOURS[3]  # Baseline, A, B, C, D
 
@@ -40,42 +28,6 @@ OVERFLOW = """() => {
     }).length;
     return {scroll: page.scrollWidth, client: page.clientWidth, wideCharts: wide};
 }"""
-
-
-@pytest.fixture(scope="module")
-def stored_runs(running_server):
-    """The tutorial's run and four variants in the test server's store, as if trained there.
-
-    Run C (the third variant) gets every test digit right, so each of its per-digit bars
-    stands above zero."""
-    arrays = read_npz(SAMPLE_PATH)
-    from explorer.data.sources import MnistData
-
-    data = MnistData(*arrays, source="sample", location="", fingerprint=fingerprint_arrays(*arrays))
-    store = RunStore(running_server.env["EXPLORER_HOME"])
-    ids = []
-    for index, config in enumerate([TrainingConfig(), *VARIANTS]):
-        run_id, created = store.claim(config, config.cache_key(data.fingerprint), "sample")
-        if not created:
-            ids.append(run_id)
-            continue
-        history = [
-            {
-                "epoch": e,
-                "loss": 1 / e,
-                "accuracy": 0.7 + e / 50,
-                "test_loss": 1.1 / e,
-                "test_accuracy": 0.7 + e / 60 - index / 100,
-            }
-            for e in range(1, 6)
-        ]
-        result = fake_result(config, data, history)
-        if index == 3:
-            result.predicted_labels = data.y_test.astype(np.uint8).copy()
-            result.confusion_matrix = np.diag(np.bincount(data.y_test, minlength=10))
-        store.finish(run_id, result)
-        ids.append(run_id)
-    return ids
 
 
 def assert_fits(page) -> None:

@@ -39,7 +39,8 @@ def test_round_trip(tmp_path):
     predictions = store.load_predictions(record.run_id)
     np.testing.assert_array_equal(predictions.predicted_labels, result.predicted_labels)
     np.testing.assert_array_equal(predictions.probabilities, result.probabilities)
-    assert [w.shape for w in store.load_weights(record.run_id)] == [(784, 8), (8,)]
+    shapes = [w.shape for w in store.load_weights(record.run_id)]
+    assert shapes == [(784, 8), (8,), (8, 20), (20,), (20, 10), (10,)]
     # A new store object on the same folder (a restart) sees the same run.
     again = RunStore(tmp_path).find_complete(TrainingConfig(hidden1=8).cache_key(DATA.fingerprint))
     assert again.run_id == record.run_id

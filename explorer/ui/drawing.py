@@ -1,0 +1,203 @@
+"""Inside the network: draw a digit and see what each run predicts, what the first layer learned,
+and take a run home.
+
+    drawing.inside_panel(service, record)              # Explore: one run
+    drawing.compare_panel(service, {"A": record, ...}) # Compare: one drawing through every run
+
+The canvas is our own `st.components.v2` component (canvas.js and canvas.css beside this file,
+no build step): white ink on black like MNIST, mouse and touch, a Clear button. The browser
+sends the strokes once per stroke end; the drawing is prepared as MNIST's digits were
+(explorer.data.drawing) and goes through each run's stored weights in NumPy
+(explorer.inference): the server never loads TensorFlow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from explorer.data.drawing import CANVAS_SIDE, STROKE_WIDTH, prepare_digit, strokes_to_canvas
+from explorer.inference import forward
+from explorer.service.service import TrainingService
+from explorer.store.records import RunRecord, StoreError
+from explorer.ui import plain
+from explorer.ui.resources import run_predictions, run_weights, show_chart
+from explorer.views import charts, network
+from explorer.views.export import archive_name, run_archive
+
+_HERE = Path(__file__).parent
+_CANVAS = st.components.v2.component(
+    "mnist_explorer_canvas",
+    html='<div class="dc-wrap"><canvas class="dc-canvas" aria-label="Draw a digit here">'
+    '</canvas><button type="button" class="dc-clear">Clear</button></div>',
+    css=(_HERE / "canvas.css").read_text(),
+    js=(_HERE / "canvas.js").read_text(),
+)
+SOURCE = "digit_source"
+
+
+def _strokes_changed() -> None:
+    pass  # declares the component's "strokes" state; the page reads it on the rerun
+
+
+def canvas(key: str) -> list:
+    """The drawing canvas; returns the strokes drawn so far (points 0..1 of the canvas)."""
+    strokes = (st.session_state.get(key) or {}).get("strokes") or []
+    result = _CANVAS(
+        key=key,
+        data={"size": CANVAS_SIDE, "pen": STROKE_WIDTH / CANVAS_SIDE, "strokes": strokes},
+        default={"strokes": []},
+        on_strokes_change=_strokes_changed,
+    )
+    return result.strokes or []
+
+
+def chosen_digit(service: TrainingService, key: str, first: RunRecord) -> np.ndarray | None:
+    """The 28×28 digit to ask the networks about: drawn on the canvas, or a test digit (one of
+    `first`'s mistakes, say). None, with a hint, while there is nothing to ask."""
+    source = st.radio(
+        "Input",
+        ["draw", "test"],
+        format_func={"draw": "Draw", "test": "A test digit"}.get,
+        horizontal=True,
+        key=f"{key}_{SOURCE}",
+        label_visibility="collapsed",
+    )
+    data = service.data
+    if source == "test":
+        predictions = run_predictions(service, first.run_id)
+        mistakes = np.flatnonzero(predictions.predicted_labels != data.y_test)
+        mistakes_only = st.toggle("Only its mistakes", value=True, key=f"{key}_mistakes")
+        pool = mistakes if mistakes_only and len(mistakes) else np.arange(len(data.y_test))
+        position = st.number_input(
+            f"Which one (0 to {len(pool) - 1})", 0, len(pool) - 1, 0, key=f"{key}_pick"
+        )
+        index = int(pool[int(position)])
+        st.caption(f"Test digit {index}: a {int(data.y_test[index])}.")
+        return data.x_test[index]
+    strokes = canvas(f"{key}_canvas")
+    if not strokes:
+        st.caption("Draw a digit with the mouse or a finger.")
+        return None
+    scale = CANVAS_SIDE
+    drawn = strokes_to_canvas([[(x * scale, y * scale) for x, y in s] for s in strokes])
+    try:
+        return prepare_digit(drawn)
+    except ValueError as error:
+        plain.alert("info", str(error))
+        return None
+
+
+def _show_input(digit: np.ndarray) -> None:
+    st.image(digit, width=112, clamp=True, caption="What the network sees (28×28)")
+
+
+def inside_panel(service: TrainingService, record: RunRecord) -> None:
+    """Explore: draw (or pick) a digit for this run; its first layer; its download."""
+    st.markdown("**Inside the network**")
+    draw_tab, weights_tab, home_tab = st.tabs(
+        ["Draw a digit", "What the first layer learned", "Take it home"]
+    )
+    with draw_tab:
+        _ask(service, {"": record}, key="explore")
+    with weights_tab:
+        _first_layer(service, record, f"weights-{record.run_id}")
+    with home_tab:
+        _download(service, record)
+
+
+def compare_panel(service: TrainingService, runs: dict[str, RunRecord]) -> None:
+    """Compare: one drawing through every run side by side; their first layers side by side."""
+    st.markdown("**Draw once, ask every run**")
+    _ask(service, runs, key="compare")
+    with st.expander("What the first layers learned"):
+        for column, (name, record) in zip(st.columns(len(runs)), runs.items(), strict=True):
+            with column:
+                st.caption(f"{name}: {record.config.label()}")
+                _first_layer(service, record, f"weights-{record.run_id}", count=16)
+
+
+def _ask(service: TrainingService, runs: dict[str, RunRecord], key: str) -> None:
+    input_column, answers_column = st.columns([1, 2], gap="large")
+    with input_column:
+        digit = chosen_digit(service, key, next(iter(runs.values())))
+        if digit is not None:
+            _show_input(digit)
+    if digit is None:
+        return
+    with answers_column:
+        answers = {}
+        try:
+            for name, record in runs.items():
+                result = forward(
+                    run_weights(service, record.run_id), record.config.activation, digit
+                )
+                answers[name] = (record, result)
+        except StoreError as error:
+            plain.alert("error", str(error))
+            return
+        guesses = {int(result.predictions[0]) for _, result in answers.values()}
+        if len(runs) > 1:
+            verdict = "The runs agree." if len(guesses) == 1 else "The runs disagree!"
+            st.markdown(f"**{verdict}**")
+        for column, (name, (record, result)) in zip(
+            st.columns(len(answers)), answers.items(), strict=True
+        ):
+            with column:
+                guess = int(result.predictions[0])
+                confidence = float(result.probabilities[0, guess])
+                label = f"{name}: " if name else ""
+                st.metric(f"{label}the network says", str(guess), help=f"{confidence:.0%} sure")
+                show_chart(
+                    ("probabilities", record.run_id, digit.tobytes()),
+                    lambda result=result: charts.probability_bars(result.probabilities[0]),
+                )
+                if len(runs) == 1:
+                    frame = network.activation_frame(result)
+                    show_chart(
+                        ("activations", record.run_id, digit.tobytes()),
+                        lambda frame=frame: charts.activation_strip(frame),
+                    )
+
+
+def _first_layer(service: TrainingService, record: RunRecord, key: str, count: int = 64) -> None:
+    try:
+        weights = run_weights(service, record.run_id)
+    except StoreError as error:
+        plain.alert("error", str(error))
+        return
+    pictures = network.weight_pictures(weights, count=count)
+    st.caption(network.READING_GUIDE)
+    st.html(network.weight_grid_html(pictures, columns=8 if count > 16 else 4))
+
+
+def _download(service: TrainingService, record: RunRecord) -> None:
+    st.caption(
+        "A zip with the trained Keras model (.keras), its settings (JSON), its learning curves "
+        "and scores (CSV) and its confusion matrix (PNG)."
+    )
+    try:
+        archive = _archive(service, record)
+    except StoreError as error:
+        plain.alert("info", str(error))
+        return
+    st.download_button(
+        "Download this run",
+        archive,
+        file_name=archive_name(record),
+        mime="application/zip",
+        icon=":material/download:",
+        key=f"export_{record.run_id}",
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _archive_bytes(_service: TrainingService, run_id: str) -> bytes:
+    record = _service.get(run_id)
+    return run_archive(record, _service.keras_model(run_id))
+
+
+def _archive(service: TrainingService, record: RunRecord) -> bytes:
+    return _archive_bytes(service, record.run_id)

@@ -1,0 +1,42 @@
+"""Inside the network, in a real browser: draw a "1" with the mouse and see a prediction and
+ten probability bars."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import new_page, screenshot
+
+pytestmark = pytest.mark.e2e
+CANVAS = '[data-testid="stBidiComponentIsolated"] canvas.dc-canvas'
+
+
+@pytest.mark.parametrize("size", [(1280, 800, 1.0), (683, 512, 1.5)], ids=["1280x800", "projector"])
+def test_draw_a_one_and_see_a_prediction_with_ten_bars(browser, server, stored_runs, size):
+    width, height, scale = size
+    page = new_page(browser, width, height, scale)
+    page.goto(server)  # the tutorial's run is stored: its results and the canvas show
+    canvas = page.locator(CANVAS)
+    canvas.wait_for()
+    # Centre it (the page header would otherwise cover its top), then measure it again.
+    canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
+    page.wait_for_function(
+        "selector => document.querySelector('[data-testid=stBidiComponentIsolated]')"
+        ".shadowRoot.querySelector('canvas').getBoundingClientRect().width > 100",
+        arg=CANVAS,
+    )
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.8, steps=20)
+    page.mouse.up()
+    page.get_by_text("What the network sees (28×28)").wait_for()
+    answer = page.locator('[data-testid="stMetric"]', has_text="the network says")
+    answer.wait_for()
+    assert answer.locator('[data-testid="stMetricValue"]').inner_text() in "0123456789"
+    bars = page.locator('[data-testid="stVegaLiteChart"]', has_text="Probability")
+    bars.first.scroll_into_view_if_needed()
+    bars.first.locator("g.mark-rect path").nth(9).wait_for()
+    assert bars.first.locator("g.mark-rect path").count() == 10
+    screenshot(page, f"draw-a-one-{width}x{height}")
+    page.context.close()
