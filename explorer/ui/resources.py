@@ -22,6 +22,7 @@ from collections.abc import Callable, Hashable
 import altair as alt
 import streamlit as st
 
+from explorer.service.queue import Limits
 from explorer.service.service import TrainingService, create_service
 from explorer.store.records import RunPredictions
 from explorer.views import charts
@@ -31,23 +32,32 @@ MAX_CHARTS = 256  # a few hundred small specs: well under a megabyte
 _DEFAULT_VIEW = {"continuousWidth": 300, "continuousHeight": 300}
 
 
-def data_dir_argument(argv: list[str] | None = None) -> str | None:
-    """`--data-dir D` given after `streamlit run app.py --` (None: look elsewhere)."""
+def server_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """`--data-dir D` and `--ray ADDRESS` given after `streamlit run app.py --`."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--data-dir")
+    parser.add_argument("--ray")
     known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    return known.data_dir
+    return known
 
 
 def get_service() -> TrainingService:
-    """The service for this server's data folder and run store, made on the first page view."""
-    return _service_for(data_dir_argument(), os.environ.get("EXPLORER_HOME"))
+    """The service for this server's data folder, run store and trainers, made on the first
+    page view. On a class server students get the class's limits (explorer.service.queue)."""
+    from explorer.ui.roles import class_mode
+
+    arguments = server_arguments()
+    home = os.environ.get("EXPLORER_HOME")
+    return _service_for(arguments.data_dir, home, arguments.ray, class_mode())
 
 
 @st.cache_resource(show_spinner=False)
-def _service_for(data_dir: str | None, home: str | None) -> TrainingService:
-    # Lives as long as the server; keyed by where data and runs live.
-    return create_service(data_dir, home)
+def _service_for(
+    data_dir: str | None, home: str | None, ray_address: str | None, class_mode: bool
+) -> TrainingService:
+    # Lives as long as the server; keyed by where data, runs and trainers are.
+    limits = Limits.from_environment(class_mode)
+    return create_service(data_dir, home, ray_address=ray_address, limits=limits)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
