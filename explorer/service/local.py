@@ -314,6 +314,21 @@ class _Reporter:
         self._send(("epoch", epoch, record))
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Send this process's stderr (file descriptor 2, where C++ libraries print) to /dev/null,
+    then put it back. An import that fails still raises its error as usual."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _resident_mb() -> float:
     """This process's resident memory now, in MiB (its peak where /proc is missing)."""
     try:
@@ -370,7 +385,8 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
     threading.Thread(target=beat, daemon=True).start()
     from explorer.training.loop import load_tensorflow, train
 
-    load_tensorflow()  # now, while nobody waits
+    with _quiet_stderr():  # TensorFlow's start-up banner is noise in a teacher's terminal
+        load_tensorflow()  # now, while nobody waits
     send(("ready", time.monotonic() - started))
     threading.Thread(target=listen, daemon=True).start()
     data: MnistData | None = None

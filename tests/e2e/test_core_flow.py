@@ -72,3 +72,14 @@ def test_sliders_change_the_table_then_train_and_come_back(page, server):
     page.locator(".digit-cell").nth(19).wait_for(timeout=30_000)
     assert page.locator('[data-testid="stProgress"]').count() == 0  # nothing trained again
     screenshot(page, "05-cached")
+
+
+def test_the_terminal_stays_quiet_through_a_training(page, running_server):
+    """A teacher watching the terminal used to see ~165 "missing ScriptRunContext" warnings,
+    Streamlit's "use streamlit run" hint and TensorFlow's CUDA probe on the first training."""
+    page.goto(f"{running_server.url}/?hidden1=20&hidden2=0&epochs=1")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.locator(".st-key-run_panel").get_by_text("Test accuracy").first.wait_for()
+    log = running_server.log_path.read_text()
+    for noise in ("ScriptRunContext", "streamlit run", "cuInit", "CUDA", "oneDNN", "Traceback"):
+        assert noise not in log, f"{noise!r} in the server's output:\n{log}"
