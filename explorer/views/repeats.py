@@ -68,7 +68,7 @@ RUN_METRICS = {
     for metric in (
         RunMetric("test_accuracy", "Test accuracy", True, "percent"),
         RunMetric("test_loss", "Test loss", False, "decimal"),
-        RunMetric("gap", "Train − test accuracy (last epoch)", False, "percent"),
+        RunMetric("gap", "Train − test gap", False, "percent"),
         RunMetric("parameters", "Parameters", None, "integer"),
         RunMetric("train_seconds", "Training time", False, "seconds"),
     )
@@ -263,10 +263,12 @@ def seed_points_chart(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt
         return message_chart(f"No finished run yet · {progress}" if progress else "No runs", 80)
     groups = summaries["group"].tolist()
     several = len(groups) > 1
-    axis = alt.Axis(format=".1%") if chosen.kind == "percent" else alt.Axis()
+    # Seeds differ by tenths of a point: two decimals, few ticks, so no two labels read alike.
+    axis = alt.Axis(format=".2%" if chosen.kind == "percent" else "~g", tickCount=6)
     # Every layer gets the same scale: zoomed in (no zero), as the seeds differ by tenths.
+    scale = alt.Scale(zero=False, padding=12)  # padding: no dot cut in half at the edge
     x_of = {
-        field: alt.X(f"{field}:Q", title=chosen.label, scale=alt.Scale(zero=False), axis=axis)
+        field: alt.X(f"{field}:Q", title=chosen.label, scale=scale, axis=axis)
         for field in (metric, "low", "mean")
     }
     y = {"y": alt.Y("group:N", title=None, sort=groups)} if several else {}
@@ -294,7 +296,8 @@ def seed_points_chart(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt
         + ([] if several else [headline(frame, metric)]),
     )
     chart = alt.layer(spread, mean, dots, title=title)
-    return chart.properties(height=50 + 40 * len(groups), **_FILL)
+    # Heights include the title, its lines and the axis (the chart fits its container).
+    return chart.properties(height=130 + 40 * len(groups), **_FILL)
 
 
 # -- learning curves as bands ------------------------------------------------------------------
@@ -343,16 +346,32 @@ def learning_band_panels(band: pd.DataFrame) -> list[alt.TopLevelMixin]:
     last_epoch = int(band["epoch"].max())
     scale = alt.Scale(domain=[1, max(last_epoch, 2)], nice=False, padding=8)
     x = alt.X("epoch:Q", title="Epoch", scale=scale, axis=alt.Axis(format="d", tickMinStep=1))
+    # Band and line share one colour and one legend (its symbols opaque: the band's opacity
+    # would fade them); a dash pattern needs a longer symbol than the default to show.
     if several:
-        colour = alt.Color("group:N", title="Group", scale=run_colour_scale(groups))
+        field, title, scale = "group:N", "Group", run_colour_scale(groups)
+        legend = alt.Legend(orient="bottom", direction="vertical", labelLimit=400)
         dashes = alt.Scale(domain=list(SPLIT_DASHES), range=list(SPLIT_DASHES.values()))
-        line_encoding = {"color": colour, "strokeDash": alt.StrokeDash("split:N", scale=dashes)}
-        detail = {"color": colour.legend(None), "detail": "split:N"}
+        # Vega draws a stroke symbol in its fill colour: without one, the dashes are invisible.
+        dash_legend = alt.Legend(
+            orient="bottom",
+            symbolType="stroke",
+            symbolStrokeWidth=2,
+            symbolFillColor="gray",
+            symbolStrokeColor="gray",
+            symbolSize=400,
+        )
+        split = alt.StrokeDash("split:N", title="Split", scale=dashes, legend=dash_legend)
+        line_encoding, band_encoding = {"strokeDash": split}, {"detail": "split:N"}
     else:
-        splits = alt.Scale(domain=list(SPLIT_COLOURS), range=list(SPLIT_COLOURS.values()))
-        colour = alt.Color("split:N", title="Split", scale=splits)
-        line_encoding = {"color": colour.legend(alt.Legend(orient="top", symbolType="stroke"))}
-        detail = {"color": colour.legend(None)}
+        field, title = "split:N", "Split"
+        scale = alt.Scale(domain=list(SPLIT_COLOURS), range=list(SPLIT_COLOURS.values()))
+        legend = alt.Legend(orient="top")
+        line_encoding, band_encoding = {}, {}
+    legend = legend.copy()
+    legend.symbolType, legend.symbolOpacity = "stroke", 1
+    colour = alt.Color(field, title=title, scale=scale, legend=legend)
+    line_encoding["color"] = band_encoding["color"] = colour
     panels = []
     for metric, number in (("Loss", ".4f"), ("Accuracy", ".2%")):
         is_accuracy = metric == "Accuracy"
@@ -373,11 +392,15 @@ def learning_band_panels(band: pd.DataFrame) -> list[alt.TopLevelMixin]:
         ]
         base = alt.Chart(band).transform_filter(alt.datum.metric == metric)
         area = base.mark_area(opacity=0.2).encode(
-            x, alt.Y("low:Q", title=metric, scale=y_scale, axis=y_axis), y2="high:Q", **detail
+            x,
+            alt.Y("low:Q", title=metric, scale=y_scale, axis=y_axis),
+            y2="high:Q",
+            **band_encoding,
         )
         line = base.mark_line(point=alt.OverlayMarkDef(size=40, filled=True))
         line = line.encode(x, y, tooltip=tooltip, **line_encoding)
-        panels.append(alt.layer(area, line, title=title).properties(height=PANEL_HEIGHT, **_FILL))
+        height = PANEL_HEIGHT + (90 if several else 30)  # the legends below take room
+        panels.append(alt.layer(area, line, title=title).properties(height=height, **_FILL))
     return panels
 
 
@@ -451,8 +474,8 @@ def best_last_chart(frame: pd.DataFrame) -> alt.LayerChart:
     ]
     long = pd.concat(ends, ignore_index=True)[["run", "epoch_kind", "accuracy", "epoch"]]
     order = done["run"].tolist()
-    y = alt.Y("run:N", title=None, sort=order)
-    axis, scale = alt.Axis(format=".1%"), alt.Scale(zero=False)
+    y = alt.Y("run:N", title=None, sort=order, axis=alt.Axis(labelLimit=300, labelOverlap=False))
+    axis, scale = alt.Axis(format=".1%"), alt.Scale(zero=False, padding=12)
     x = alt.X("last_test_accuracy:Q", title="Test accuracy", scale=scale, axis=axis)
     joins = alt.Chart(done).mark_rule(color="gray", strokeWidth=2)
     joins = joins.encode(x=x, x2="best_test_accuracy:Q", y=y)
@@ -472,9 +495,11 @@ def best_last_chart(frame: pd.DataFrame) -> alt.LayerChart:
             alt.Tooltip("accuracy:Q", title="Test accuracy", format=".2%"),
         ],
     )
-    title = alt.TitleParams("Best epoch against last epoch", subtitle=BEST_LAST_EXPLANATION)
+    subtitle = [f"{sentence}." for sentence in BEST_LAST_EXPLANATION.rstrip(".").split(". ")]
+    title = alt.TitleParams("Best epoch against last epoch", subtitle=subtitle)
     chart = alt.layer(joins, points, title=title)
-    return chart.properties(height=40 + 28 * len(order), **_FILL)
+    # Room for the title, its lines, the legend and the axis, then 30 pixels a run.
+    return chart.properties(height=170 + 30 * len(order), **_FILL)
 
 
 # -- comparing groups of seeds -----------------------------------------------------------------

@@ -152,7 +152,8 @@ def test_seed_points_chart_draws_finished_seeds_mean_and_spread() -> None:
     assert selection["name"] == "run" and selection["select"]["fields"] == ["run_id"]
     assert selection["views"] == [dots["name"]]
     # Every layer zooms in on the same axis.
-    assert all(layer["encoding"]["x"]["scale"] == {"zero": False} for layer in spec["layer"])
+    scales = [layer["encoding"]["x"]["scale"] for layer in spec["layer"]]
+    assert scales == [{"zero": False, "padding": 12}] * 3
 
 
 def test_seed_points_chart_of_one_group_shows_its_headline() -> None:
@@ -207,10 +208,15 @@ def test_learning_band_panels_draw_a_band_and_a_line_per_metric() -> None:
         assert line["encoding"]["y"]["field"] == "mean"
         assert line["encoding"]["color"]["field"] == "split"
         assert area["transform"][0]["filter"] == f"(datum.metric === '{metric}')"
+        # One legend for band and line: the same colour encoding on both.
+        assert area["encoding"]["color"] == line["encoding"]["color"]
     several = pd.concat([repeats.band_frame(group_a(), "A"), repeats.band_frame(group_b(), "B")])
-    line = repeats.learning_band_panels(several)[1].to_dict()["layer"][1]
+    area, line = repeats.learning_band_panels(several)[1].to_dict()["layer"]
     assert line["encoding"]["color"]["field"] == "group"
-    assert line["encoding"]["strokeDash"]["field"] == "split"
+    assert area["encoding"]["detail"]["field"] == "split"  # a band per group and split
+    dashes = line["encoding"]["strokeDash"]
+    assert dashes["field"] == "split"
+    assert dashes["legend"]["symbolFillColor"] == "gray"  # else Vega draws invisible dashes
     assert (
         repeats.learning_band_panels(repeats.band_frame({}))[0].to_dict()["mark"]["type"] == "text"
     )
