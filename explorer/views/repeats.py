@@ -37,10 +37,10 @@ from explorer.model import total_parameters
 from explorer.store.records import RunRecord
 from explorer.views import stats
 from explorer.views.charts import (
-    PANEL_HEIGHT,
     SPLIT_COLOURS,
     SPLIT_DASHES,
     curves_frame,
+    curves_height,
     message_chart,
     run_colour_scale,
 )
@@ -399,7 +399,7 @@ def learning_band_panels(band: pd.DataFrame) -> list[alt.TopLevelMixin]:
         )
         line = base.mark_line(point=alt.OverlayMarkDef(size=40, filled=True))
         line = line.encode(x, y, tooltip=tooltip, **line_encoding)
-        height = PANEL_HEIGHT + (90 if several else 30)  # the legends below take room
+        height = curves_height(len(groups)) + 30  # the subtitle's line
         panels.append(alt.layer(area, line, title=title).properties(height=height, **_FILL))
     return panels
 
