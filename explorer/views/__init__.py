@@ -1,3 +1,4 @@
 """What the page draws, without Streamlit: Altair charts (`charts`), the comparison math
-(`comparison`), digits as PNG and HTML (`digits`), runs as rows, CSV and JSON (`reports`), and
-numbers as text (`text`)."""
+(`comparison`), digits as PNG and HTML (`digits`), runs as rows, CSV and JSON (`reports`),
+numbers as text (`text`), statistics over seeds (`stats`), repeats over seeds and groups of them
+compared (`repeats`), and sweeps of one or two settings as pictures (`sweeps`)."""
