@@ -196,7 +196,9 @@ def _gap_panel(curves: pd.DataFrame, x: alt.X, point, runs: list[str]) -> alt.La
     line = alt.Chart(gap_frame(curves)).mark_line(point=point)
     line = line.encode(x=x, y=y, color=colour, tooltip=tooltip)
     title = alt.TitleParams("Generalisation gap", subtitle=GAP_EXPLANATION.split(". "))
-    return alt.layer(_zero_rule(), line, title=title).properties(height=PANEL_HEIGHT, **_FILL)
+    # As tall as the panels beside it, which have legends below them.
+    height = curves_height(len(runs))
+    return alt.layer(_zero_rule(), line, title=title).properties(height=height, **_FILL)
 
 
 def _zero_rule() -> alt.Chart:

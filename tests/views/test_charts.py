@@ -90,7 +90,7 @@ def test_several_runs_are_coloured_by_run_and_dashed_by_split_with_a_gap_panel()
     assert dash_legend["symbolType"] == "stroke"
     assert dash_legend["symbolFillColor"] == "gray"  # else Vega draws the dashes invisible
     # Room for the legends below the plot, a row per run: else the plot is squashed flat.
-    assert accuracy["height"] == curves_height(2) > PANEL_HEIGHT
+    assert accuracy["height"] == gap["height"] == curves_height(2) > PANEL_HEIGHT
     assert curves_height(4) > curves_height(2) and curves_height(1) == PANEL_HEIGHT
     rule, line = gap["layer"]
     assert rule["mark"]["type"] == "rule"
