@@ -1,4 +1,5 @@
 """What the page draws, without Streamlit: Altair charts (`charts`), the comparison math
 (`comparison`), digits as PNG and HTML (`digits`), first-layer weights as pictures and hidden
 activations (`network`), a run as a zip to take home (`export`), runs as rows, CSV and JSON
-(`reports`), and numbers as text (`text`)."""
+(`reports`), numbers as text (`text`), statistics over seeds (`stats`), repeats over seeds and
+groups of them compared (`repeats`), and sweeps of one or two settings as pictures (`sweeps`)."""

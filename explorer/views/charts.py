@@ -67,6 +67,13 @@ def run_colour_scale(runs: Sequence[str]) -> alt.Scale:
     return alt.Scale(domain=runs, range=colours)
 
 
+def curves_height(runs: int) -> int:
+    """Height of a learning-curve panel of `runs` runs (or groups). A chart that fits its
+    container counts its legends in its height: with several runs, the legends below the plot
+    (a row per run) would otherwise squash the plot to a line."""
+    return PANEL_HEIGHT + (60 + 30 * runs if runs > 1 else 0)
+
+
 def dark_from(largest: float) -> float:
     """The cell value above which a symlog-coloured cell is dark (white text from there on)."""
     return math.expm1(DARK_CELL_SHARE * math.log1p(max(largest, 1)))
@@ -138,8 +145,17 @@ def learning_curve_panels(
         colour = alt.Color("run:N", title="Run", scale=run_colour_scale(list(histories)))
         colour = colour.legend(legend)
         dashes = alt.Scale(domain=list(SPLIT_DASHES), range=list(SPLIT_DASHES.values()))
-        # Lines, not dots, as legend symbols: a dot cannot show solid against dashed.
-        dash_legend = alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=2)
+        # Lines, not dots, as legend symbols: a dot cannot show solid against dashed. Vega draws
+        # a stroke symbol in its fill colour (without one the dashes are invisible), and a dash
+        # pattern needs a longer symbol than the default to show.
+        dash_legend = alt.Legend(
+            orient="bottom",
+            symbolType="stroke",
+            symbolStrokeWidth=2,
+            symbolFillColor="gray",
+            symbolStrokeColor="gray",
+            symbolSize=400,
+        )
         encodings = {
             "color": colour,
             "strokeDash": alt.StrokeDash("split:N", title="Split", scale=dashes).legend(
@@ -163,7 +179,7 @@ def learning_curve_panels(
         panel = alt.Chart(curves, title=title).mark_line(point=point)
         panel = panel.encode(x=x, y=y, tooltip=tooltip, **encodings)
         panel = panel.transform_filter(alt.datum.metric == metric)
-        panels.append(panel.properties(height=PANEL_HEIGHT, **_FILL))
+        panels.append(panel.properties(height=curves_height(len(histories)), **_FILL))
     if gap:
         panels.append(_gap_panel(curves, x, point, list(histories)))
     return panels
@@ -180,7 +196,9 @@ def _gap_panel(curves: pd.DataFrame, x: alt.X, point, runs: list[str]) -> alt.La
     line = alt.Chart(gap_frame(curves)).mark_line(point=point)
     line = line.encode(x=x, y=y, color=colour, tooltip=tooltip)
     title = alt.TitleParams("Generalisation gap", subtitle=GAP_EXPLANATION.split(". "))
-    return alt.layer(_zero_rule(), line, title=title).properties(height=PANEL_HEIGHT, **_FILL)
+    # As tall as the panels beside it, which have legends below them.
+    height = curves_height(len(runs))
+    return alt.layer(_zero_rule(), line, title=title).properties(height=height, **_FILL)
 
 
 def _zero_rule() -> alt.Chart:

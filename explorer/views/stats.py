@@ -2,8 +2,9 @@
 
     summarise([0.978, 0.975, 0.980])           # Summary(n=3, mean=0.9777, std=0.0025)
     format_summary(summary, percent=True)      # "97.8 % ± 0.3 (n = 3)"
-    welch(a, b)                                # Welch's t-test: t, degrees of freedom, p
+    welch(a, b)                                # Welch's t-test: difference, its spread, t, df, p
     verdict(a, b)                              # one sentence a student can follow
+    format_p(0.0213)                           # "p = 0.021"
     seed_groups(records)                       # runs grouped by config without the seed
 
 Computed here, in NumPy, once: never as a bootstrap in the browser, which changes on every render
@@ -13,7 +14,7 @@ and means nothing with three seeds. `std` is the sample standard deviation (n �
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +25,9 @@ TEST_EXPLANATION = (
     "Welch's t-test on the test accuracies of the seeds: it asks whether the difference of the "
     "means is large next to how much each configuration varies from seed to seed, without "
     "assuming both vary equally. Below p = 0.05 the difference is called bigger than the "
-    "seed-to-seed spread; otherwise it is within the noise. With one run per side there is no "
-    "spread to compare with, so nothing can be said."
+    "seed-to-seed spread; otherwise it is within the noise and could be luck. A side with a "
+    "single run shows no spread to compare with, so then nothing can be said: repeat it with "
+    "more seeds."
 )
 
 
@@ -36,19 +38,44 @@ class Summary:
     std: float  # sample standard deviation; NaN for a single value
 
 
-def summarise(values: Iterable[float]) -> Summary:
-    array = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+def finite_values(values: Iterable[float | None]) -> np.ndarray:
+    """The values that are numbers: None, NaN and infinities (a pending or diverged run) dropped.
+
+    finite_values([0.97, None, float("nan"), 0.98])   # array([0.97, 0.98])
+    """
+    kept = [v for v in values if v is not None and math.isfinite(v)]
+    return np.asarray(kept, dtype=float)
+
+
+def summarise(values: Iterable[float | None]) -> Summary:
+    """Count, mean and sample standard deviation (n − 1) of the finite values.
+
+    summarise([0.978, 0.975, 0.980])   # Summary(n=3, mean=0.97767, std=0.00252)
+    summarise([0.97])                  # Summary(n=1, mean=0.97, std=nan): no spread
+    summarise([None])                  # Summary(n=0, mean=nan, std=nan)
+    """
+    array = finite_values(values)
     if not len(array):
         return Summary(0, math.nan, math.nan)
-    std = float(array.std(ddof=1)) if len(array) > 1 else math.nan
-    return Summary(len(array), float(array.mean()), std)
+    mean, variance = _mean_and_variance(array)
+    return Summary(len(array), mean, math.sqrt(variance) if len(array) > 1 else math.nan)
 
 
-def format_summary(summary: Summary, percent: bool = True) -> str:
-    """E.g. "97.8 % ± 0.2 (n = 3)", or "97.8 % (n = 1)" without a spread."""
+def format_summary(
+    summary: Summary, percent: bool = True, digits: int | None = None, unit: str = ""
+) -> str:
+    """E.g. "97.8 % ± 0.2 (n = 3)", or "97.8 % (n = 1)" without a spread; "—" with no value.
+
+    format_summary(summarise([0.978, 0.975, 0.980]))          # "97.8 % ± 0.3 (n = 3)"
+    format_summary(summarise([12.0, 14.0]), False, 1, " s")   # "13.0 s ± 1.4 (n = 2)"
+    """
     if not summary.n:
         return "—"
-    scale, unit, digits = (100.0, " %", 1) if percent else (1.0, "", 4)
+    scale, unit, digits = (
+        (100.0, " %", 1 if digits is None else digits)
+        if percent
+        else (1.0, unit, 4 if digits is None else digits)
+    )
     text = f"{summary.mean * scale:.{digits}f}{unit}"
     if summary.n > 1:
         text += f" ± {summary.std * scale:.{digits}f}"
@@ -58,46 +85,103 @@ def format_summary(summary: Summary, percent: bool = True) -> str:
 @dataclass(frozen=True)
 class WelchResult:
     difference: float  # mean of b − mean of a
-    t: float
+    standard_error: float  # √(SD_a²/n_a + SD_b²/n_b): the spread of that difference
+    t: float  # difference / standard_error
     degrees_of_freedom: float
     p: float  # two-sided
 
 
-def welch(a: Sequence[float], b: Sequence[float]) -> WelchResult | None:
-    """Welch's two-sample t-test of b against a; None if either side has fewer than 2 values."""
-    first, second = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+def welch(a: Iterable[float | None], b: Iterable[float | None]) -> WelchResult | None:
+    """Welch's two-sample t-test of b against a; None if either side has fewer than 2 values.
+
+    Missing values (None, NaN) are left out, as in `summarise`. A side whose values are all
+    equal has no spread at all: then any difference counts as real (t = ±inf, p = 0) and no
+    difference as none (t = 0, p = 1).
+
+        welch([0, 2], [3, 5])   # difference 3, t = 3/√2 = 2.121, 2 degrees of freedom, p = 0.168
+    """
+    first, second = finite_values(a), finite_values(b)
     if len(first) < 2 or len(second) < 2:
         return None
-    variance_a, variance_b = first.var(ddof=1) / len(first), second.var(ddof=1) / len(second)
-    difference = float(second.mean() - first.mean())
-    spread = variance_a + variance_b
+    mean_a, variance_a = _mean_and_variance(first)
+    mean_b, variance_b = _mean_and_variance(second)
+    share_a, share_b = variance_a / len(first), variance_b / len(second)
+    difference = mean_b - mean_a
+    spread = share_a + share_b
     if spread == 0:  # no noise at all: any difference is real, none is none
-        return WelchResult(difference, math.copysign(math.inf, difference), math.inf,
-                           0.0 if difference else 1.0)  # fmt: skip
+        t = math.copysign(math.inf, difference) if difference else 0.0
+        return WelchResult(difference, 0.0, t, math.inf, 0.0 if difference else 1.0)
     t = difference / math.sqrt(spread)
-    freedom = spread**2 / (variance_a**2 / (len(first) - 1) + variance_b**2 / (len(second) - 1))
-    return WelchResult(difference, t, freedom, _two_sided_p(t, freedom))
+    freedom = spread**2 / (share_a**2 / (len(first) - 1) + share_b**2 / (len(second) - 1))
+    return WelchResult(difference, math.sqrt(spread), t, freedom, _two_sided_p(t, freedom))
 
 
-def verdict(a: Sequence[float], b: Sequence[float]) -> str:
-    """One sentence on whether b's accuracy differs from a's more than the seeds do."""
-    result = welch(a, b)
+def format_p(p: float) -> str:
+    """A p-value as a student reads it: "p = 0.021", "p < 0.001"; 4 decimals where 3 would
+    read as exactly the 0.05 threshold ("p = 0.0496")."""
+    if p < 0.001:
+        return "p < 0.001"
+    digits = 4 if round(p, 3) == SIGNIFICANCE else 3
+    return f"p = {p:.{digits}f}"
+
+
+def verdict(a: Iterable[float | None], b: Iterable[float | None]) -> str:
+    """One sentence on whether b's accuracy differs from a's (the baseline's) more than the
+    seeds do. Accuracies are shares (0.978); the sentence speaks in percentage points.
+
+        verdict([0.970, 0.972, 0.974], [0.980, 0.982, 0.984])
+        # "Better by 1.00 percentage points: more than the seeds vary by chance (n = 3 each,
+        #  p = 0.004)."
+    """
+    first, second = finite_values(a), finite_values(b)
+    result = welch(first, second)
     if result is None:
-        return (
-            "Can't tell: with one run per side there is no seed-to-seed spread to compare with. "
-            "Repeat both with more seeds."
-        )
-    n = f"n = {len(a)}" if len(a) == len(b) else f"n = {len(a)} and {len(b)}"
+        return _cannot_tell(len(first), len(second))
+    n = (
+        f"n = {len(first)} each"
+        if len(first) == len(second)
+        else (f"n = {len(first)} and {len(second)}")
+    )
+    points = abs(result.difference) * 100
+    if result.difference == 0:
+        return f"No difference: both have the same mean accuracy ({n})."
     if result.p < SIGNIFICANCE:
         direction = "better" if result.difference > 0 else "worse"
         return (
-            f"{direction.capitalize()} by {abs(result.difference) * 100:.2f} points: bigger than "
-            f"the seed-to-seed spread ({n}, p = {result.p:.3f})."
+            f"{direction.capitalize()} by {points:.2f} percentage points: more than the seeds "
+            f"vary by chance ({n}, {format_p(result.p)})."
         )
+    sign = "+" if result.difference > 0 else "−"
     return (
-        f"A difference of {result.difference * 100:+.2f} points is within the noise "
-        f"({n}, p = {result.p:.2f})."
+        f"The difference of {sign}{points:.2f} percentage points is within the seed-to-seed "
+        f"noise: it could be luck ({n}, {format_p(result.p)})."
     )
+
+
+def _cannot_tell(count_a: int, count_b: int) -> str:
+    """The verdict when a side has fewer than two finished runs."""
+    if count_a < 2 and count_b < 2:
+        return (
+            "Can't tell: with at most one finished run on each side there is no seed-to-seed "
+            "spread to compare with. Repeat both with more seeds."
+        )
+    side, count = (
+        ("the baseline", count_a) if count_a < 2 else ("the compared configuration", count_b)
+    )
+    has = "no finished run yet" if count == 0 else "only one finished run"
+    return (
+        f"Can't tell: {side} has {has}, so there is no seed-to-seed spread to compare with. "
+        "Repeat it with more seeds."
+    )
+
+
+def _mean_and_variance(array: np.ndarray) -> tuple[float, float]:
+    """Mean and sample variance (n − 1; 0 for one value). Equal values give exactly their value
+    and 0: [0.97] * 3 would otherwise have a mean a rounding error off and a tiny variance, and
+    two such sides a "difference" with a t of about 1."""
+    if array.min() == array.max():
+        return float(array[0]), 0.0
+    return float(array.mean()), float(array.var(ddof=1))
 
 
 def _two_sided_p(t: float, freedom: float) -> float:
@@ -151,7 +235,9 @@ def seed_groups(records) -> list[dict]:
         group = groups.setdefault(key, {"config": settings, "seeds": [], "runs": [], "values": []})
         group["seeds"].append(seed)
         group["runs"].append(record.run_id)
-        group["values"].append(record.summary.get("test_accuracy"))
+        # Only complete runs count: a stopped run's accuracy is of fewer epochs than its config.
+        complete = record.status == "complete"
+        group["values"].append(record.summary.get("test_accuracy") if complete else None)
     output = []
     for group in groups.values():
         summary = summarise(group.pop("values"))

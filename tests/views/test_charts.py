@@ -11,10 +11,12 @@ import pytest
 
 from explorer.views import comparison
 from explorer.views.charts import (
+    PANEL_HEIGHT,
     activation_strip,
     confusion_frame,
     confusion_heatmap,
     curves_frame,
+    curves_height,
     dark_from,
     difference_heatmap,
     gap_frame,
@@ -88,7 +90,12 @@ def test_one_run_gives_two_panels_coloured_by_split_that_fill_their_column() -> 
 def test_several_runs_are_coloured_by_run_and_dashed_by_split_with_a_gap_panel() -> None:
     _, accuracy, gap = (panel.to_dict() for panel in learning_curve_panels(HISTORIES, gap=True))
     assert accuracy["encoding"]["color"]["field"] == "run"
-    assert accuracy["encoding"]["strokeDash"]["legend"]["symbolType"] == "stroke"
+    dash_legend = accuracy["encoding"]["strokeDash"]["legend"]
+    assert dash_legend["symbolType"] == "stroke"
+    assert dash_legend["symbolFillColor"] == "gray"  # else Vega draws the dashes invisible
+    # Room for the legends below the plot, a row per run: else the plot is squashed flat.
+    assert accuracy["height"] == gap["height"] == curves_height(2) > PANEL_HEIGHT
+    assert curves_height(4) > curves_height(2) and curves_height(1) == PANEL_HEIGHT
     rule, line = gap["layer"]
     assert rule["mark"]["type"] == "rule"
     gaps = {(row["run"], row["epoch"]): row["gap"] for row in rows_of(gap, line)}

@@ -1,0 +1,605 @@
+"""Repeats over seeds: one configuration trained with seeds 0, 1, 2, …, shown as a spread.
+
+One run says little: another seed moves MNIST accuracy by a few tenths of a point. Repeating a
+configuration with a few seeds shows how much, and comparing two repeated configurations says
+whether a difference is bigger than that (explorer.views.stats does the arithmetic).
+
+    configs = repeat_configs(config, 3)                    # seeds 0, 1 and 2 of the config
+    frame = seeds_frame({c: record_or_none(c) for c in configs})   # one row per seed, pending too
+    headline(frame)                                        # "97.8 % ± 0.2 (n = 3)"
+    seed_points_chart(frame)                               # every seed a dot, the mean, ± SD
+    learning_band_panels(band_frame(records_by_config))    # curves: mean ± SD per epoch
+    best_last_chart(frame), best_last_text(frame)          # best epoch against the last one
+
+Comparing groups of seeds (a "group" column tells them apart; concatenate their frames)::
+
+    frame = pd.concat([seeds_frame(baseline_records, "A"), seeds_frame(other_records, "B")])
+    group_deltas(frame, baseline="A")      # per metric: mean ± SD per group, change ± its spread
+    group_verdicts(frame, baseline="A")    # {"B": "Better by 0.45 percentage points: ..."}
+    seed_points_chart(frame)               # one row of dots per group
+    COMPARISON_HELP                        # what the test and the ± mean, for a help text
+
+Only complete runs count in the figures: a pending or running seed is a row without values, and
+a stopped run (fewer epochs than its config says) is not a result of that config.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+import altair as alt
+import pandas as pd
+
+from explorer.config import TrainingConfig
+from explorer.model import total_parameters
+from explorer.store.records import RunRecord
+from explorer.views import stats
+from explorer.views.charts import (
+    SPLIT_COLOURS,
+    SPLIT_DASHES,
+    curves_frame,
+    curves_height,
+    message_chart,
+    run_colour_scale,
+)
+
+MIN_REPEATS, MAX_REPEATS = 2, 10
+# What a run is, for the figures: pending (not started or queued), running, complete, stopped,
+# failed (failed, interrupted, or a stored row that cannot be read).
+RUN_STATUSES = ("pending", "running", "complete", "stopped", "failed")
+_STATUS_OF = {"queued": "pending", "interrupted": "failed", "damaged": "failed"}
+_FILL = {"autosize": alt.AutoSizeParams(type="fit", contains="padding"), "width": "container"}
+
+
+class RunMetric(NamedTuple):
+    """A figure of a finished run: key (a seeds_frame column), label, higher_is_better (None:
+    neither), kind (how it is written: "percent", "decimal", "seconds" or "integer")."""
+
+    key: str
+    label: str
+    higher_is_better: bool | None
+    kind: str
+
+
+RUN_METRICS = {
+    metric.key: metric
+    for metric in (
+        RunMetric("test_accuracy", "Test accuracy", True, "percent"),
+        RunMetric("test_loss", "Test loss", False, "decimal"),
+        RunMetric("gap", "Train − test gap", False, "percent"),
+        RunMetric("parameters", "Parameters", None, "integer"),
+        RunMetric("train_seconds", "Training time", False, "seconds"),
+    )
+}
+SEED_COLUMNS = (
+    "group",
+    "seed",
+    "run_id",
+    "status",
+    "test_accuracy",
+    "test_loss",
+    "gap",
+    "parameters",
+    "train_seconds",
+    "epochs",
+    "best_epoch",
+    "best_test_accuracy",
+    "last_test_accuracy",
+    "best_minus_last",
+)
+DELTA_EXPLANATION = (
+    "A change is the mean of the compared seeds minus the baseline's mean. The ± after it is the "
+    "spread of that change, √(SD₁²/n₁ + SD₂²/n₂): the more the seeds vary and the fewer there "
+    "are, the larger. A change of about twice its spread or more is usually real."
+)
+COMPARISON_HELP = f"{stats.TEST_EXPLANATION} {DELTA_EXPLANATION}"
+BEST_LAST_EXPLANATION = (
+    "Each line joins a run's best epoch (hollow) to its last one (filled), by test accuracy. "
+    "A last epoch below the best means training went on past its best point: overfitting, or "
+    "a learning rate too large to settle."
+)
+
+
+# -- the runs ----------------------------------------------------------------------------------
+
+
+def repeat_configs(config: TrainingConfig, n: int) -> list[TrainingConfig]:
+    """The config with seeds 0 to n − 1, for n from 2 to 10.
+
+    repeat_configs(TrainingConfig(hidden1=64), 3)   # seeds 0, 1, 2; everything else the same
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or not MIN_REPEATS <= n <= MAX_REPEATS:
+        raise ValueError(
+            f"Repeats must be a whole number from {MIN_REPEATS} to {MAX_REPEATS} seeds; got {n!r}."
+        )
+    return [config.replace(seed=seed) for seed in range(n)]
+
+
+def run_status(record: RunRecord | None) -> str:
+    """One of RUN_STATUSES: None (never submitted) and "queued" are both "pending"."""
+    if record is None:
+        return "pending"
+    status = _STATUS_OF.get(record.status, record.status)
+    return status if status in RUN_STATUSES else "failed"
+
+
+def run_values(config: TrainingConfig, record: RunRecord | None) -> dict:
+    """The figures of one run: every RUN_METRICS key plus epochs, best_epoch, best_test_accuracy,
+    last_test_accuracy and best_minus_last (best − last, ≥ 0). NaN unless the run is complete,
+    except "parameters", which the config alone decides.
+
+    gap = the last epoch's train accuracy − its test accuracy (above 0: fits the training digits
+    better than new ones). The best epoch is the first one with the highest test accuracy.
+    """
+    values = dict.fromkeys(SEED_COLUMNS[4:], math.nan)
+    values["parameters"] = total_parameters(config)
+    if record is None or record.status != "complete":
+        return values
+    summary, history = record.summary, record.history
+    values.update(
+        test_accuracy=_number(summary.get("test_accuracy")),
+        test_loss=_number(summary.get("test_loss")),
+        train_seconds=_number(summary.get("train_seconds")),
+    )
+    test = [_number(entry.get("test_accuracy")) for entry in history]
+    if history and not all(math.isnan(value) for value in test):
+        best = _best_index(test)
+        last = history[-1]
+        values.update(
+            epochs=len(history),
+            best_epoch=int(history[best]["epoch"]),
+            best_test_accuracy=test[best],
+            last_test_accuracy=test[-1],
+            best_minus_last=test[best] - test[-1],
+            gap=_number(last.get("accuracy")) - test[-1],
+        )
+    return values
+
+
+def seeds_frame(
+    records_by_config: Mapping[TrainingConfig, RunRecord | None], group: str = ""
+) -> pd.DataFrame:
+    """One row per config (a seed of the repeat), pending ones included, ordered by seed.
+
+    Columns: SEED_COLUMNS: group, seed, run_id (missing if never submitted), status (RUN_STATUSES)
+    and the figures of `run_values`.
+
+        seeds_frame({config: None for config in repeat_configs(config, 3)})   # 3 pending rows
+    """
+    rows = []
+    for config, record in records_by_config.items():
+        row = {
+            "group": group,
+            "seed": config.seed,
+            "run_id": None if record is None else record.run_id,
+            "status": run_status(record),
+        }
+        rows.append(row | run_values(config, record))
+    frame = pd.DataFrame(rows, columns=list(SEED_COLUMNS))
+    return frame.sort_values("seed", kind="stable").reset_index(drop=True)
+
+
+# -- summaries ---------------------------------------------------------------------------------
+
+
+def metric_summary(
+    frame: pd.DataFrame, metric: str = "test_accuracy", group: str | None = None
+) -> stats.Summary:
+    """Count, mean and sample SD of a metric over the complete seeds (of one group)."""
+    rows = frame if group is None else frame[frame["group"] == group]
+    return stats.summarise(rows[metric].tolist())
+
+
+def format_metric(summary: stats.Summary, metric: str = "test_accuracy") -> str:
+    """A summary written for its metric: "97.8 % ± 0.2 (n = 3)", "0.0712 ± 0.0031 (n = 3)",
+    "12.4 s ± 0.8 (n = 3)", "318,010 (n = 3)"."""
+    kind = RUN_METRICS[metric].kind
+    if kind == "percent":
+        return stats.format_summary(summary)
+    if kind == "seconds":
+        return stats.format_summary(summary, False, 1, " s")
+    if kind == "integer":
+        return "—" if not summary.n else f"{summary.mean:,.0f} (n = {summary.n})"
+    return stats.format_summary(summary, False)
+
+
+def headline(frame: pd.DataFrame, metric: str = "test_accuracy", group: str | None = None) -> str:
+    """The repeat in one line: "97.8 % ± 0.2 (n = 3)", then what is not done yet, e.g.
+    "97.8 % (n = 1) · 2 still to train" or "— · 3 still to train"."""
+    rows = frame if group is None else frame[frame["group"] == group]
+    text = format_metric(metric_summary(rows, metric), metric)
+    progress = progress_text(rows)
+    return f"{text} · {progress}" if progress else text
+
+
+def progress_text(frame: pd.DataFrame) -> str:
+    """The runs that have no result: "2 still to train · 1 failed"; "" when all are complete."""
+    counts = frame["status"].value_counts()
+    parts = []
+    waiting = int(counts.get("pending", 0) + counts.get("running", 0))
+    if waiting:
+        parts.append(f"{waiting} still to train")
+    parts += [f"{counts[status]} {status}" for status in ("stopped", "failed") if status in counts]
+    return " · ".join(parts)
+
+
+def summary_frame(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
+    """One row per group: group, runs, complete, n (runs with a value), mean, std, low and high
+    (mean ∓ SD; the mean itself with one run), text (`headline`)."""
+    rows = []
+    for group, part in frame.groupby("group", sort=False):
+        summary = metric_summary(part, metric)
+        spread = summary.std if summary.n > 1 else 0.0
+        rows.append(
+            {
+                "group": group,
+                "runs": len(part),
+                "complete": int((part["status"] == "complete").sum()),
+                "n": summary.n,
+                "mean": summary.mean,
+                "std": summary.std,
+                "low": summary.mean - spread,
+                "high": summary.mean + spread,
+                "text": headline(part, metric),
+            }
+        )
+    columns = ["group", "runs", "complete", "n", "mean", "std", "low", "high", "text"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def seed_points_chart(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt.LayerChart:
+    """Every complete seed as a dot, the mean as a tick and mean ± SD as a bar, one row per group.
+
+    One group: its headline is the subtitle. Several: the groups are the rows, in frame order.
+    A click on a dot selects its run (parameter "run", field "run_id").
+    """
+    chosen = RUN_METRICS[metric]
+    summaries = summary_frame(frame, metric)
+    done = frame[frame[metric].notna()]
+    if done.empty:
+        progress = progress_text(frame)
+        return message_chart(f"No finished run yet · {progress}" if progress else "No runs", 80)
+    groups = summaries["group"].tolist()
+    several = len(groups) > 1
+    # Seeds differ by tenths of a point: two decimals, few ticks, so no two labels read alike.
+    axis = alt.Axis(format=".2%" if chosen.kind == "percent" else "~g", tickCount=6)
+    # Every layer gets the same scale: zoomed in (no zero), as the seeds differ by tenths.
+    scale = alt.Scale(zero=False, padding=12)  # padding: no dot cut in half at the edge
+    x_of = {
+        field: alt.X(f"{field}:Q", title=chosen.label, scale=scale, axis=axis)
+        for field in (metric, "low", "mean")
+    }
+    y = {"y": alt.Y("group:N", title=None, sort=groups)} if several else {}
+    number = _number_format(chosen.kind)
+    selection = alt.selection_point(name="run", fields=["run_id"], on="click")
+    dots = alt.Chart(done).mark_circle(size=90, opacity=0.8)
+    dots = dots.encode(
+        x_of[metric],
+        **y,
+        color=alt.Color("group:N", scale=run_colour_scale(groups), legend=None),
+        tooltip=[
+            alt.Tooltip("group:N", title="Group"),
+            alt.Tooltip("seed:Q", title="Seed"),
+            alt.Tooltip(f"{metric}:Q", title=chosen.label, format=number),
+        ],
+    ).add_params(selection)
+    spread = alt.Chart(summaries).mark_rule(strokeWidth=3, color="gray")
+    spread = spread.encode(x=x_of["low"], x2="high:Q", **y)
+    tip = [alt.Tooltip("group:N", title="Group"), alt.Tooltip("text:N", title="Mean ± SD")]
+    mean = alt.Chart(summaries).mark_tick(thickness=3, size=28, color="black")
+    mean = mean.encode(x=x_of["mean"], **y, tooltip=tip)
+    title = alt.TitleParams(
+        f"{chosen.label} of every seed",
+        subtitle=["Dots: seeds. Black tick: mean. Grey bar: mean ± SD."]
+        + ([] if several else [headline(frame, metric)]),
+    )
+    chart = alt.layer(spread, mean, dots, title=title)
+    # Heights include the title, its lines and the axis (the chart fits its container).
+    return chart.properties(height=130 + 40 * len(groups), **_FILL)
+
+
+# -- learning curves as bands ------------------------------------------------------------------
+
+
+def band_frame(
+    records_by_config: Mapping[TrainingConfig, RunRecord | None], group: str = ""
+) -> pd.DataFrame:
+    """Learning curves over seeds: per epoch, metric (Loss, Accuracy) and split (train, test)
+    the mean and sample SD over the seeds that reached that epoch.
+
+    Columns: group, epoch, metric, split, n (seeds with a value there), mean, std, low, high
+    (mean ∓ SD; NaN below 2 seeds, so the band stops where the line goes on), seeds (how many
+    runs have any epoch). Running and stopped runs count with the epochs they have finished:
+    later epochs then rest on fewer seeds, which `n` says.
+    """
+    histories = {
+        str(config.seed): record.history
+        for config, record in records_by_config.items()
+        if record is not None and record.history
+    }
+    columns = ["group", "epoch", "metric", "split", "n", "mean", "std", "low", "high", "seeds"]
+    if not histories:
+        return pd.DataFrame(columns=columns)
+    curves = curves_frame(histories)
+    rows = []
+    for (epoch, metric, split), part in curves.groupby(["epoch", "metric", "split"], sort=True):
+        summary = stats.summarise(part["value"].tolist())
+        low, high = summary.mean - summary.std, summary.mean + summary.std
+        rows.append((group, epoch, metric, split, summary.n, summary.mean, summary.std, low, high))
+    frame = pd.DataFrame(rows, columns=columns[:-1]).assign(seeds=len(histories))
+    return frame
+
+
+def learning_band_panels(band: pd.DataFrame) -> list[alt.TopLevelMixin]:
+    """Loss and accuracy per epoch as a line (mean over seeds) in a band (mean ± SD), one chart
+    per panel, as charts.learning_curve_panels draws single runs.
+
+    One group: colour = split (train blue, test orange). Several groups (concatenated
+    band_frames): colour = group, dash = split.
+    """
+    if band.empty or not band["n"].any():
+        return [message_chart("No epochs yet")]
+    groups = list(dict.fromkeys(band["group"]))
+    several = len(groups) > 1
+    last_epoch = int(band["epoch"].max())
+    scale = alt.Scale(domain=[1, max(last_epoch, 2)], nice=False, padding=8)
+    x = alt.X("epoch:Q", title="Epoch", scale=scale, axis=alt.Axis(format="d", tickMinStep=1))
+    # Band and line share one colour and one legend (its symbols opaque: the band's opacity
+    # would fade them); a dash pattern needs a longer symbol than the default to show.
+    if several:
+        field, title, scale = "group:N", "Group", run_colour_scale(groups)
+        legend = alt.Legend(orient="bottom", direction="vertical", labelLimit=400)
+        dashes = alt.Scale(domain=list(SPLIT_DASHES), range=list(SPLIT_DASHES.values()))
+        # Vega draws a stroke symbol in its fill colour: without one, the dashes are invisible.
+        dash_legend = alt.Legend(
+            orient="bottom",
+            symbolType="stroke",
+            symbolStrokeWidth=2,
+            symbolFillColor="gray",
+            symbolStrokeColor="gray",
+            symbolSize=400,
+        )
+        split = alt.StrokeDash("split:N", title="Split", scale=dashes, legend=dash_legend)
+        line_encoding, band_encoding = {"strokeDash": split}, {"detail": "split:N"}
+    else:
+        field, title = "split:N", "Split"
+        scale = alt.Scale(domain=list(SPLIT_COLOURS), range=list(SPLIT_COLOURS.values()))
+        legend = alt.Legend(orient="top")
+        line_encoding, band_encoding = {}, {}
+    legend = legend.copy()
+    legend.symbolType, legend.symbolOpacity = "stroke", 1
+    colour = alt.Color(field, title=title, scale=scale, legend=legend)
+    line_encoding["color"] = band_encoding["color"] = colour
+    panels = []
+    for metric, number in (("Loss", ".4f"), ("Accuracy", ".2%")):
+        is_accuracy = metric == "Accuracy"
+        title = alt.TitleParams(
+            f"{metric} ({'higher' if is_accuracy else 'lower'} is better)",
+            subtitle="Line: mean over the seeds. Band: mean ± SD.",
+        )
+        y_axis = alt.Axis(format=".0%") if is_accuracy else alt.Axis()
+        y_scale = alt.Scale(zero=False)
+        y = alt.Y("mean:Q", title=metric, scale=y_scale, axis=y_axis)
+        tooltip = [alt.Tooltip("group:N", title="Group")] if several else []
+        tooltip += [
+            alt.Tooltip("split:N", title="Split"),
+            alt.Tooltip("epoch:Q", title="Epoch"),
+            alt.Tooltip("mean:Q", title="Mean", format=number),
+            alt.Tooltip("std:Q", title="SD", format=number),
+            alt.Tooltip("n:Q", title="Seeds"),
+        ]
+        base = alt.Chart(band).transform_filter(alt.datum.metric == metric)
+        area = base.mark_area(opacity=0.2).encode(
+            x,
+            alt.Y("low:Q", title=metric, scale=y_scale, axis=y_axis),
+            y2="high:Q",
+            **band_encoding,
+        )
+        line = base.mark_line(point=alt.OverlayMarkDef(size=40, filled=True))
+        line = line.encode(x, y, tooltip=tooltip, **line_encoding)
+        height = curves_height(len(groups)) + 30  # the subtitle's line
+        panels.append(alt.layer(area, line, title=title).properties(height=height, **_FILL))
+    return panels
+
+
+# -- best epoch against last epoch -------------------------------------------------------------
+
+
+def best_last_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per group: n, best and last (mean test accuracy of the best and of the last epochs),
+    drop (mean of best − last) and drop_std, runs_past_best (runs whose last epoch is not their
+    best) and text (`best_last_text`)."""
+    rows = []
+    for group, part in frame.groupby("group", sort=False):
+        done = part[part["best_minus_last"].notna()]
+        drop = stats.summarise(done["best_minus_last"].tolist())
+        rows.append(
+            {
+                "group": group,
+                "n": drop.n,
+                "best": stats.summarise(done["best_test_accuracy"].tolist()).mean,
+                "last": stats.summarise(done["last_test_accuracy"].tolist()).mean,
+                "drop": drop.mean,
+                "drop_std": drop.std,
+                "runs_past_best": int((done["best_minus_last"] > 0).sum()),
+                "text": _best_last_sentence(drop, int((done["best_minus_last"] > 0).sum())),
+            }
+        )
+    columns = ["group", "n", "best", "last", "drop", "drop_std", "runs_past_best", "text"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def best_last_text(frame: pd.DataFrame, group: str | None = None) -> str:
+    """One sentence on the best against the last epoch, e.g. "The last epoch is 0.30 ± 0.10
+    percentage points below the best one (n = 3): training went on past its best point.\""""
+    rows = frame if group is None else frame[frame["group"] == group]
+    done = rows[rows["best_minus_last"].notna()]
+    drop = stats.summarise(done["best_minus_last"].tolist())
+    return _best_last_sentence(drop, int((done["best_minus_last"] > 0).sum()))
+
+
+def _best_last_sentence(drop: stats.Summary, past_best: int) -> str:
+    if not drop.n:
+        return "No finished run yet."
+    if not past_best:
+        runs = "the run" if drop.n == 1 else f"all {drop.n} runs"
+        return f"The last epoch was the best one in {runs}: no sign of overfitting yet."
+    spread = f" ± {drop.std * 100:.2f}" if drop.n > 1 else ""
+    return (
+        f"The last epoch is {drop.mean * 100:.2f}{spread} percentage points below the best one "
+        f"(n = {drop.n}; {past_best} of {drop.n} past their best): training went on past its "
+        "best point."
+    )
+
+
+def best_last_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """Per complete run, its best and its last epoch's test accuracy joined by a line: the longer
+    the line, the more the run lost by training on. One row per seed (and group)."""
+    done = frame[frame["best_minus_last"].notna()].copy()
+    if done.empty:
+        return message_chart("No finished run yet", height=80)
+    several = done["group"].nunique() > 1
+    done["run"] = [
+        f"{group} · seed {seed}" if several else f"seed {seed}"
+        for group, seed in zip(done["group"], done["seed"], strict=True)
+    ]
+    ends = [
+        done.assign(epoch_kind=kind, accuracy=done[accuracy], epoch=done[epoch])
+        for kind, accuracy, epoch in (
+            ("Best epoch", "best_test_accuracy", "best_epoch"),
+            ("Last epoch", "last_test_accuracy", "epochs"),
+        )
+    ]
+    long = pd.concat(ends, ignore_index=True)[["run", "epoch_kind", "accuracy", "epoch"]]
+    order = done["run"].tolist()
+    y = alt.Y("run:N", title=None, sort=order, axis=alt.Axis(labelLimit=300, labelOverlap=False))
+    axis, scale = alt.Axis(format=".1%"), alt.Scale(zero=False, padding=12)
+    x = alt.X("last_test_accuracy:Q", title="Test accuracy", scale=scale, axis=axis)
+    joins = alt.Chart(done).mark_rule(color="gray", strokeWidth=2)
+    joins = joins.encode(x=x, x2="best_test_accuracy:Q", y=y)
+    kinds = alt.Scale(domain=["Best epoch", "Last epoch"], range=["#54a24b", "#4c78a8"])
+    points = alt.Chart(long).mark_point(size=90, strokeWidth=2)
+    points = points.encode(
+        x=alt.X("accuracy:Q", title="Test accuracy", scale=scale, axis=axis),
+        y=y,
+        color=alt.Color("epoch_kind:N", title=None, scale=kinds, legend=alt.Legend(orient="top")),
+        fill=alt.when(alt.datum.epoch_kind == "Last epoch")
+        .then(alt.value("#4c78a8"))
+        .otherwise(alt.value("white")),
+        tooltip=[
+            alt.Tooltip("run:N", title="Run"),
+            alt.Tooltip("epoch_kind:N", title="Which"),
+            alt.Tooltip("epoch:Q", title="Epoch"),
+            alt.Tooltip("accuracy:Q", title="Test accuracy", format=".2%"),
+        ],
+    )
+    subtitle = [f"{sentence}." for sentence in BEST_LAST_EXPLANATION.rstrip(".").split(". ")]
+    title = alt.TitleParams("Best epoch against last epoch", subtitle=subtitle)
+    chart = alt.layer(joins, points, title=title)
+    # Room for the title, its lines, the legend and the axis, then 30 pixels a run.
+    return chart.properties(height=170 + 30 * len(order), **_FILL)
+
+
+# -- comparing groups of seeds -----------------------------------------------------------------
+
+DELTA_METRICS = ("test_accuracy", "test_loss", "gap", "train_seconds", "parameters")
+
+
+def group_deltas(
+    frame: pd.DataFrame, baseline: str, metrics: Sequence[str] = DELTA_METRICS
+) -> pd.DataFrame:
+    """Every group's metrics as mean ± SD and their change against the baseline group.
+
+    One row per (group, metric). Columns: group, metric, label, n, mean, std, text (e.g.
+    "97.8 % ± 0.2 (n = 3)"), delta (mean − baseline's mean), spread (√(SD²/n + SD_b²/n_b), the
+    spread of that change; NaN with fewer than 2 runs a side), delta_text ("+0.45 pp ± 0.20"),
+    p (Welch's test of the change; NaN where it cannot be done), better (True/False: the change
+    is an improvement and bigger than the noise (p < 0.05); None for the baseline, neutral
+    metrics, changes within the noise, or too few runs).
+    """
+    groups = list(dict.fromkeys(frame["group"]))
+    base_rows = frame[frame["group"] == baseline]
+    rows = []
+    for group in groups:
+        part = frame[frame["group"] == group]
+        for key in metrics:
+            metric = RUN_METRICS[key]
+            summary = metric_summary(part, key)
+            base = metric_summary(base_rows, key)
+            test = stats.welch(base_rows[key].tolist(), part[key].tolist())
+            delta = summary.mean - base.mean
+            spread, p = (test.standard_error, test.p) if test else (math.nan, math.nan)
+            if group == baseline:  # no test of the baseline against itself
+                spread, p = math.nan, math.nan
+            better = None
+            if metric.higher_is_better is not None and p < stats.SIGNIFICANCE:
+                better = (delta > 0) == metric.higher_is_better
+            rows.append(
+                {
+                    "group": group,
+                    "metric": key,
+                    "label": metric.label,
+                    "n": summary.n,
+                    "mean": summary.mean,
+                    "std": summary.std,
+                    "text": format_metric(summary, key),
+                    "delta": delta,
+                    "spread": spread,
+                    "delta_text": ""
+                    if group == baseline
+                    else format_delta(metric.kind, delta, spread),
+                    "p": p,
+                    "better": better,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def format_delta(kind: str, delta: float, spread: float = math.nan) -> str:
+    """A change with its spread: "+0.45 pp ± 0.20", "−0.0120 ± 0.0040", "+1.2 s ± 0.3",
+    "+12,340"; "—" when there is no change to show (a side without finished runs)."""
+    if not math.isfinite(delta):
+        return "—"
+    scale, digits, unit = {
+        "percent": (100.0, 2, " pp"),
+        "decimal": (1.0, 4, ""),
+        "seconds": (1.0, 1, " s"),
+        "integer": (1.0, 0, ""),
+    }[kind]
+    text = f"{delta * scale:+,.{digits}f}{unit}".replace("-", "−")
+    if math.isfinite(spread) and spread > 0:
+        text += f" ± {spread * scale:,.{digits}f}"
+    return text
+
+
+def group_verdicts(frame: pd.DataFrame, baseline: str) -> dict[str, str]:
+    """For every group but the baseline, `stats.verdict` on the test accuracies of the seeds."""
+    values = {
+        group: part["test_accuracy"].tolist() for group, part in frame.groupby("group", sort=False)
+    }
+    return {
+        group: stats.verdict(values[baseline], accuracies)
+        for group, accuracies in values.items()
+        if group != baseline
+    }
+
+
+def _best_index(values: Sequence[float]) -> int:
+    """Index of the first largest value, NaN counting as the smallest."""
+    ranks = [-math.inf if math.isnan(value) else value for value in values]
+    return ranks.index(max(ranks))
+
+
+def _number(value: object) -> float:
+    """A stored figure as a float; NaN if it is missing or not a finite number."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return number if math.isfinite(number) else math.nan
+
+
+def _number_format(kind: str) -> str:
+    return {"percent": ".2%", "decimal": ".4f", "seconds": ".1f", "integer": ",.0f"}[kind]
