@@ -211,11 +211,13 @@ def queue_line(service: TrainingService) -> None:
 
 def run_panel(service: TrainingService, config: TrainingConfig) -> None:
     """The running job for this config, else its stored result, else a hint to press Train."""
+    repeat_of = st.session_state.get(results.REPEAT_OF)
+    if repeat_of is not None and repeat_of == config.replace(seed=0):
+        results.repeat_summary(service, config)
     latest = service.latest(config)
     if latest is not None and latest.is_active:  # here, or in another process on the store
         progress.live_progress(service, latest.run_id)
         return
-    repeat_of = st.session_state.get(results.REPEAT_OF)
     record = service.lookup(config)
     if record is None:
         if latest is None:
@@ -234,8 +236,6 @@ def run_panel(service: TrainingService, config: TrainingConfig) -> None:
         plain.alert(
             "warning", f"A later retraining of this configuration did not finish: {latest.error}"
         )
-    if repeat_of is not None and repeat_of == config.replace(seed=0):
-        results.repeat_summary(service, config)
     new = record.run_id in st.session_state.get(SESSION_RUNS, [])
     results.result_view(service, record, cached=not new)
 

@@ -13,7 +13,7 @@ from explorer.service.service import TrainingService
 from explorer.store.records import RunPredictions, RunRecord, StoreError
 from explorer.ui import drawing, plain
 from explorer.ui.resources import run_predictions, show_chart, show_curves
-from explorer.views import charts, digits, stats
+from explorer.views import charts, digits, repeats, stats
 from explorer.views.text import ago, duration, percent
 
 GRID_SIZE = 20  # the tutorial shows the first 20 test digits
@@ -21,24 +21,25 @@ REPEAT_OF = "repeat_of"  # the config (seed 0) this session last repeated
 
 
 def repeat_summary(service: TrainingService, config: TrainingConfig) -> None:
-    """How the result varies over the seeds of `config` that the class has trained."""
+    """How the result varies over the seeds of `config`: every seed a point, the mean and its
+    spread with n, the learning curves as bands, and best against last epoch."""
     count = int(st.session_state.get("repeat_count", 3))
-    records = [service.latest(config.replace(seed=seed)) for seed in range(count)]
-    done = [r for r in records if r is not None and r.is_complete]
-    values = [r.summary.get("test_accuracy") for r in done]
-    summary = stats.summarise(values)
+    seeds = {seed: service.latest(seed) for seed in repeats.repeat_configs(config, count)}
+    frame = repeats.seeds_frame(seeds)
     with st.container(border=True, key="repeats"):
         st.markdown(
-            f"**Repeated over seeds 0–{count - 1}**: test accuracy "
-            f"{stats.format_summary(summary)}"
-            + ("" if len(done) == count else f" · {count - len(done)} still to come")
+            f"**Repeated over seeds 0–{count - 1}**: test accuracy {repeats.headline(frame)}",
+            help=stats.TEST_EXPLANATION,
         )
-        if len(done) >= 1:
-            runs = {f"seed {r.config.seed}": r.history for r in done}
-            show_chart(
-                ("repeat", tuple(r.run_id for r in done)),
-                lambda: charts.seed_band(runs, values),
-            )
+        done = tuple(frame["run_id"].dropna())
+        key = ("repeat", done, tuple(frame["status"]))
+        points, band = st.columns([1, 2])
+        with points:
+            show_chart((*key, "points"), lambda: repeats.seed_points_chart(frame))
+        with band:
+            panels = repeats.learning_band_panels(repeats.band_frame(seeds))
+            show_chart((*key, "band"), lambda: panels[-1])  # accuracy: what the class compares
+        plain.caption(repeats.best_last_text(frame))
 
 
 def result_view(service: TrainingService, record: RunRecord, *, cached: bool) -> None:
@@ -87,10 +88,11 @@ def _status_line(record: RunRecord, cached: bool) -> None:
 def _metric_cards(record: RunRecord) -> None:
     summary = record.summary
     accuracy, thresholded, seconds, parameters = st.columns(4)
+    tested = record.test_samples or summary.get("test_samples") or 0
     accuracy.metric(
         "Test accuracy",
         percent(summary.get("test_accuracy")),
-        help="Share of the 10,000 test digits whose most likely class (argmax) is right.",
+        help=f"Share of the {tested:,} test digits whose most likely class (argmax) is right.",
     )
     thresholded.metric(
         "Tutorial's metric (softmax > 0.5)",
@@ -104,6 +106,16 @@ def _metric_cards(record: RunRecord) -> None:
         help=f"{speed:,.0f} training examples per second." if speed else None,
     )
     parameters.metric("Parameters", f"{total_parameters(record.config):,}")
+    scores = [entry.get("test_accuracy") for entry in record.history]
+    if len(scores) > 1 and all(score is not None for score in scores):
+        best = max(range(len(scores)), key=scores.__getitem__)
+        if best < len(scores) - 1:  # it got worse after its best epoch: overfitting shows here
+            plain.caption(
+                f"Best epoch: {best + 1} ({scores[best]:.2%}) · last epoch: {len(scores)} "
+                f"({scores[-1]:.2%}). Test accuracy fell after epoch {best + 1}."
+            )
+        else:
+            plain.caption(f"Best epoch: the last one ({scores[-1]:.2%}).")
 
 
 def digit_grid(data: MnistData, predictions: RunPredictions) -> None:

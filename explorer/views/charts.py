@@ -347,52 +347,6 @@ def per_class_delta_bars(frame: pd.DataFrame) -> alt.LayerChart:
     return chart.properties(height=PANEL_HEIGHT, **_FILL)
 
 
-# -- repeats over seeds ------------------------------------------------------------------------
-
-
-def seed_band(histories: Mapping[str, Sequence[Mapping[str, float]]], finals) -> alt.LayerChart:
-    """Test accuracy per epoch over seeds: the mean as a line, mean ± SD as a band, and every
-    seed's own curve faintly behind. `finals` is unused by the drawing (kept for the caller's
-    cache key)."""
-    curves = curves_frame(histories)
-    test = curves[(curves["metric"] == "Accuracy") & (curves["split"] == "test")]
-    band = (
-        test.groupby("epoch")["value"]
-        .agg(mean="mean", sd=lambda values: values.std(ddof=1) if len(values) > 1 else 0.0)
-        .reset_index()
-    )
-    band["low"], band["high"] = band["mean"] - band["sd"], band["mean"] + band["sd"]
-    x = alt.X("epoch:Q", title="Epoch", axis=alt.Axis(format="d", tickMinStep=1))
-    y_axis = alt.Axis(format=".0%")
-    seeds = (
-        alt.Chart(test)
-        .mark_line(opacity=0.35, strokeWidth=1)
-        .encode(
-            x=x,
-            y=alt.Y("value:Q", title="Test accuracy", axis=y_axis, scale=alt.Scale(zero=False)),
-            detail="run:N",
-            tooltip=[_RUN_TIP, _EPOCH_TIP, alt.Tooltip("value:Q", format=".2%")],
-        )
-    )
-    area = alt.Chart(band).mark_area(opacity=0.25, color=SPLIT_COLOURS["test"])
-    area = area.encode(x=x, y="low:Q", y2="high:Q")
-    mean = (
-        alt.Chart(band)
-        .mark_line(point=True, color=SPLIT_COLOURS["test"])
-        .encode(
-            x=x,
-            y="mean:Q",
-            tooltip=[
-                _EPOCH_TIP,
-                alt.Tooltip("mean:Q", title="Mean", format=".2%"),
-                alt.Tooltip("sd:Q", title="SD", format=".2%"),
-            ],
-        )
-    )
-    title = alt.TitleParams("Test accuracy over seeds", subtitle="line: mean · band: ± 1 SD")
-    return alt.layer(area, seeds, mean, title=title).properties(height=PANEL_HEIGHT, **_FILL)
-
-
 # -- inside the network ------------------------------------------------------------------------
 
 PROBABILITY_HEIGHT = 200
