@@ -9,6 +9,7 @@ A, B, C and D in the order they were chosen, and every chart and table uses thes
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from explorer.config import TrainingConfig
@@ -18,7 +19,7 @@ from explorer.service.service import TrainingService
 from explorer.store.records import RunRecord, StoreError
 from explorer.ui import drawing, history, links, plain, roles
 from explorer.ui.resources import run_predictions, show_curves
-from explorer.views import charts, comparison, digits
+from explorer.views import charts, comparison, digits, repeats
 from explorer.views.text import data_text
 
 BASELINE = "Baseline"
@@ -74,6 +75,7 @@ def comparison_section(service: TrainingService) -> None:
         return
     _settings(runs, names)
     _metric_cards(runs, names, base)
+    _real_or_noise(service, runs, names, base)
     st.markdown("**Learning curves**: solid = train, dashed = test.")
     histories = {names[r.run_id]: r.history for r in runs}
     key = tuple((r.run_id, len(r.history)) for r in runs)
@@ -218,6 +220,43 @@ def _metric_cards(runs: list[RunRecord], names: dict[str, str], base: RunRecord)
                 delta=None if delta in (None, "—") else delta.replace("−", "-"),
                 delta_color=_delta_colour(row),
             )
+
+
+def _real_or_noise(service, runs, names, base) -> None:
+    """Is each difference from the baseline bigger than the seed-to-seed spread? Every run
+    counts with the other seeds of its config that the store holds."""
+    complete = [r for r in service.runs(("complete",)) if r.config is not None]
+    groups = {}
+    for run in runs:
+        family = run.config.replace(seed=0)
+        stored = {r.config: r for r in complete if r.config.replace(seed=0) == family}
+        name = names[run.run_id]
+        groups[name] = repeats.seeds_frame(stored or {run.config: run}, name)
+    frame = pd.concat(groups.values(), ignore_index=True)
+    verdicts = repeats.group_verdicts(frame, names[base.run_id])
+    with st.container(border=True, key="real_or_noise"):
+        st.markdown("**Real or noise?**", help=repeats.COMPARISON_HELP)
+        for name, sentence in verdicts.items():
+            plain.caption(f"{name} against {names[base.run_id]}: {sentence}")
+        single = [name for name, part in groups.items() if (part["status"] == "complete").sum() < 2]
+        if single and st.button(
+            "Repeat them over 3 seeds",
+            key="repeat_compared",
+            icon=":material/replay:",
+            help="Trains seeds 0, 1 and 2 of every compared configuration (stored ones count).",
+        ):
+            try:
+                for run in runs:
+                    for config in repeats.repeat_configs(run.config.replace(seed=0), 3):
+                        service.submit(config, roles.requester())
+            except LimitError as error:
+                plain.alert("warning", str(error))
+            else:
+                st.toast("Repeating: the verdicts update as the seeds finish.")
+        if not single:
+            deltas = repeats.group_deltas(frame, names[base.run_id], ("test_accuracy",))
+            for row in deltas[deltas["group"] != names[base.run_id]].itertuples():
+                plain.caption(f"{row.group}: {row.text} · change {row.delta_text}")
 
 
 def _delta_colour(row) -> str:

@@ -130,7 +130,7 @@ def verdict(a: Iterable[float | None], b: Iterable[float | None]) -> str:
     seeds do. Accuracies are shares (0.978); the sentence speaks in percentage points.
 
         verdict([0.970, 0.972, 0.974], [0.980, 0.982, 0.984])
-        # "Better by 1.00 percentage points: more than the seeds vary by chance (n = 3 each,
+        # "Better by 1.00 percentage points: bigger than the seed-to-seed spread (n = 3 each,
         #  p = 0.004)."
     """
     first, second = finite_values(a), finite_values(b)
@@ -148,13 +148,13 @@ def verdict(a: Iterable[float | None], b: Iterable[float | None]) -> str:
     if result.p < SIGNIFICANCE:
         direction = "better" if result.difference > 0 else "worse"
         return (
-            f"{direction.capitalize()} by {points:.2f} percentage points: more than the seeds "
-            f"vary by chance ({n}, {format_p(result.p)})."
+            f"{direction.capitalize()} by {points:.2f} percentage points: bigger than the "
+            f"seed-to-seed spread ({n}, {format_p(result.p)})."
         )
     sign = "+" if result.difference > 0 else "−"
     return (
-        f"The difference of {sign}{points:.2f} percentage points is within the seed-to-seed "
-        f"noise: it could be luck ({n}, {format_p(result.p)})."
+        f"Within the noise ({n}, {format_p(result.p)}): a difference of {sign}{points:.2f} "
+        "percentage points could be luck."
     )
 
 

@@ -6,8 +6,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.store.registry import RunStore
+from testkit.fakes import fake_result
 from tests.apptest import alerts
-from tests.ui.conftest import TUTORIAL
+from tests.ui.conftest import TUTORIAL, VARIANTS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -124,3 +125,39 @@ def test_odd_but_valid_link_values_are_offered(seeded):
     assert app.select_slider(key="batch_size").value == 300
     assert app.selectbox(key="learning_rate").value == 0.005
     assert "Ignored" not in " ".join(alerts(app, "warning"))
+
+
+def html_text(app) -> str:
+    return " ".join(element.proto.body for element in app.get("html"))
+
+
+def test_one_run_per_side_cannot_tell_and_offers_to_repeat(seeded, tmp_path):
+    _, variant_a, _ = seeded
+    app = compare_page(view="compare", runs=variant_a)
+    assert "Can&#x27;t tell" in html_text(app) or "Can't tell" in html_text(app)
+    app.button(key="repeat_compared").click().run()
+    assert not app.exception
+    store = RunStore(tmp_path / "home")
+    seeds = sorted(r.config.seed for r in store.list_runs() if r.config.hidden2 == 200)
+    assert seeds == [0, 1, 2]  # seed 0 stored, seeds 1 and 2 queued
+
+
+def test_repeated_configs_get_a_verdict_with_n(sample_data, monkeypatch, tmp_path):
+    monkeypatch.setenv("EXPLORER_HOME", str(tmp_path / "home"))
+    store = RunStore(tmp_path / "home")
+    values = {TUTORIAL: (0.800, 0.805, 0.798), VARIANTS[0]: (0.900, 0.904, 0.897)}
+    ids = {}
+    for config, accuracies in values.items():
+        for seed, accuracy in enumerate(accuracies):
+            seeded_config = config.replace(seed=seed)
+            key = seeded_config.cache_key(sample_data.fingerprint)
+            run_id, _ = store.claim(seeded_config, key, sample_data.source)
+            result = fake_result(seeded_config, sample_data, [])
+            result.test_accuracy = accuracy
+            store.finish(run_id, result)
+            ids[seeded_config] = run_id
+    app = compare_page(view="compare", runs=ids[VARIANTS[0]])
+    assert not app.exception
+    text = html_text(app)
+    assert "bigger than the seed-to-seed spread" in text
+    assert "n = 3" in text

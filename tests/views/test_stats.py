@@ -185,7 +185,7 @@ def test_verdict_real_difference() -> None:
     assert stats.welch([0.970, 0.972, 0.974], [0.980, 0.982, 0.984]).p == pytest.approx(p)
     assert round(p, 3) == 0.004
     assert stats.verdict([0.970, 0.972, 0.974], [0.980, 0.982, 0.984]) == (
-        "Better by 1.00 percentage points: more than the seeds vary by chance "
+        "Better by 1.00 percentage points: bigger than the seed-to-seed spread "
         "(n = 3 each, p = 0.004)."
     )
     assert stats.verdict([0.980, 0.982, 0.984], [0.970, 0.972, 0.974]).startswith(
@@ -195,8 +195,8 @@ def test_verdict_real_difference() -> None:
 
 def test_verdict_within_the_noise() -> None:
     sentence = stats.verdict([0.970, 0.975, 0.980], [0.972, 0.978, 0.981, None])
-    assert sentence.startswith("The difference of +0.20 percentage points is within the ")
-    assert "it could be luck (n = 3 each, p = 0." in sentence
+    assert sentence.startswith("Within the noise (n = 3 each, p = 0.")
+    assert sentence.endswith("a difference of +0.20 percentage points could be luck.")
 
 
 def test_verdict_cannot_tell_with_one_run() -> None:
@@ -213,7 +213,7 @@ def test_verdict_of_identical_values() -> None:
         "No difference: both have the same mean accuracy (n = 3 each)."
     )
     assert stats.verdict([0.97] * 3, [0.98] * 4) == (
-        "Better by 1.00 percentage points: more than the seeds vary by chance "
+        "Better by 1.00 percentage points: bigger than the seed-to-seed spread "
         "(n = 3 and 4, p < 0.001)."
     )
 
