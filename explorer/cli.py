@@ -6,6 +6,7 @@
     python -m explorer stop RUN_ID           # a run training anywhere on this store
     python -m explorer delete RUN_ID...      # finished runs and their files
     python -m explorer doctor                # check the run store; rebuild a damaged registry
+    python -m explorer warm lessons/1-width.toml --workers 2   # a lesson's runs, before class
     python -m explorer predict RUN_ID seven.png [--json]   # which digit a run reads in a picture
     python -m explorer export RUN_ID [--out run.zip]       # Keras model, config, history, ...
 
@@ -93,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     delete = commands.add_parser("delete", help="delete finished runs and their files")
     delete.add_argument("run_ids", nargs="+", metavar="RUN_ID")
     commands.add_parser("doctor", help="check the run store; rebuild a damaged registry")
+    warm = commands.add_parser("warm", help="train every run of a lesson file before class")
+    warm.add_argument("lesson", metavar="LESSON.toml", help="e.g. lessons/1-width.toml")
+    _executor_flags(warm)
+    warm.add_argument("--json", action="store_true", help="print JSON")
     predict = commands.add_parser(
         "predict", help="the digit a stored run reads in a picture, and its ten probabilities"
     )
@@ -135,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "doctor":
         return _doctor()
     configs: list[TrainingConfig] = []
-    if arguments.command in ("train", "sweep"):
+    if arguments.command in ("train", "sweep", "warm"):
         try:
             configs = _configs(arguments)
         except ValueError as error:
@@ -158,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             return _export(service, arguments.run_id, arguments.out)
         if arguments.command == "train":
             return _train(service, configs[0], arguments.json)
-        if arguments.command == "sweep":
+        if arguments.command in ("sweep", "warm"):
             return _sweep(service, configs, arguments)
         if arguments.command == "stop":
             print(service.stop(arguments.run_id, COMMAND_LINE))
@@ -193,6 +198,10 @@ def _service(arguments: argparse.Namespace) -> TrainingService:
 
 def _configs(arguments: argparse.Namespace) -> list[TrainingConfig]:
     """The config of `train`, or every combination of a sweep's lists (seeds innermost)."""
+    if arguments.command == "warm":
+        from explorer.lessons import load_lesson
+
+        return load_lesson(arguments.lesson).all_configs()
     names = [name for _, name, _ in _CONFIG_FLAGS if hasattr(arguments, name)]
     if arguments.command == "train":
         return [TrainingConfig.from_mapping({name: getattr(arguments, name) for name in names})]
@@ -243,7 +252,7 @@ def _sweep(service: TrainingService, configs: list[TrainingConfig], arguments) -
             )
             runs.append(payload)
         output: dict = {"runs": runs}
-        if arguments.seeds:
+        if getattr(arguments, "seeds", None):
             output["groups"] = stats.seed_groups(records)
         print(json.dumps(output, indent=2))
     else:

@@ -261,3 +261,86 @@ def test_export_builds_the_model_of_a_run_stored_without_one(
     probabilities = zipped_model_predictions(out, tmp_path, sample_data.x_test)
     np.testing.assert_array_equal(probabilities.argmax(axis=1), stored.predicted_labels)
     np.testing.assert_allclose(probabilities, stored.probabilities.astype(np.float32), atol=1e-3)
+
+
+def test_sweep_with_seeds_prints_runs_with_workers_and_groups(capsys):
+    arguments = ["sweep", "--hidden1", "8,12", "--hidden2", "0", "--epochs", "1"]
+    arguments += ["--train-fraction", "0.05", "--seeds", "0,1", "--json"]
+    assert main(arguments) == 0
+    output = json.loads(capsys.readouterr().out)
+    runs = output["runs"]
+    assert len(runs) == 4 and {run["status"] for run in runs} == {"complete"}
+    assert all(run["worker"].startswith("local:") for run in runs)
+    assert all(run["started_at"] < run["finished_at"] for run in runs)
+    groups = output["groups"]
+    assert [(group["config"]["hidden1"], group["n"], group["seeds"]) for group in groups] == [
+        (8, 2, [0, 1]),
+        (12, 2, [0, 1]),
+    ]
+    for group in groups:
+        accuracies = [r["test_accuracy"] for r in runs if r["run_id"] in group["runs"]]
+        assert group["mean"] == pytest.approx(sum(accuracies) / 2)
+    # Run again: every run is stored, nothing trains.
+    assert main(arguments) == 0
+    assert all(run["cached"] for run in json.loads(capsys.readouterr().out)["runs"])
+
+
+def test_a_bad_sweep_value_exits_2_with_trains_message(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["sweep", "--hidden1", "8,5000"])
+    assert exited.value.code == 2
+    assert "hidden1 must be a whole number from 1 to 1,024; got 5,000." in capsys.readouterr().err
+
+
+def test_delete_refuses_an_active_run_and_deletes_finished_ones(capsys):
+    from explorer.store.registry import RunStore
+
+    assert main(["train", *QUICK, "--json"]) == 0
+    finished = json.loads(capsys.readouterr().out)["run_id"]
+    store = RunStore()
+    store.register_instance("feedfacefeedface")  # a live trainer elsewhere
+    config = TrainingConfig(hidden1=9)
+    active, _ = store.claim(config, "key", "sample", owner="feedfacefeedface")
+    assert main(["delete", active]) == 1
+    assert "stop it before deleting it" in capsys.readouterr().err
+    assert main(["stop", active]) == 0
+    assert "Asked its trainer to stop" in capsys.readouterr().out
+    assert store.get(active).stop_requested
+    assert main(["delete", finished]) == 0
+    assert store.get(finished) is None
+
+
+def test_warm_trains_a_lessons_runs(tmp_path, capsys):
+    lesson = tmp_path / "tiny.toml"
+    lesson.write_text(
+        "title = 'Tiny'\n[[steps]]\ntitle = 'a'\nnote = 'b'\n"
+        "compare = [ { hidden1 = 6, hidden2 = 0, epochs = 1, train_fraction = 0.05 },"
+        " { hidden1 = 7, hidden2 = 0, epochs = 1, train_fraction = 0.05 } ]\n"
+    )
+    assert main(["warm", str(lesson), "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)["runs"]
+    assert sorted(run["config"]["hidden1"] for run in runs) == [6, 7]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("title = 'x'\n[[steps]]\ntitle = 'a'\nnote = 'b'\nconfig = { epochs = 0 }\n")
+    with pytest.raises(SystemExit) as exited:
+        main(["warm", str(bad)])
+    assert exited.value.code == 2
+
+
+def test_doctor_rebuilds_a_damaged_registry_from_the_run_folders(capsys):
+    from explorer.store.registry import RunStore, default_home
+
+    assert main(["train", *QUICK, "--json"]) == 0
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    registry = default_home() / "runs.db"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{registry}{suffix}").unlink(missing_ok=True)
+    registry.write_bytes(b"garbage" * 1000)
+    assert main(["runs"]) == 1
+    assert "python -m explorer doctor" in capsys.readouterr().err
+    assert main(["doctor"]) == 0
+    report = capsys.readouterr().out
+    assert "moved the damaged registry aside" in report and "put back 1 run(s)" in report
+    record = RunStore().get(run_id)
+    assert record.status == "complete" and record.config == QUICK_CONFIG
+    assert list(default_home().glob("runs.db.damaged-*"))  # nothing deleted

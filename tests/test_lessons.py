@@ -1,0 +1,58 @@
+"""Lesson files: every shipped lesson loads and its configs are valid; a bad file says where."""
+
+from __future__ import annotations
+
+import pytest
+
+from explorer.config import TrainingConfig
+from explorer.lessons import LESSONS_DIR, all_lessons, load_lesson
+
+SHIPPED = sorted(LESSONS_DIR.glob("*.toml"))
+
+
+def test_at_least_five_lessons_ship_with_the_app():
+    names = [path.stem for path in SHIPPED]
+    assert len(names) >= 5
+    for topic in ("width", "depth", "batch", "optimizer", "overfitting"):
+        assert any(topic in name for name in names), topic
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.stem)
+def test_every_lesson_loads_and_its_steps_are_valid(path):
+    lesson = load_lesson(path)
+    assert lesson.title and lesson.steps
+    for step in lesson.steps:
+        assert step.title and step.note
+        assert all(isinstance(config, TrainingConfig) for config in step.configs)
+        assert (step.view, len(step.configs) == 1) in (("explore", True), ("compare", False))
+    assert all_lessons()[path.stem] == lesson
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("title = 'x'", "needs at least one [[steps]]"),
+        ("title = 'x'\n[[steps]]\ntitle = 'a'\nnote = 'b'", "give either config"),
+        (
+            "title = 'x'\n[[steps]]\ntitle = 'Wide'\nnote = 'b'\nconfig = { hidden1 = 5000 }",
+            "Lesson bad.toml, step 1 (Wide), config: hidden1 must be a whole number",
+        ),
+        (
+            "title = 'x'\n[[steps]]\ntitle = 'a'\nnote = 'b'\ncompare = [ { hidden1 = 8 } ]",
+            "compare must list 2 to 5 configs",
+        ),
+        (
+            "title = 'x'\n[[steps]]\ntitle = 'a'\nnote = 'b'\nconfig = { colour = 'red' }",
+            "Unknown setting 'colour'",
+        ),
+        ("title = 'x'\n[[steps]]\ntitle = 'a'\nconfig = {}", "step 1 (a): note must be some text"),
+        ("title = [", "not valid TOML"),
+    ],
+)
+def test_a_bad_lesson_names_the_file_the_step_and_the_field(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError) as raised:
+        load_lesson(path)
+    assert message in str(raised.value)
+    assert str(raised.value).startswith("Lesson bad.toml")
