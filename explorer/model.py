@@ -12,20 +12,26 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from explorer.config import TrainingConfig
 
 INPUT_SIZE = 784  # 28 x 28 pixels, flattened as the tutorial does
 NUM_CLASSES = 10
 
-# Without any finished run to learn from, the time estimate assumes this fp32 rate and per-step
-# cost: a two-core laptop CPU running Keras. Measured runs replace both as soon as they exist.
-DEFAULT_FLOPS_PER_SECOND = 40e9
-DEFAULT_SECONDS_PER_STEP = 0.0003
-# Fixed cost of any run: building the model, tracing its graph, scoring the test set at the end.
-SETUP_SECONDS = 1.0
+# The time model of a training (see `SpeedCalibration`), with coefficients for a two-core laptop
+# CPU. Runs measured on this computer replace them as soon as there are some.
+DEFAULT_COEFFICIENTS = (
+    0.5,  # seconds of fixed cost: tracing the steps, oneDNN making its kernels
+    1 / 250e9,  # seconds per floating-point operation (training and test scoring)
+    3e-4,  # seconds per gradient step: the cost of a TensorFlow call, whatever the network
+    2e-9,  # seconds per gradient step and parameter: the optimizer's passes over the weights
+)
+# Enough runs to learn all four coefficients; fewer only rescale the defaults.
+RUNS_TO_FIT = 6
 
 
 @dataclass(frozen=True)
@@ -109,30 +115,66 @@ def steps_per_epoch(config: TrainingConfig, train_samples: int) -> int:
     return math.ceil(train_samples / config.batch_size)
 
 
+def time_features(
+    config: TrainingConfig, train_samples: int, test_samples: int, epochs: int | None = None
+) -> tuple[float, float, float, float]:
+    """What a training's time depends on: (1, FLOPs, gradient steps, steps × parameters)."""
+    epochs = config.epochs if epochs is None else epochs
+    steps = steps_per_epoch(config, train_samples) * epochs
+    flops = flops_per_epoch(config, train_samples, test_samples) * epochs
+    return (1.0, float(flops), float(steps), float(steps) * total_parameters(config))
+
+
 @dataclass(frozen=True)
 class SpeedCalibration:
-    """How fast this machine trains: a FLOP rate plus a fixed cost per gradient step."""
+    """How fast this computer trains: seconds = fixed + a·FLOPs + b·steps + c·steps·parameters.
 
-    flops_per_second: float = DEFAULT_FLOPS_PER_SECOND
-    seconds_per_step: float = DEFAULT_SECONDS_PER_STEP
-    measured_runs: int = 0  # 0 means the defaults above are a guess, not a measurement
+    The FLOP term is the arithmetic; the two step terms are what small batches cost beyond it
+    (a TensorFlow call per step, and the optimizer's passes over every weight), which is why a
+    batch of 1 takes hours where its arithmetic alone would take minutes.
+    """
+
+    coefficients: tuple[float, float, float, float] = DEFAULT_COEFFICIENTS
+    measured_runs: int = 0  # 0 means the defaults are a guess, not a measurement
+
+    def seconds(self, features: Sequence[float]) -> float:
+        return float(np.dot(self.coefficients, features))
 
     @classmethod
-    def from_runs(cls, runs: Iterable[tuple[float, float, float]]) -> SpeedCalibration:
-        """Learn the FLOP rate from finished runs given as (flops, steps, seconds) triples.
+    def from_runs(cls, runs: Iterable[tuple[Sequence[float], float]]) -> SpeedCalibration:
+        """Learn from finished runs given as (time_features, seconds) pairs.
 
-        The per-step cost stays at its default; what is left of each run's time after it is
-        spent on arithmetic, and the median rate over runs resists one odd run.
+        With RUNS_TO_FIT runs or more, all four coefficients are fitted (least squares on
+        relative errors, none negative); with fewer, the defaults are scaled by the median
+        ratio of measured to predicted time, which a single run already gives.
         """
-        rates = []
-        for flops, steps, seconds in runs:
-            overhead = SETUP_SECONDS + steps * DEFAULT_SECONDS_PER_STEP
-            compute_seconds = max(seconds - overhead, 0.2 * seconds)
-            if flops > 0 and compute_seconds > 0:
-                rates.append(flops / compute_seconds)
-        if not rates:
+        pairs = [(np.asarray(f, dtype=float), float(t)) for f, t in runs if t and t > 0]
+        if not pairs:
             return cls()
-        return cls(flops_per_second=statistics.median(rates), measured_runs=len(rates))
+        defaults = np.asarray(DEFAULT_COEFFICIENTS)
+        ratios = [seconds / float(defaults @ features) for features, seconds in pairs]
+        scaled = defaults * statistics.median(ratios)
+        if len(pairs) >= RUNS_TO_FIT:
+            fitted = _non_negative_fit(pairs)
+            if fitted is not None:
+                return cls(tuple(fitted), measured_runs=len(pairs))
+        return cls(tuple(scaled), measured_runs=len(pairs))
+
+
+def _non_negative_fit(pairs) -> np.ndarray | None:
+    """Least squares of relative errors with no negative coefficient: fit, drop the features
+    whose coefficient came out negative, fit again. None if too little varies to fit."""
+    features = np.stack([f / t for f, t in pairs])  # each row divided by its own time
+    target = np.ones(len(pairs))
+    active = list(range(features.shape[1]))
+    while active:
+        solution, *_ = np.linalg.lstsq(features[:, active], target, rcond=None)
+        if np.all(solution >= 0):
+            coefficients = np.zeros(features.shape[1])
+            coefficients[active] = solution
+            return coefficients if coefficients[1] > 0 else None
+        active = [index for index, value in zip(active, solution, strict=True) if value >= 0]
+    return None
 
 
 def estimate_training_seconds(
@@ -143,11 +185,7 @@ def estimate_training_seconds(
 ) -> float:
     """Expected wall time of training `config` (an estimate to show before pressing Train)."""
     calibration = calibration or SpeedCalibration()
-    per_epoch = (
-        flops_per_epoch(config, train_samples, test_samples) / calibration.flops_per_second
-        + steps_per_epoch(config, train_samples) * calibration.seconds_per_step
-    )
-    return SETUP_SECONDS + per_epoch * config.epochs
+    return calibration.seconds(time_features(config, train_samples, test_samples))
 
 
 MAX_STEPS_PER_CALL = 256

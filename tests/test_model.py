@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from explorer.config import TrainingConfig
@@ -13,6 +14,7 @@ from explorer.model import (
     layer_parameters,
     layer_widths,
     steps_per_epoch,
+    time_features,
     total_parameters,
     train_flops_per_sample,
 )
@@ -52,17 +54,60 @@ def test_steps_per_epoch_rounds_up():
     assert steps_per_epoch(TrainingConfig(batch_size=256), 60000) == 235
 
 
-def test_estimate_grows_with_work_and_learns_from_runs():
+def test_estimate_grows_with_work_and_learns_from_one_run():
     small = estimate_training_seconds(TrainingConfig(hidden1=32, hidden2=0), 60000, 10000)
     large = estimate_training_seconds(TrainingConfig(hidden1=1024, hidden2=512), 60000, 10000)
     assert large > 10 * small
     config = TrainingConfig()
-    flops = flops_per_epoch(config, 60000, 10000) * 5
-    steps = steps_per_epoch(config, 60000) * 5
-    # A machine that took 4 s for the tutorial's run predicts about 4 s for it again.
-    calibration = SpeedCalibration.from_runs([(flops, steps, 4.0)])
+    # A machine that took 4 s for the tutorial's run predicts 4 s for it again.
+    calibration = SpeedCalibration.from_runs([(time_features(config, 60000, 10000), 4.0)])
     assert calibration.measured_runs == 1
     assert estimate_training_seconds(config, 60000, 10000, calibration) == pytest.approx(4.0)
+
+
+# A made-up computer whose training times follow the time model with these coefficients, with
+# up to ±10 % noise: fixed, per FLOP, per step, per step and parameter.
+TRUE_COEFFICIENTS = (0.8, 1 / 90e9, 9e-4, 2.6e-9)
+BENCHMARK_CONFIGS = [  # bench/training.py's configs
+    TrainingConfig(),
+    TrainingConfig(hidden1=1024, hidden2=512, batch_size=32),
+    TrainingConfig(hidden1=32, hidden2=0, epochs=1),
+]
+SEEN = [  # what a class trained before
+    TrainingConfig(hidden1=h, hidden2=h2, batch_size=b, epochs=e)
+    for h, h2, b, e in [
+        (64, 0, 200, 3),
+        (400, 20, 32, 2),
+        (128, 64, 1024, 10),
+        (16, 0, 8, 1),
+        (256, 0, 100, 5),
+        (512, 256, 64, 2),
+        (32, 16, 2048, 20),
+        (1024, 0, 16, 1),
+    ]
+]
+
+
+def true_seconds(config: TrainingConfig) -> float:
+    return float(np.dot(TRUE_COEFFICIENTS, time_features(config, 60000, 10000)))
+
+
+@pytest.mark.parametrize("config", BENCHMARK_CONFIGS, ids=lambda config: config.label())
+def test_learnt_estimates_fall_within_30_percent_of_the_real_time(config):
+    noise = np.random.default_rng(0).uniform(0.9, 1.1, len(SEEN))
+    runs = [
+        (time_features(seen, 60000, 10000), true_seconds(seen) * factor)
+        for seen, factor in zip(SEEN, noise, strict=True)
+    ]
+    calibration = SpeedCalibration.from_runs(runs)
+    estimate = estimate_training_seconds(config, 60000, 10000, calibration)
+    assert estimate == pytest.approx(true_seconds(config), rel=0.3)
+
+
+def test_the_largest_settings_are_estimated_in_hours_not_minutes():
+    """1024-512, batch 1, 50 epochs took about 3.2 h; the page used to say 27 min."""
+    largest = TrainingConfig(hidden1=1024, hidden2=512, batch_size=1, epochs=50)
+    assert estimate_training_seconds(largest, 60000, 10000) > 2 * 3600
 
 
 def test_model_module_does_not_import_tensorflow():

@@ -31,12 +31,7 @@ from collections.abc import Callable
 
 from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData
-from explorer.model import (
-    SpeedCalibration,
-    estimate_training_seconds,
-    flops_per_epoch,
-    steps_per_epoch,
-)
+from explorer.model import SpeedCalibration, estimate_training_seconds, time_features
 from explorer.service.executors import Executor, InProcess, make_executor
 from explorer.service.jobs import COMMAND_LINE, Job, LimitError, Progress, Requester, Submission
 from explorer.service.local import TrainingFailed, TrainingInterrupted
@@ -392,16 +387,14 @@ class TrainingService:
         if cached is not None and time.monotonic() - cached[0] < CALIBRATION_SECONDS:
             return cached[1]
         samples = []
-        for record in self.store.list_runs(("complete",), limit=20):  # read per page view
+        for record in self.store.list_runs(("complete",), limit=40):  # read per page view
             summary = record.summary
             seconds, train_samples = summary.get("train_seconds"), summary.get("train_samples")
             epochs = summary.get("epochs_completed", 0)
             if not seconds or not train_samples or not epochs:
                 continue
             test = summary.get("test_samples", 0)
-            flops = flops_per_epoch(record.config, train_samples, test) * epochs
-            steps = steps_per_epoch(record.config, train_samples) * epochs
-            samples.append((flops, steps, seconds))
+            samples.append((time_features(record.config, train_samples, test, epochs), seconds))
         calibration = SpeedCalibration.from_runs(samples)
         self._calibration = (time.monotonic(), calibration)
         return calibration

@@ -1,0 +1,119 @@
+"""Take the README's screenshots (docs/*.png) from a real server on the full MNIST.
+
+    python scripts/readme_screenshots.py --data-dir path/to/mnist
+
+It trains what the pictures need with the command line first (a few minutes the first time;
+stored runs are reused), then starts `streamlit run app.py` on a free port and drives Debian's
+Chromium: the Explore view on a laptop screen, Compare and presenter mode on a projector
+(683×512 CSS pixels at 150 %), a drawn digit, and a sweep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from testkit.server import StreamlitServer, launch_chromium  # noqa: E402
+
+DOCS = ROOT / "docs"
+VARIANTS = [
+    ["--hidden1", "400", "--hidden2", "20"],
+    ["--hidden1", "400", "--hidden2", "0"],
+    ["--hidden1", "64", "--hidden2", "0"],
+    ["--hidden1", "128", "--hidden2", "0", "--optimizer", "adam"],
+    ["--hidden1", "400", "--hidden2", "20", "--batch-size", "32"],
+]
+SWEEP = ["--hidden1", "16,64,256", "--hidden2", "0", "--epochs", "1,3"]
+
+
+def cli(home: Path, environment: dict, *arguments: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "explorer", *arguments, "--json"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", required=True, help="folder holding the full MNIST")
+    parser.add_argument("--home", help="run store to use (default: a new temporary one)")
+    arguments = parser.parse_args()
+    home = Path(arguments.home or tempfile.mkdtemp(prefix="explorer-shots-"))
+    environment = {**os.environ, "EXPLORER_HOME": str(home), "EXPLORER_OFFLINE": "1"}
+    environment["EXPLORER_DATA_DIR"] = str(Path(arguments.data_dir).resolve())
+    import json
+
+    run_ids = [json.loads(cli(home, environment, "train", *v))["run_id"] for v in VARIANTS]
+    cli(home, environment, "sweep", *SWEEP, "--workers", "2")
+    DOCS.mkdir(exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    log = home / "server.log"
+    with StreamlitServer(environment, log) as server, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+
+        def shoot(name, query, width, height, scale=1.0, wait="Test accuracy", full=False):
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, device_scale_factor=scale
+            )
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            page.goto(f"{server.url}/?{query}")
+            page.get_by_text(wait).first.wait_for()
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('[data-testid=stVegaLiteChart]')]"
+                ".every(chart => chart.querySelector('canvas, svg'))"
+            )
+            page.screenshot(path=str(DOCS / f"{name}.png"), full_page=full)
+            return page
+
+        shoot("explore", "", 1280, 800, full=True).context.close()
+        compared = ",".join(run_ids[1:])
+        shoot(
+            "compare-projector",
+            f"view=compare&runs={compared}",
+            683,
+            512,
+            1.5,
+            "What differs",
+            full=True,
+        ).context.close()
+        shoot("presenter", "present=1&lesson=1-width&step=1", 683, 512, 1.5).context.close()
+        shoot(
+            "sweep",
+            "view=sweep&sweep=hidden1:16,64,256;epochs:1,3&hidden2=0",
+            1280,
+            800,
+            wait="6 runs",
+        ).context.close()
+        page = shoot("draw", "", 1280, 800)
+        canvas = page.locator('[data-testid="stBidiComponentIsolated"] canvas.dc-canvas')
+        canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
+        box = canvas.bounding_box()
+        for (x0, y0), (x1, y1) in (((0.3, 0.2), (0.7, 0.2)), ((0.7, 0.2), (0.4, 0.85))):  # a 7
+            page.mouse.move(box["x"] + box["width"] * x0, box["y"] + box["height"] * y0)
+            page.mouse.down()
+            page.mouse.move(box["x"] + box["width"] * x1, box["y"] + box["height"] * y1, steps=15)
+            page.mouse.up()
+            page.get_by_text("What the network sees").wait_for()
+        page.get_by_text("the network says").wait_for()
+        page.locator(".st-key-run_panel").screenshot(path=str(DOCS / "draw-panel.png"))
+        page.context.close()
+        browser.close()
+    print(f"Screenshots written to {DOCS}")
+
+
+if __name__ == "__main__":
+    main()
