@@ -64,7 +64,16 @@ def main() -> None:
     with StreamlitServer(environment, log) as server, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
 
-        def shoot(name, query, width, height, scale=1.0, wait="Test accuracy", full=False):
+        def settle(page):
+            """Wait until the script has finished and every chart is drawn."""
+            page.wait_for_function(
+                "() => !document.querySelector('[data-testid=stSkeleton]')"
+                " && !document.querySelector('[data-testid=stStatusWidget]')"
+                " && [...document.querySelectorAll('[data-testid=stVegaLiteChart]')]"
+                ".every(chart => chart.querySelector('canvas, svg'))"
+            )
+
+        def shoot(name, query, width, height, scale=1.0, wait="Test accuracy"):
             context = browser.new_context(
                 viewport={"width": width, "height": height}, device_scale_factor=scale
             )
@@ -72,30 +81,21 @@ def main() -> None:
             page.set_default_timeout(60_000)
             page.goto(f"{server.url}/?{query}")
             page.get_by_text(wait).first.wait_for()
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('[data-testid=stVegaLiteChart]')]"
-                ".every(chart => chart.querySelector('canvas, svg'))"
-            )
-            page.screenshot(path=str(DOCS / f"{name}.png"), full_page=full)
+            settle(page)
+            page.screenshot(path=str(DOCS / f"{name}.png"))
             return page
 
-        shoot("explore", "", 1280, 800, full=True).context.close()
+        shoot("explore", "", 1280, 1900).context.close()
         compared = ",".join(run_ids[1:])
         shoot(
-            "compare-projector",
-            f"view=compare&runs={compared}",
-            683,
-            512,
-            1.5,
-            "What differs",
-            full=True,
+            "compare-projector", f"view=compare&runs={compared}", 683, 1500, 1.5, "What differs"
         ).context.close()
         shoot("presenter", "present=1&lesson=1-width&step=1", 683, 512, 1.5).context.close()
         shoot(
             "sweep",
             "view=sweep&sweep=hidden1:16,64,256;epochs:1,3&hidden2=0",
             1280,
-            800,
+            1500,
             wait="6 runs",
         ).context.close()
         page = shoot("draw", "", 1280, 800)
@@ -107,9 +107,12 @@ def main() -> None:
             page.mouse.down()
             page.mouse.move(box["x"] + box["width"] * x1, box["y"] + box["height"] * y1, steps=15)
             page.mouse.up()
-            page.get_by_text("What the network sees").wait_for()
+            page.wait_for_timeout(1500)  # the rerun the stroke starts (a script, not a test)
+            settle(page)
         page.get_by_text("the network says").wait_for()
-        page.locator(".st-key-run_panel").screenshot(path=str(DOCS / "draw-panel.png"))
+        settle(page)
+        canvas.evaluate("c => c.scrollIntoView({block: 'start'})")
+        page.screenshot(path=str(DOCS / "draw.png"))
         page.context.close()
         browser.close()
     print(f"Screenshots written to {DOCS}")

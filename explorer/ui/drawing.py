@@ -25,6 +25,7 @@ from explorer.store.records import RunRecord, StoreError
 from explorer.ui import plain
 from explorer.ui.resources import run_predictions, run_weights, show_chart
 from explorer.views import charts, network
+from explorer.views.digits import png_data_uri
 from explorer.views.export import archive_name, run_archive
 
 _HERE = Path(__file__).parent
@@ -91,7 +92,12 @@ def chosen_digit(service: TrainingService, key: str, first: RunRecord) -> np.nda
 
 
 def _show_input(digit: np.ndarray) -> None:
-    st.image(digit, width=112, clamp=True, caption="What the network sees (28×28)")
+    # Drawn pixel by pixel (not smoothed): these 784 values are all the network gets.
+    st.html(
+        f'<img src="{png_data_uri(digit)}" width="112" height="112" alt="the prepared digit" '
+        'style="image-rendering:pixelated;background:#000;border-radius:4px">'
+        '<div style="font-size:0.85rem;opacity:0.7">What the network sees (28×28)</div>'
+    )
 
 
 def inside_panel(service: TrainingService, record: RunRecord) -> None:

@@ -87,7 +87,7 @@ def lesson_bar(service: TrainingService | None, presenter: bool) -> None:
     step = lesson.steps[number - 1]
     with st.container(border=True, key="lesson_bar"):
         st.markdown(f"**{lesson.title}** · step {number} of {len(lesson.steps)}: {step.title}")
-        size = "1.6rem" if presenter else "1.1rem"
+        size = "1.3rem" if presenter else "1.1rem"
         plain.note(step.note, size)
         with st.container(horizontal=True, gap="small"):
             st.button(

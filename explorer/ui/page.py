@@ -76,7 +76,8 @@ def main() -> None:
 
 def _header(presenter: bool) -> None:
     with st.container(horizontal=True, wrap=True, vertical_alignment="center", gap="medium"):
-        st.markdown("## MNIST Explorer", width="content")
+        if not presenter:  # on a projector every line counts: the class knows the name
+            st.markdown("## MNIST Explorer", width="content")
         st.segmented_control(
             "View",
             list(VIEW_NAMES),
