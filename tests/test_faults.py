@@ -591,7 +591,8 @@ def test_page_shows_the_store_error_instead_of_crashing(unusable_home):
 
 
 def test_compare_view_shows_the_store_error_instead_of_crashing(unusable_home):
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    app.radio(key="view").set_value("compare").run()
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params["view"] = "compare"
+    app.run()
     assert not app.exception, [e.value for e in app.exception]
     assert any("Cannot use the run store" in element for element in alerts(app, "error"))

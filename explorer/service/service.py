@@ -42,6 +42,7 @@ from explorer.store.registry import LEASE_SECONDS, RunStore, new_instance_id
 # Every service of this process, so tests and clean exits can end them all.
 _ALL: weakref.WeakSet[TrainingService] = weakref.WeakSet()
 
+SERVER_STOPPED = "The server stopped before it finished."
 # How often a job whose training runs in another process is re-read from the store.
 REMOTE_POLL_SECONDS = 0.5
 # Every page view asks for the time estimate; runs finished by other processes show up after this.
@@ -407,15 +408,16 @@ class TrainingService:
         for job in list(self._jobs.values()):
             job.stop_event.set()
             if self._queue.remove(job):
-                self._end_unstarted(job, "The server stopped before it started.", "interrupted")
+                self._end_unstarted(job, SERVER_STOPPED, "interrupted")
         self._queue.close()
         for worker in self._workers:
             worker.join(timeout)
         self.executor.close(timeout)
         try:
-            self.store.end_instance(self.instance_id, "The server stopped before it finished.")
+            self.store.end_instance(self.instance_id, SERVER_STOPPED)
         except StoreError:
             traceback.print_exc()
+        self.store.close()
 
     # -- workers -------------------------------------------------------------------------------
 
@@ -442,12 +444,16 @@ class TrainingService:
             self.store.mark_running(job.run_id)
             job.update(status="running")
             result = self.executor.run(job, self.data, slot)
+            if self._closed.is_set():  # cut short because the server is stopping
+                raise TrainingInterrupted(SERVER_STOPPED)
             self.store.set_worker(job.run_id, job.snapshot().worker or "")
             record = self.store.finish(job.run_id, result)
             job.update(status=record.status, history=record.history)
         except Exception as error:  # the service must outlive any failed run
             status = "interrupted" if isinstance(error, TrainingInterrupted) else "failed"
-            if status == "interrupted" and job.stop_event.is_set():
+            if self._closed.is_set():
+                status, error = "interrupted", TrainingInterrupted(SERVER_STOPPED)
+            elif status == "interrupted" and job.stop_event.is_set():
                 status = "stopped"  # cut off because someone pressed Stop: that is what it is
             message = _failure_message(error)
             if status == "failed":

@@ -150,6 +150,10 @@ class RunStore:
         except StoreError:
             return False
 
+    def close(self) -> None:
+        """Close the idle connections (a store is closed with the service that uses it)."""
+        self._pool.close()
+
     def _connect(self, write: bool = True):
         """A pooled connection in a transaction (see explorer.store.connections)."""
         return self._pool.transaction(write)

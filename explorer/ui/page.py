@@ -33,6 +33,7 @@ from explorer.ui.resources import get_service
 
 # The runs this browser session started: their results are "new", not shown as cached.
 SESSION_RUNS = "started_run_ids"
+SHOWN_RUN = "shown_run_id"  # the run on screen, to say so if the teacher deletes it
 SCROLL = "scroll_to_run"  # set when Train is pressed: bring the progress into view
 VIEW_NAMES = {"explore": "Explore a network", "compare": "Compare runs", "sweep": "Sweep"}
 
@@ -220,6 +221,9 @@ def run_panel(service: TrainingService, config: TrainingConfig) -> None:
         progress.live_progress(service, latest.run_id)
         return
     record = service.lookup(config)
+    shown = st.session_state.get(SHOWN_RUN)
+    if record is None and shown is not None and service.was_deleted(shown):
+        plain.alert("info", f"The run you were looking at ({shown}) was deleted by the teacher.")
     if record is None:
         if latest is None:
             st.info("Not trained yet. Press **Train** above.", icon=":material/info:")
@@ -237,6 +241,7 @@ def run_panel(service: TrainingService, config: TrainingConfig) -> None:
         plain.alert(
             "warning", f"A later retraining of this configuration did not finish: {latest.error}"
         )
+    st.session_state[SHOWN_RUN] = record.run_id
     new = record.run_id in st.session_state.get(SESSION_RUNS, [])
     results.result_view(service, record, cached=not new)
 

@@ -28,7 +28,9 @@ def test_a_teacher_stops_a_students_run_and_only_the_teacher_may_delete(browser,
     student = new_page(browser, 1280, 800)
     student.goto(f"{url}/?hidden1=300&hidden2=0&batch_size=8&epochs=40")
     student.get_by_role("button", name="Train", exact=True).click()
-    student.get_by_text(re.compile(r"Epoch \d+/40|Starting|Queued")).first.wait_for()
+    student.locator(".st-key-run_panel").get_by_text(
+        re.compile(r"Epoch \d+/40|Starting|Queued")
+    ).first.wait_for()
     screenshot(student, "class-student-training")
 
     teacher = new_page(browser, 1280, 800)

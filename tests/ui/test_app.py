@@ -145,3 +145,46 @@ def test_a_run_with_damaged_files_says_so_and_can_be_retrained(sample_data, tmp_
     app = new_page().run()
     assert not app.exception
     assert any("damaged" in error for error in alerts(app, "error"))
+
+
+def test_the_learning_rate_box_shows_the_optimizers_default_never_a_blank():
+    """It read "Choose an option" on first view and after switching to Adam."""
+    app = new_page().run()
+    rate = app.selectbox(key="learning_rate")
+    assert rate.value == 0.01 and rate.format_func(rate.value) == "0.01 (SGD's default)"
+    app.selectbox(key="optimizer").set_value("adam").run()
+    rate = app.selectbox(key="learning_rate")
+    assert rate.value == 0.001 and rate.format_func(rate.value) == "0.001 (ADAM's default)"
+
+
+def test_settings_a_link_changes_inside_more_settings_are_shown():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params["activation"] = "tanh"
+    app.query_params["seed"] = "7"
+    app.run()
+    (expander,) = [e for e in app.expander if e.label.startswith("More settings")]
+    assert expander.label == "More settings (changed: activation, seed)"
+    assert expander.proto.expanded
+
+
+def test_a_session_whose_run_was_deleted_is_told_so(sample_data):
+    from explorer.store.registry import RunStore
+    from testkit.fakes import fake_result
+
+    config = TrainingConfig(hidden1=12, hidden2=0)
+    store = RunStore()
+    run_id, _ = store.claim(config, config.cache_key(sample_data.fingerprint), "sample")
+    store.finish(run_id, fake_result(config, sample_data, [{"epoch": 1}]))
+    student = AppTest.from_file(APP, default_timeout=60)
+    student.query_params["hidden1"], student.query_params["hidden2"] = "12", "0"
+    student.run()
+    assert has_results(student)
+    teacher = new_page()
+    teacher.query_params["view"] = "compare"
+    teacher.run()
+    from explorer.service.service import all_services
+
+    service = next(s for s in all_services() if s.get(run_id) is not None)
+    service.delete([run_id])
+    student.run()
+    assert any("was deleted" in text for text in alerts(student, "info"))

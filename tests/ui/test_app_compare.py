@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explorer.config import TrainingConfig
 from explorer.store.registry import RunStore
 from testkit.fakes import fake_result
 from tests.apptest import alerts
@@ -161,3 +162,45 @@ def test_repeated_configs_get_a_verdict_with_n(sample_data, monkeypatch, tmp_pat
     text = html_text(app)
     assert "bigger than the seed-to-seed spread" in text
     assert "n = 3" in text
+
+
+def test_a_store_with_sample_and_full_runs_compares_without_an_exception(seeded, tmp_path):
+    """Runs on the bundled sample and on full MNIST used to raise a traceback in Compare."""
+    import numpy as np
+
+    from explorer.data.sources import MnistData, fingerprint_arrays
+
+    rng = np.random.default_rng(0)
+    arrays = (
+        rng.integers(0, 256, (200, 28, 28), dtype=np.uint8),
+        np.arange(200, dtype=np.uint8) % 10,
+        rng.integers(0, 256, (10_000, 28, 28), dtype=np.uint8),
+        np.arange(10_000, dtype=np.uint8) % 10,
+    )
+    full = MnistData(
+        *arrays, source="data-dir", location="x", fingerprint=fingerprint_arrays(*arrays)
+    )
+    store = RunStore(tmp_path / "home")
+    config = TrainingConfig(hidden1=33, hidden2=0)
+    run_id, _ = store.claim(config, config.cache_key(full.fingerprint), full.source)
+    store.finish(run_id, fake_result(config, full, []))
+    _, variant_a, _ = seeded
+    app = compare_page(view="compare", runs=f"{variant_a},{run_id}")
+    assert not app.exception
+    warnings = " ".join(alerts(app, "warning"))
+    assert "B was tested on full MNIST (10,000 test digits)" in warnings
+    assert "the baseline on bundled sample (1,000 test digits)" in warnings
+    settings = app.dataframe[-1].value  # the table of settings, with a row for the data
+    assert settings.loc["Data"].tolist() == ["bundled sample (1,000 test digits)"] * 2
+
+
+def test_runs_a_link_names_that_are_not_stored_are_said_and_stay_in_the_link(seeded):
+    _, variant_a, _ = seeded
+    missing = "00000000deadbeef"
+    app = compare_page(view="compare", runs=f"{variant_a},{missing}", baseline="1111111111111111")
+    assert not app.exception
+    warnings = " ".join(alerts(app, "warning"))
+    assert f"Run {missing} is not stored on this server" in warnings
+    assert "The baseline 1111111111111111 is not stored on this server" in warnings
+    assert app.query_params["runs"] == f"{variant_a},{missing}"
+    assert app.query_params["baseline"] == "1111111111111111"

@@ -285,7 +285,8 @@ def test_group_deltas_by_hand() -> None:
 def test_group_verdicts_use_the_seeds_test_accuracies() -> None:
     verdicts = repeats.group_verdicts(both_groups(), baseline="A")
     assert verdicts == {"B": stats.verdict([0.96, 0.98], [0.975, 0.98, 0.985])}
-    assert verdicts["B"].startswith("The difference of +1.00 percentage points is within")
+    assert verdicts["B"].startswith("Within the noise (n = 2 and 3")
+    assert verdicts["B"].endswith("a difference of +1.00 percentage points could be luck.")
     assert stats.TEST_EXPLANATION in repeats.COMPARISON_HELP
 
 
