@@ -97,6 +97,23 @@ class Submission:
     attached: bool
 
 
+class Reporter:
+    """The training loop's ProgressListener for a training elsewhere (a child process, a Ray
+    worker): each call becomes a small message for `send`, and `Job.receive` turns it back."""
+
+    def __init__(self, send: Callable[[tuple], None]) -> None:
+        self._send = send
+
+    def on_start(self, epochs: int, steps_per_epoch: int, train_samples: int) -> None:
+        self._send(("start", epochs, steps_per_epoch, train_samples))
+
+    def on_batch(self, epoch: int, step: int, logs: dict[str, float]) -> None:
+        self._send(("batch", epoch, step, {k: float(v) for k, v in logs.items()}))
+
+    def on_epoch(self, epoch: int, record: dict[str, float]) -> None:
+        self._send(("epoch", epoch, record))
+
+
 class LimitError(ValueError):
     """A request the class's limits refuse; the message says why and what to change."""
 
@@ -141,6 +158,14 @@ class Job:
         if state.status == "running" and state.eta_seconds is not None:
             return state.eta_seconds
         return max(0.0, self.estimate_seconds - state.elapsed_seconds)
+
+    def receive(self, message: tuple) -> bool:
+        """Apply a Reporter's message; False if it is not a progress message."""
+        handler = {"start": self.on_start, "batch": self.on_batch, "epoch": self.on_epoch}
+        if message[0] not in handler:
+            return False
+        handler[message[0]](*message[1:])
+        return True
 
     # ProgressListener methods (explorer.training.loop), called on the worker thread.
     def on_start(self, epochs: int, steps: int, train_samples: int) -> None:

@@ -39,7 +39,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from explorer.data.sources import MnistData
-from explorer.service.jobs import Job
+from explorer.service.jobs import Job, Reporter
 
 # How often the server checks the stop button and the child's health while waiting for messages.
 POLL_SECONDS = 0.1
@@ -211,12 +211,8 @@ class TrainerProcess:
                 elif kind == "ready":
                     self._ready = True
                     TrainerProcess.measured_start_seconds = message[1]
-                elif kind == "start":
-                    job.on_start(*message[1:])
-                elif kind == "batch":
-                    job.on_batch(*message[1:])
-                elif kind == "epoch":
-                    job.on_epoch(*message[1:])
+                elif job.receive(message):
+                    pass
                 elif kind == "result":
                     self.runs += 1
                     return message[1]
@@ -296,22 +292,6 @@ class TrainerProcess:
 
 
 # -- the child --------------------------------------------------------------------------------
-
-
-class _Reporter:
-    """The training loop's ProgressListener, sending each call to the server."""
-
-    def __init__(self, send) -> None:
-        self._send = send
-
-    def on_start(self, epochs: int, steps_per_epoch: int, train_samples: int) -> None:
-        self._send(("start", epochs, steps_per_epoch, train_samples))
-
-    def on_batch(self, epoch: int, step: int, logs: dict[str, float]) -> None:
-        self._send(("batch", epoch, step, {k: float(v) for k, v in logs.items()}))
-
-    def on_epoch(self, epoch: int, record: dict[str, float]) -> None:
-        self._send(("epoch", epoch, record))
 
 
 @contextlib.contextmanager
@@ -402,7 +382,7 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
         stop.clear()
         busy.set()
         try:
-            result = train(message[1], data, progress=_Reporter(send), stop=stop)
+            result = train(message[1], data, progress=Reporter(send), stop=stop)
             reply: tuple[Any, ...] = ("result", result)
         except Exception as error:  # report it; the server marks the run failed
             traceback.print_exc()

@@ -29,7 +29,7 @@ import threading
 import time
 
 from explorer.data.sources import MnistData
-from explorer.service.jobs import Job
+from explorer.service.jobs import Job, Reporter
 from explorer.service.local import TrainingFailed, TrainingInterrupted
 
 POLL_SECONDS = 0.2
@@ -106,12 +106,8 @@ class RayCluster:
                 kind = message[0]
                 if kind == "node":
                     job.update(worker=f"ray:{message[1]}")
-                elif kind == "start":
-                    job.on_start(*message[1:])
-                elif kind == "batch":
-                    job.on_batch(*message[1:])
-                elif kind == "epoch":
-                    job.on_epoch(*message[1:])
+                elif job.receive(message):
+                    pass
                 elif kind == "result":
                     return message[1]
                 elif kind == "failed":
@@ -188,19 +184,10 @@ def _train_task(config, data):
     messages: queue.Queue = queue.Queue()
     stop = threading.Event()
 
-    class Reporter:
-        def on_start(self, epochs, steps, samples):
-            messages.put(("start", epochs, steps, samples))
-
-        def on_batch(self, epoch, step, logs):
-            messages.put(("batch", epoch, step, dict(logs)))
-
-        def on_epoch(self, epoch, record):
-            messages.put(("epoch", epoch, record))
-
     def work():
         try:
-            messages.put(("result", train(config, data, progress=Reporter(), stop=stop)))
+            result = train(config, data, progress=Reporter(messages.put), stop=stop)
+            messages.put(("result", result))
         except Exception as error:
             messages.put(("failed", f"{type(error).__name__}: {error}"))
 

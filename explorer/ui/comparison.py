@@ -345,14 +345,20 @@ def _cell_digits(service, names, predictions, run_id: str, true: int, predicted:
     if not len(chosen):
         st.caption("No test digits there.")
         return
-    count = f"{len(chosen)} digit{'s' * (len(chosen) != 1)}, most confident first."
+    _grid(
+        data, run, chosen, f"{len(chosen)} digit{'s' * (len(chosen) != 1)}, most confident first."
+    )
+
+
+def _grid(data, run, chosen, caption: str) -> None:
+    """Test digits `chosen` with what `run` predicted for them."""
     st.html(
         digits.digit_grid_html(
             data.x_test[chosen],
             run.predicted_labels[chosen],
             data.y_test[chosen],
             run.confidence[chosen],
-            caption=count,
+            caption=caption,
         )
     )
 
@@ -372,14 +378,8 @@ def _changed_digits(service, names, predictions, base, run_id: str, digit: int) 
         if not len(chosen):
             st.caption(f"No {digit}s that {what}.")
             continue
-        st.html(
-            digits.digit_grid_html(
-                data.x_test[chosen],
-                run.predicted_labels[chosen],
-                data.y_test[chosen],
-                run.confidence[chosen],
-                caption=f"{len(chosen)} {digit}s that {what} (labels: run {name}'s answers).",
-            )
+        _grid(
+            data, run, chosen, f"{len(chosen)} {digit}s that {what} (labels: run {name}'s answers)."
         )
 
 

@@ -48,7 +48,11 @@ GAP_EXPLANATION = (
     "beat train."
 )
 LEGEND_TITLE = ["vs baseline:", "blue better", "red worse"]
-_FILL = {"autosize": alt.AutoSizeParams(type="fit-x", contains="padding"), "width": "container"}
+# As wide as the container; the height is the plot's own (FILL_X) or counts titles and legends
+# too (FILL), for charts whose legends grow with their data.
+FILL_X = {"autosize": alt.AutoSizeParams(type="fit-x", contains="padding"), "width": "container"}
+FILL = {"autosize": alt.AutoSizeParams(type="fit", contains="padding"), "width": "container"}
+_FILL = FILL_X
 _RUN_TIP, _EPOCH_TIP = alt.Tooltip("run:N", title="Run"), alt.Tooltip("epoch:Q", title="Epoch")
 _CELL_TIP = [alt.Tooltip("true:O", title="True"), alt.Tooltip("predicted:O", title="Predicted")]
 
@@ -58,6 +62,24 @@ def message_chart(message: str, height: int = PANEL_HEIGHT) -> alt.Chart:
     frame = pd.DataFrame({"message": [message]})
     chart = alt.Chart(frame).mark_text(fontSize=16, color="gray").encode(text="message:N")
     return chart.properties(height=height, **_FILL)
+
+
+def split_dashes() -> alt.StrokeDash:
+    """Train solid, test dashed, with a legend of lines: a dot cannot show solid against dashed.
+
+    Vega draws a stroke symbol in its fill colour (without one the dashes are invisible), and a
+    dash pattern needs a longer symbol than the default to show.
+    """
+    dashes = alt.Scale(domain=list(SPLIT_DASHES), range=list(SPLIT_DASHES.values()))
+    legend = alt.Legend(
+        orient="bottom",
+        symbolType="stroke",
+        symbolStrokeWidth=2,
+        symbolFillColor="gray",
+        symbolStrokeColor="gray",
+        symbolSize=400,
+    )
+    return alt.StrokeDash("split:N", title="Split", scale=dashes, legend=legend)
 
 
 def run_colour_scale(runs: Sequence[str]) -> alt.Scale:
@@ -144,24 +166,7 @@ def learning_curve_panels(
         legend = alt.Legend(orient="bottom", direction="vertical", labelLimit=400)
         colour = alt.Color("run:N", title="Run", scale=run_colour_scale(list(histories)))
         colour = colour.legend(legend)
-        dashes = alt.Scale(domain=list(SPLIT_DASHES), range=list(SPLIT_DASHES.values()))
-        # Lines, not dots, as legend symbols: a dot cannot show solid against dashed. Vega draws
-        # a stroke symbol in its fill colour (without one the dashes are invisible), and a dash
-        # pattern needs a longer symbol than the default to show.
-        dash_legend = alt.Legend(
-            orient="bottom",
-            symbolType="stroke",
-            symbolStrokeWidth=2,
-            symbolFillColor="gray",
-            symbolStrokeColor="gray",
-            symbolSize=400,
-        )
-        encodings = {
-            "color": colour,
-            "strokeDash": alt.StrokeDash("split:N", title="Split", scale=dashes).legend(
-                dash_legend
-            ),
-        }
+        encodings = {"color": colour, "strokeDash": split_dashes()}
     else:
         splits = alt.Scale(domain=list(SPLIT_COLOURS), range=list(SPLIT_COLOURS.values()))
         colour = alt.Color("split:N", title="Split", scale=splits)

@@ -37,12 +37,13 @@ from explorer.model import total_parameters
 from explorer.store.records import RunRecord
 from explorer.views import stats
 from explorer.views.charts import (
+    FILL,
     SPLIT_COLOURS,
-    SPLIT_DASHES,
     curves_frame,
     curves_height,
     message_chart,
     run_colour_scale,
+    split_dashes,
 )
 
 MIN_REPEATS, MAX_REPEATS = 2, 10
@@ -50,7 +51,6 @@ MIN_REPEATS, MAX_REPEATS = 2, 10
 # failed (failed, interrupted, or a stored row that cannot be read).
 RUN_STATUSES = ("pending", "running", "complete", "stopped", "failed")
 _STATUS_OF = {"queued": "pending", "interrupted": "failed", "damaged": "failed"}
-_FILL = {"autosize": alt.AutoSizeParams(type="fit", contains="padding"), "width": "container"}
 
 
 class RunMetric(NamedTuple):
@@ -297,7 +297,7 @@ def seed_points_chart(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt
     )
     chart = alt.layer(spread, mean, dots, title=title)
     # Heights include the title, its lines and the axis (the chart fits its container).
-    return chart.properties(height=130 + 40 * len(groups), **_FILL)
+    return chart.properties(height=130 + 40 * len(groups), **FILL)
 
 
 # -- learning curves as bands ------------------------------------------------------------------
@@ -351,17 +351,7 @@ def learning_band_panels(band: pd.DataFrame) -> list[alt.TopLevelMixin]:
     if several:
         field, title, scale = "group:N", "Group", run_colour_scale(groups)
         legend = alt.Legend(orient="bottom", direction="vertical", labelLimit=400)
-        dashes = alt.Scale(domain=list(SPLIT_DASHES), range=list(SPLIT_DASHES.values()))
-        # Vega draws a stroke symbol in its fill colour: without one, the dashes are invisible.
-        dash_legend = alt.Legend(
-            orient="bottom",
-            symbolType="stroke",
-            symbolStrokeWidth=2,
-            symbolFillColor="gray",
-            symbolStrokeColor="gray",
-            symbolSize=400,
-        )
-        split = alt.StrokeDash("split:N", title="Split", scale=dashes, legend=dash_legend)
+        split = split_dashes()
         line_encoding, band_encoding = {"strokeDash": split}, {"detail": "split:N"}
     else:
         field, title = "split:N", "Split"
@@ -400,7 +390,7 @@ def learning_band_panels(band: pd.DataFrame) -> list[alt.TopLevelMixin]:
         line = base.mark_line(point=alt.OverlayMarkDef(size=40, filled=True))
         line = line.encode(x, y, tooltip=tooltip, **line_encoding)
         height = curves_height(len(groups)) + 30  # the subtitle's line
-        panels.append(alt.layer(area, line, title=title).properties(height=height, **_FILL))
+        panels.append(alt.layer(area, line, title=title).properties(height=height, **FILL))
     return panels
 
 
@@ -499,7 +489,7 @@ def best_last_chart(frame: pd.DataFrame) -> alt.LayerChart:
     title = alt.TitleParams("Best epoch against last epoch", subtitle=subtitle)
     chart = alt.layer(joins, points, title=title)
     # Room for the title, its lines, the legend and the axis, then 30 pixels a run.
-    return chart.properties(height=170 + 30 * len(order), **_FILL)
+    return chart.properties(height=170 + 30 * len(order), **FILL)
 
 
 # -- comparing groups of seeds -----------------------------------------------------------------

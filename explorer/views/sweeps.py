@@ -51,7 +51,7 @@ from explorer.config import (
 from explorer.model import total_parameters
 from explorer.store.records import ACTIVE_STATUSES, RunRecord
 from explorer.views import stats
-from explorer.views.charts import HEATMAP_HEIGHT, message_chart
+from explorer.views.charts import FILL, HEATMAP_HEIGHT, message_chart
 from explorer.views.repeats import (
     MAX_REPEATS,
     RUN_METRICS,
@@ -82,7 +82,6 @@ KNOB_EXAMPLES = {
     "precision": "precision:float32,bfloat16",
 }
 FRAME_COLUMNS = ("cell", "status", "runs", "complete", "n", "mean", "std", "low", "high")
-_FILL = {"autosize": alt.AutoSizeParams(type="fit", contains="padding"), "width": "container"}
 PENDING_FILL, PENDING_INK = "#eeeeee", "#666666"
 # Heights include the titles and legends (the charts fit their container).
 LINE_HEIGHT, COST_HEIGHT = 320, 380
@@ -480,7 +479,7 @@ def sweep_heatmap(spec: SweepSpec, frame: pd.DataFrame) -> alt.LayerChart:
     )
     # Room for the title, its two lines and the axis on top, then about 44 pixels a row.
     height = max(HEATMAP_HEIGHT, min(560, 130 + 44 * len(second.values)))
-    return alt.layer(cells, numbers, title=title).properties(height=height, **_FILL)
+    return alt.layer(cells, numbers, title=title).properties(height=height, **FILL)
 
 
 def sweep_line_chart(spec: SweepSpec, frame: pd.DataFrame) -> alt.LayerChart:
@@ -545,7 +544,7 @@ def sweep_line_chart(spec: SweepSpec, frame: pd.DataFrame) -> alt.LayerChart:
         f"{chosen.label} by {FIELD_LABELS[knob.name].lower()}", subtitle=_subtitle(spec, frame)
     )
     chart = alt.layer(bars, line, points, waiting, title=title)
-    return chart.properties(height=LINE_HEIGHT, **_FILL)
+    return chart.properties(height=LINE_HEIGHT, **FILL)
 
 
 def cost_chart(spec: SweepSpec, frame: pd.DataFrame) -> alt.LayerChart:
@@ -594,7 +593,7 @@ def cost_chart(spec: SweepSpec, frame: pd.DataFrame) -> alt.LayerChart:
         "What accuracy costs: parameters against test accuracy",
         subtitle="Up and to the left is better: more accuracy from fewer numbers to learn.",
     )
-    return alt.layer(bars, points, title=title).properties(height=COST_HEIGHT, **_FILL)
+    return alt.layer(bars, points, title=title).properties(height=COST_HEIGHT, **FILL)
 
 
 def _subtitle(spec: SweepSpec, frame: pd.DataFrame) -> list[str]:
