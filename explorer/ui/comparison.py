@@ -345,12 +345,12 @@ def _cell_digits(service, names, predictions, run_id: str, true: int, predicted:
     if not len(chosen):
         st.caption("No test digits there.")
         return
-    _grid(
+    _digit_grid(
         data, run, chosen, f"{len(chosen)} digit{'s' * (len(chosen) != 1)}, most confident first."
     )
 
 
-def _grid(data, run, chosen, caption: str) -> None:
+def _digit_grid(data, run, chosen, caption: str) -> None:
     """Test digits `chosen` with what `run` predicted for them."""
     st.html(
         digits.digit_grid_html(
@@ -378,7 +378,7 @@ def _changed_digits(service, names, predictions, base, run_id: str, digit: int) 
         if not len(chosen):
             st.caption(f"No {digit}s that {what}.")
             continue
-        _grid(
+        _digit_grid(
             data, run, chosen, f"{len(chosen)} {digit}s that {what} (labels: run {name}'s answers)."
         )
 
