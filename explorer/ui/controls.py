@@ -107,15 +107,16 @@ def control_bar(estimate_text: str | None = None) -> tuple[TrainingConfig | None
                 "varies from seed to seed. Each seed is an ordinary run, shared with the class.",
             )
             st.number_input(
-                "times",
+                "How many seeds Repeat trains (2 to 10)",
                 min_value=2,
                 max_value=10,
                 value=3,
                 step=1,
                 key=REPEATS,
                 width=110,
-                help="How many seeds Repeat trains (2 to 10).",
+                label_visibility="collapsed",  # the row stays one line high on a projector
             )
+            st.caption("seeds")
             if estimate_text:
                 st.caption(estimate_text)
     return config, "train" if train else "repeat" if repeat else None
