@@ -54,9 +54,18 @@ def main() -> None:
     _header(presenter)
     if service is not None:
         service.touch(roles.requester())
-        service.warm()  # the first page view starts the trainers; TensorFlow loads meanwhile
         queue_line(service)
     lessons.lesson_bar(service, presenter)
+    try:
+        _view(service)
+    finally:
+        if service is not None:
+            # The first page view starts the trainers (TensorFlow loads meanwhile), after the
+            # page has painted: on two cores, loading it first would slow the first paint.
+            service.warm()
+
+
+def _view(service: TrainingService | None) -> None:
     view = st.session_state.get(links.VIEW, "explore")
     if view == "explore":
         explore(service)
