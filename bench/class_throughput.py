@@ -34,8 +34,8 @@ One-time start is kept out of the throughput: recycling is off (EXPLORER_TRAINER
 child's restart every 100 runs is measured by bench/memory.py), and each service is warmed
 first (`service.warm()` and one throwaway run per slot, so every child or Ray worker has
 imported TensorFlow and holds the data); that start is reported on its own, with the Ray
-cluster's start. The machine has 2 cores and may be shared: before each setting's round the
-script waits (up to --quiet-timeout s) for other processes to leave the cores, and it prints the
+cluster's start. The machine has 2 cores and may be shared: before each throughput the script
+waits (up to --quiet-timeout s) for other processes to leave the cores, and it prints the
 load average at the start and the cores other processes kept busy during each measurement
 (/proc/stat less this benchmark's processes). Targets: 2 workers / 1 worker runs per minute
 >= 1.6; Ray adds <= 0.5 s per small run; no one-job student waits behind more than one job of
@@ -67,6 +67,7 @@ SETTINGS = {
 }
 TARGET_RATIO = 1.6
 TARGET_RAY_ADDED = 0.5
+QUIET_CORES = 0.3  # other processes' cores below which a round counts as quiet
 WAIT_TIMEOUT = 600.0
 RAY_NODE = {"node_ip_address": "127.0.0.1", "num_cpus": 1, "object_store_memory": 200 * 2**20}
 
@@ -339,8 +340,8 @@ def main() -> None:
     parser.add_argument(
         "--quiet-timeout",
         type=float,
-        default=30.0,
-        help="seconds to wait before each setting for other work to leave the cores (30)",
+        default=60.0,
+        help="seconds to wait before each throughput for other work to leave the cores (60)",
     )
     arguments = parser.parse_args()
     data_dir = common.data_dir_from(arguments)
@@ -370,30 +371,34 @@ def main() -> None:
             )
         for round_index in range(arguments.rounds):
             order = keys[round_index % len(keys) :] + keys[: round_index % len(keys)]
+            entries = {key: {"round": round_index} for key in order}
+            # The throughputs first, each right after a wait for quiet cores: they need both.
             for key in order:
-                setting = settings[key]
                 waited = time.monotonic()
-                quiet = common.wait_for_quiet(timeout=arguments.quiet_timeout)
-                load = os.getloadavg()[0]
-                entry = {
-                    "round": round_index,
-                    "load_average_1min": load,
-                    "other_cores_before": quiet,
-                    "waited_for_quiet_s": time.monotonic() - waited,
-                    "throughput": throughput(setting, round_index, arguments.students),
-                    "fairness": fairness(setting, round_index, arguments.students),
-                    "latency": latency(setting, round_index),
-                }
-                setting.rounds.append(entry)
+                entries[key]["other_cores_before"] = common.wait_for_quiet(
+                    timeout=arguments.quiet_timeout
+                )
+                entries[key]["waited_for_quiet_s"] = time.monotonic() - waited
+                entries[key]["load_average_1min"] = os.getloadavg()[0]
+                entries[key]["throughput"] = throughput(
+                    settings[key], round_index, arguments.students
+                )
+            for key in order:
+                entries[key]["fairness"] = fairness(settings[key], round_index, arguments.students)
+                entries[key]["latency"] = latency(settings[key], round_index)
+            for key in order:
+                entry = entries[key]
+                settings[key].rounds.append(entry)
                 t, f = entry["throughput"], entry["fairness"]
                 print(
                     f"round {round_index} {key}: {t['seconds_to_last_result']:.2f} s to the last "
                     f"of {arguments.students}, {t['runs_per_minute']:.0f} runs/min, trip "
-                    f"{t['trip_median']:.3f} s (train {t['train_median']:.3f}); fairness: "
+                    f"{t['trip_median']:.3f} s (train {t['train_median']:.3f}), other cores "
+                    f"{t['cpu']['other_cores']:.2f}; fairness: "
                     f"{f['most_jobs_of_one_student_while_waiting']} of one student, longest wait "
                     f"{f['longest_wait_seconds']:.2f} s; latency e2e "
-                    f"{entry['latency']['end_to_end_median']:.3f} s; load {load:.2f}, other "
-                    f"cores {t['cpu']['other_cores']:.2f}",
+                    f"{entry['latency']['end_to_end_median']:.3f} s; load "
+                    f"{entry['load_average_1min']:.2f}",
                     flush=True,
                 )
     report(settings, arguments)
@@ -457,7 +462,17 @@ def report(settings: dict[str, Setting], arguments) -> None:
         for s in settings.values()
         for e in s.rounds
     )
-    summary = {}
+    quiet_ratios = (
+        [
+            one["throughput"]["runs_per_minute"] / two["throughput"]["runs_per_minute"]
+            for one, two in zip(settings["local2"].rounds, settings["local1"].rounds, strict=True)
+            if max(one["throughput"]["cpu"]["other_cores"], two["throughput"]["cpu"]["other_cores"])
+            < QUIET_CORES
+        ]
+        if "local1" in settings and "local2" in settings
+        else []
+    )
+    summary = {"ratio_2_over_1_quiet_rounds": quiet_ratios}
     print()
     if ratios:
         summary["ratio_2_workers_over_1"] = ratios
@@ -466,6 +481,8 @@ def report(settings: dict[str, Setting], arguments) -> None:
             f"runs/min, 2 workers / 1 worker, per round: {', '.join(f'{r:.2f}' for r in ratios)}"
             f" (median {statistics.median(ratios):.2f}; target >= {TARGET_RATIO}: {verdict})"
         )
+        quiet = ", ".join(f"{r:.2f}" for r in quiet_ratios) or "none"
+        print(f"  in the rounds where other work kept < {QUIET_CORES} cores busy: {quiet}")
     if ray_trip:
         summary.update(ray_added_trip=ray_trip, ray_added_end_to_end=ray_e2e)
         worst = max(max(ray_trip), max(ray_e2e))
