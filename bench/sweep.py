@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
 WORKERS = (1, 2)
+QUIET_CORES = 0.3  # other processes' cores below which a sweep counts as quiet
 
 
 def spec_for(seed: int):
@@ -196,6 +197,15 @@ def main() -> None:
         + ", ".join(f"{r:.2f}" for r in ratios)
         + f" (median {statistics.median(ratios):.2f})"
     )
+    quiet = [
+        (one["seconds_to_complete_picture"], two["seconds_to_complete_picture"])
+        for one, two in zip(results[1], results[2], strict=True)
+        if max(one["cpu"]["other_cores"], two["cpu"]["other_cores"]) < QUIET_CORES
+    ]
+    print(
+        f"  rounds where other work kept < {QUIET_CORES} cores busy during both: "
+        + (", ".join(f"{a:.2f} s / {b:.2f} s = {a / b:.2f}" for a, b in quiet) or "none")
+    )
     print(f"one-time start (not counted): {', '.join(f'{w}: {s:.1f} s' for w, s in start.items())}")
     fresh = all(r["all_fresh"] for runs in results.values() for r in runs)
     print(f"every sweep run trained (none stored before): {fresh}")
@@ -206,6 +216,7 @@ def main() -> None:
             "rounds": arguments.rounds,
             "start_seconds": start,
             "ratio_1_over_2_workers": ratios,
+            "quiet_rounds_seconds_1_and_2_workers": quiet,
             "student_sweep": student,
             "results": results,
         },
