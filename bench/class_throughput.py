@@ -227,6 +227,7 @@ def fairness(setting: Setting, round_index: int, students: int) -> dict:
         "longest_wait_estimated_seconds": longest["estimated_wait"],
         "longest_wait_jobs_started_while_waiting": longest["jobs_started_while_waiting"],
         "a_jobs_started_as": a_places,
+        "jobs": len(results),
         "all_fresh": all(r["fresh"] for r in results),
         "all_complete": all(r["status"] == "complete" for r in results),
         "seconds_to_last_result": max(r["done"] for r in results)
@@ -507,7 +508,8 @@ def report(settings: dict[str, Setting], arguments) -> None:
     for setting in settings.values():
         f = [e["fairness"] for e in setting.rounds]
         print(
-            f"  {setting.key}: A's jobs started as {[x['a_jobs_started_as'] for x in f]} of 28; "
+            f"  {setting.key}: A's jobs started as {[x['a_jobs_started_as'] for x in f]} of "
+            f"{f[0]['jobs']}; "
             f"most of one student started before (not only while waiting) "
             f"{max(x['most_jobs_of_one_student_started_before'] for x in f)}; longest wait "
             f"{max(x['longest_wait_seconds'] for x in f):.2f} s (estimated "
