@@ -247,6 +247,7 @@ def main() -> None:
     parser.add_argument("--trainer", choices=("page", "cli"), default="page")
     arguments = parser.parse_args()
     data_dir = common.data_dir_from(arguments)
+    common.announce("class_load")
 
     from explorer.config import TrainingConfig
     from explorer.data.sources import load_mnist

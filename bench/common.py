@@ -8,12 +8,15 @@
 - `seed_store(home, data, configs)`: complete runs made with testkit.fakes.fake_result, keyed with
   the real data fingerprint, with artifacts of realistic size (random weights of the real layer
   shapes, random probabilities), so loading them costs what loading a real run costs.
-- `/proc` readers (peak and current RSS, CPU time, TensorFlow mapped), stats, table, JSON out.
+- `/proc` readers (peak and current RSS, CPU time, TensorFlow mapped, cores busy on the machine
+  and in this benchmark's processes: `CpuWindow`), stats, table, JSON out.
+- `announce(name)`: prints the cores, the CPU and the load average at the start.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -21,6 +24,7 @@ import platform
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,10 +174,60 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU-seconds spent by every process on the machine so far (all cores; /proc/stat).
+
+    The difference over a window, divided by its length, is how many cores were busy: with our
+    own processes' CPU time subtracted, what other work took from this benchmark.
+    """
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def tensorflow_mapped(pid: int) -> bool:
     """Whether TensorFlow's shared libraries are mapped into the process (imported)."""
     maps = Path(f"/proc/{pid}/maps").read_text()
     return any(marker in maps for marker in TF_MARKERS)
+
+
+class CpuWindow:
+    """Cores kept busy during a window: the whole machine, this benchmark's processes, others."""
+
+    def __enter__(self) -> CpuWindow:
+        self.wall, self.machine, self.ours = time.monotonic(), *self._read()
+        return self
+
+    def __exit__(self, *_) -> None:
+        wall, machine, ours = time.monotonic(), *self._read()
+        seconds = max(wall - self.wall, 1e-9)
+        self.busy = (machine - self.machine) / seconds
+        self.mine = (ours - self.ours) / seconds
+        self.others = max(0.0, self.busy - self.mine)
+
+    @staticmethod
+    def _read() -> tuple[float, float]:
+        ours = sum(os.times()[:2])
+        for pid in descendants(os.getpid()):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                ours += cpu_seconds(pid)
+        return machine_busy_seconds(), ours
+
+    def figures(self) -> dict:
+        return {"busy_cores": self.busy, "our_cores": self.mine, "other_cores": self.others}
+
+
+def wait_for_quiet(
+    most_other_cores: float = 0.3, window: float = 2.0, timeout: float = 90.0
+) -> float:
+    """On a shared machine: wait (at most `timeout` s) until other processes keep fewer than
+    `most_other_cores` busy over a `window`; returns the last figure (a table can show it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with CpuWindow() as cpu:
+            time.sleep(window)
+        if cpu.others < most_other_cores or time.monotonic() > deadline:
+            return cpu.others
 
 
 # -- stats and output ------------------------------------------------------------------------
@@ -199,9 +253,29 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def cpu_model() -> str:
+    """The CPU's name from /proc/cpuinfo (e.g. "AMD EPYC"), or the platform's guess."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def announce(name: str) -> None:
+    """Print the machine and its load average at the start (other work may share it)."""
+    load = ", ".join(f"{value:.2f}" for value in LOAD_AT_START)
+    print(
+        f"{name}: {os.cpu_count()} cores, {cpu_model()}; load average at start {load}", flush=True
+    )
+
+
 def machine() -> dict:
     return {
         "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
         "load_average_at_start": LOAD_AT_START,
         "load_average_at_end": os.getloadavg(),
         "python": platform.python_version(),

@@ -374,8 +374,8 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
         with wake:
             wake.wait_for(lambda: jobs)
             message = jobs.pop(0)
-        if message[0] == "exit":
-            return
+        if message[0] == "exit":  # nothing is pending: skip the interpreter's slow teardown
+            os._exit(0)
         if message[0] == "data":
             data = message[1]
             continue
