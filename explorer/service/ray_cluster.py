@@ -34,6 +34,7 @@ from explorer.service.local import TrainingFailed, TrainingInterrupted
 
 POLL_SECONDS = 0.2
 STOP_GRACE_SECONDS = 5.0
+MAX_CALLS = 50
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 

@@ -97,6 +97,10 @@ def load_tensorflow() -> None:
     import keras  # noqa: F401
     import tensorflow as tf
 
+    # Every training traces its own steps; TensorFlow's "retracing" warning about that is noise
+    # in a teacher's terminal.
+    tf.get_logger().setLevel("ERROR")
+
     try:
         threads = training_threads()
         tf.config.threading.set_intra_op_parallelism_threads(threads)

@@ -16,25 +16,17 @@ from explorer.data.sources import MnistData
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.store.records import StoreError
-from explorer.ui import (
-    comparison,
-    controls,
-    lessons,
-    links,
-    network,
-    plain,
-    progress,
-    results,
-    roles,
-    styles,
-    teacher,
-)
+
+# Only what the first paint needs is imported here: the views of results, comparisons and
+# sweeps (with pandas and Altair) load after the controls are on the screen.
+from explorer.ui import controls, lessons, links, network, plain, roles, styles, teacher
 from explorer.ui.resources import get_service
 
 # The runs this browser session started: their results are "new", not shown as cached.
 SESSION_RUNS = "started_run_ids"
 SHOWN_RUN = "shown_run_id"  # the run on screen, to say so if the teacher deletes it
 SCROLL = "scroll_to_run"  # set when Train is pressed: bring the progress into view
+REPEAT_OF = "repeat_of"  # the config (seed 0) this session last repeated
 VIEW_NAMES = {"explore": "Explore a network", "compare": "Compare runs", "sweep": "Sweep"}
 
 
@@ -75,9 +67,11 @@ def _view(service: TrainingService | None) -> None:
         return
     try:
         if view == "compare":
+            from explorer.ui import comparison
+
             comparison.compare_page(service)
         else:
-            from explorer.ui import sweep  # the sweep view, drawn only when asked for
+            from explorer.ui import sweep
 
             sweep.sweep_page(service)
     except (StoreError, ValueError) as error:
@@ -168,7 +162,7 @@ def _start(service: TrainingService, config: TrainingConfig, action: str) -> Non
         plain.alert("warning", str(error))
         return
     if action == "repeat":
-        st.session_state[results.REPEAT_OF] = config.replace(seed=0)
+        st.session_state[REPEAT_OF] = config.replace(seed=0)
     st.session_state[SCROLL] = True
 
 
@@ -222,7 +216,9 @@ def queue_line(service: TrainingService) -> None:
 
 def run_panel(service: TrainingService, config: TrainingConfig) -> None:
     """The running job for this config, else its stored result, else a hint to press Train."""
-    repeat_of = st.session_state.get(results.REPEAT_OF)
+    from explorer.ui import progress, results
+
+    repeat_of = st.session_state.get(REPEAT_OF)
     if repeat_of is not None and repeat_of == config.replace(seed=0):
         results.repeat_summary(service, config)
     latest = service.latest(config)

@@ -19,13 +19,11 @@ import os
 import sys
 from collections.abc import Callable, Hashable
 
-import altair as alt
 import streamlit as st
 
 from explorer.service.queue import Limits
 from explorer.service.service import TrainingService, create_service
 from explorer.store.records import RunPredictions
-from explorer.views import charts
 
 MAX_CHARTS = 256  # a few hundred small specs: well under a megabyte
 # Altair's default theme adds this; Streamlit draws Altair charts without it, and so do we.
@@ -77,7 +75,7 @@ def run_weights(_service: TrainingService, run_id: str) -> list:
 
 
 @st.cache_data(max_entries=MAX_CHARTS, show_spinner=False)
-def chart_spec(key: Hashable, _build: Callable[[], alt.TopLevelMixin]) -> dict:
+def chart_spec(key: Hashable, _build: Callable[[], object]) -> dict:
     """The Vega-Lite spec of `_build()`, built on the first call for `key` and reused after
     (st.cache_data hands out a fresh copy each time, so Streamlit may change it)."""
     spec = _build().to_dict()
@@ -89,7 +87,7 @@ def chart_spec(key: Hashable, _build: Callable[[], alt.TopLevelMixin]) -> dict:
     return spec
 
 
-def show_chart(key: Hashable, build: Callable[[], alt.TopLevelMixin], **options) -> None:
+def show_chart(key: Hashable, build: Callable[[], object], **options) -> None:
     """Draw the chart for `key` (see `chart_spec`); `options` go to `st.vega_lite_chart`."""
     st.vega_lite_chart(chart_spec(key, build), width="stretch", **options)
 
@@ -97,6 +95,8 @@ def show_chart(key: Hashable, build: Callable[[], alt.TopLevelMixin], **options)
 def show_curves(key: Hashable, histories: dict, *, gap: bool = False) -> None:
     """Learning curves (charts.learning_curve_panels) side by side, one column per panel, so
     each fills its column at any width. `key` names the runs and epochs drawn."""
+    from explorer.views import charts  # Altair loads when the first chart is drawn
+
     count = (3 if gap else 2) if charts.has_curves(histories) else 1
     panels = functools.cache(lambda: charts.learning_curve_panels(histories, gap=gap))
     columns = st.columns(count) if count > 1 else [st.container()]

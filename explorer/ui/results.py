@@ -17,7 +17,6 @@ from explorer.views import charts, digits, repeats, stats
 from explorer.views.text import ago, duration, percent
 
 GRID_SIZE = 20  # the tutorial shows the first 20 test digits
-REPEAT_OF = "repeat_of"  # the config (seed 0) this session last repeated
 
 
 def repeat_summary(service: TrainingService, config: TrainingConfig) -> None:
