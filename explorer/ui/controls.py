@@ -48,12 +48,7 @@ def control_bar(estimate_text: str | None = None) -> tuple[TrainingConfig | None
     """Draw the controls; return the chosen config (None, with a message, if invalid) and the
     button pressed on this run: "train", "repeat" or None."""
     state = st.session_state
-    # Streamlit forgets a widget's value when a run does not draw it (the Compare view does
-    # not): put back the last config this session had, field by field.
-    remembered = state.get(LAST_CONFIG) or TrainingConfig()
-    for name, value in remembered.to_dict().items():
-        if name not in state:
-            state[name] = value
+    config_from_state()  # fills in what Streamlit forgot
     with st.container(border=True, key="controls"):
         with st.container(horizontal=True, wrap=True, gap="medium"):
             st.slider(
@@ -195,6 +190,26 @@ def _more_settings(state) -> None:
             on_click=_new_seed,
             help="Pick another random seed: other starting weights, another data order.",
         )
+
+
+def config_from_state() -> TrainingConfig | None:
+    """The config the widgets hold now, before they are drawn (None if it is not valid), so
+    the page can show its parameter count first.
+
+    Streamlit forgets a widget's value when a run does not draw it (the Compare view does not):
+    the last config this session had is put back, field by field.
+    """
+    state = st.session_state
+    remembered = state.get(LAST_CONFIG) or TrainingConfig()
+    for name, value in remembered.to_dict().items():
+        if name not in state:
+            state[name] = value
+    try:
+        return TrainingConfig.from_mapping(
+            {name: state[name] for name in TrainingConfig.__dataclass_fields__}
+        )
+    except ValueError:
+        return None
 
 
 def _current_config() -> TrainingConfig | None:

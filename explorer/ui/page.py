@@ -42,7 +42,6 @@ def main() -> None:
     presenter = bool(st.session_state.get(links.PRESENT))
     styles.apply(presenter)
     service = _service()
-    _sidebar(service, presenter)
     _header(presenter)
     if service is not None:
         service.touch(roles.requester())
@@ -50,6 +49,7 @@ def main() -> None:
     lessons.lesson_bar(service, presenter)
     try:
         _view(service)
+        _sidebar(service, presenter)  # after the main part: the page paints first
     finally:
         if service is not None:
             # The first page view starts the trainers (TensorFlow loads meanwhile), after the
@@ -113,13 +113,22 @@ def _sidebar(service: TrainingService | None, presenter: bool) -> None:
 
 
 def explore(service: TrainingService | None) -> None:
-    config, action = controls.control_bar()
+    # The parameter count is drawn first (below the controls, which fill their place after):
+    # it needs nothing but the config, and it is what a class looks at when a slider moves.
+    early = controls.config_from_state()
+    bar, headline = st.container(), st.empty()
+    if early is not None:
+        with headline.container():  # the total paints now; the estimate needs the data
+            network.headline(early)
+    with bar:
+        config, action = controls.control_bar()
     links.sync_link(config)
     if config is None:
+        headline.empty()
         return
-    headline = st.empty()
-    with headline.container():  # the total paints now; the estimate needs the data
-        network.headline(config)
+    if config != early:
+        with headline.container():
+            network.headline(config)
     if service is None:
         network.network_panel(config)
         return
