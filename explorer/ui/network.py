@@ -10,6 +10,7 @@ from explorer.config import TrainingConfig
 from explorer.model import layer_parameters, layer_widths, total_parameters
 from explorer.views.text import duration
 
+TOTAL_LABEL = "Parameters to learn"
 COLUMNS = ("Layer", "Inputs", "Neurons", "Activation", "Weights (in × out)", "Biases")
 _CELL = "padding:0.3rem 0.6rem;border-bottom:1px solid rgba(49,51,63,0.1);"
 _BAR = "display:inline-block;height:0.7rem;background:#4c78a8;border-radius:2px;margin-right:6px;"
@@ -72,10 +73,12 @@ def headline(
     widths = " → ".join(f"{width:,}" for width in layer_widths(config))
     with st.container(horizontal=True, wrap=True, gap="large", vertical_alignment="center"):
         st.markdown(f"**{widths}**  \n(pixels → hidden layers → 10 digits)", width=300)
-        st.metric(
-            "Parameters to learn",
-            f"{total_parameters(config):,}",
+        # Markdown, not st.metric: the page's first paint, and Markdown is drawn at once where
+        # a metric waits for its own script to load in the browser.
+        st.markdown(
+            f"{TOTAL_LABEL}\n## {total_parameters(config):,}",
             help="Every weight and bias of every layer: inputs × neurons + neurons, summed.",
+            anchors=False,
             width=200,
         )
         if estimate_seconds is None:

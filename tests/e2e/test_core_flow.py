@@ -23,8 +23,8 @@ def set_slider(page, label: str, presses: list[str]):
 
 
 def parameter_total(page) -> str:
-    metric = page.locator('[data-testid="stMetric"]', has_text="Parameters to learn")
-    return metric.locator('[data-testid="stMetricValue"]').inner_text()
+    total = page.locator('[data-testid="stMarkdownContainer"]', has_text="Parameters to learn")
+    return total.locator("h2").inner_text().strip()
 
 
 def test_first_look_shows_the_tutorial_network(page, server):
