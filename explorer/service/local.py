@@ -115,10 +115,16 @@ class LocalPool:
         return self.trainers[slot].run(job, data)
 
     def warm(self, data: MnistData) -> None:
-        """Start every child now, in the background, so the first Train does not wait for
-        TensorFlow to load."""
-        for trainer in self.trainers:
-            threading.Thread(target=trainer.start, args=(data,), daemon=True).start()
+        """Start every child now (the service calls this on a thread of its own), so the next
+        Train does not wait for TensorFlow to load."""
+        starting = [
+            threading.Thread(target=trainer.start, args=(data,), daemon=True)
+            for trainer in self.trainers
+        ]
+        for thread in starting:
+            thread.start()
+        for thread in starting:
+            thread.join()
 
     def start_seconds(self) -> float:
         """What the next job still pays to start a child (0 when one is ready)."""
@@ -163,9 +169,12 @@ class TrainerProcess:
                 self._data_fingerprint = data.fingerprint
 
     def start_seconds(self) -> float:
-        if self._ready and self.process is not None and self.process.poll() is None:
+        """What a job sent now still pays for the child to be ready (loading TensorFlow)."""
+        if self.process is None or self.process.poll() is not None:  # none, or it exited idle
+            return TrainerProcess.measured_start_seconds
+        if self._ready:
             return 0.0
-        elapsed = time.monotonic() - self._started_at if self.process is not None else 0.0
+        elapsed = time.monotonic() - self._started_at
         return max(0.0, TrainerProcess.measured_start_seconds - elapsed)
 
     def run(self, job: Job, data: MnistData):

@@ -77,7 +77,7 @@ class TrainingService:
         self._seen: dict[str, float] = {}  # session -> when it last asked for anything
         self._deleted: set[str] = set()
         self._calibration: tuple[float, SpeedCalibration] | None = None  # (when, what)
-        self._warmed = False
+        self._warming = threading.Event()  # a warm-up is under way
         self._closed = threading.Event()
         self.store.register_instance(self.instance_id)
         # Runs left "running" by a server or command that is gone are not running: say so.
@@ -112,11 +112,20 @@ class TrainingService:
         return config.cache_key(self.data.fingerprint)
 
     def warm(self) -> None:
-        """Get the trainers ready in the background (the first page view calls this), so the
-        first Train does not wait for TensorFlow to load."""
-        if not self._warmed:
-            self._warmed = True
-            threading.Thread(target=lambda: self.executor.warm(self.data), daemon=True).start()
+        """Get the trainers ready in the background, so the next Train does not wait for
+        TensorFlow to load. Every page view calls it: it starts a trainer only when none is
+        ready (the first view, or after an idle trainer gave its memory back)."""
+        if self._warming.is_set() or self.executor.start_seconds() == 0:
+            return
+        self._warming.set()
+
+        def start() -> None:
+            try:
+                self.executor.warm(self.data)
+            finally:
+                self._warming.clear()
+
+        threading.Thread(target=start, name="warm", daemon=True).start()
 
     # -- stored runs: the page reads and deletes them here, never in the store itself --------
 

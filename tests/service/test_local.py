@@ -230,3 +230,15 @@ def test_server_never_loads_tensorflow_and_its_child_dies_with_it(tmp_path, monk
     store = RunStore(tmp_path / "home")
     wait_until(lambda: store.interrupt_expired() == 1, timeout=5)
     assert [run.status for run in store.list_runs()] == ["interrupted"]
+
+
+def test_a_page_view_warms_a_trainer_again_after_it_gave_its_memory_back(tmp_path, sample_data):
+    service = pool_service(tmp_path, sample_data, idle_seconds=2.0)
+    trainer = service.executor.trainers[0]
+    assert trainer.pid is None and service.executor.start_seconds() > 0  # nothing started yet
+    service.warm()  # the first page view
+    first = wait_until(lambda: trainer.pid, timeout=30)
+    wait_until(lambda: trainer.process.poll() is not None, timeout=60)  # idle: it exits
+    assert service.executor.start_seconds() > 0  # the estimate counts the start again
+    service.warm()  # the next page view
+    wait_until(lambda: trainer.pid not in (None, first) and trainer.process.poll() is None, 30)
