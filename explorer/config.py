@@ -25,7 +25,9 @@ from typing import Any
 
 # Bumped whenever the meaning of a stored result changes (model layout, training loop, metrics),
 # so results trained by older code are never shown as if they came from this one.
-MODEL_VERSION = 2  # 2: own training loop (explorer.train_step), precision field
+# 2: own training loop, precision field; 3: hand-written SGD step, and two training threads on
+# CPUs without AMX (other rounding, so other bits than version 2).
+MODEL_VERSION = 3
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 PRECISIONS = ("float32", "bfloat16")
@@ -77,13 +79,28 @@ def fast_precision() -> str:
     return _cpu_precision()
 
 
+def cpu_kind() -> str:
+    """ "amx", "avx512_bf16" or "no bfloat16": the kinds of CPU whose best settings differ
+    (bench/training.py prints it; the trainer's thread count follows it)."""
+    if cpu_has("amx_bf16"):
+        return "amx"
+    return "avx512_bf16" if cpu_has("avx512_bf16") else "no bfloat16"
+
+
 @functools.cache
 def _cpu_precision() -> str:
+    return "float32" if cpu_kind() == "no bfloat16" else "bfloat16"
+
+
+@functools.cache
+def cpu_has(flag: str) -> bool:
+    """Whether /proc/cpuinfo lists `flag` (False where there is no such file: not Linux, where
+    there is no cheap way to ask, and float32 is never slow)."""
     try:
         flags = Path("/proc/cpuinfo").read_text()
-    except OSError:  # not Linux: no cheap way to ask, and float32 is never slow
-        return "float32"
-    return "bfloat16" if re.search(r"\b(amx_bf16|avx512_bf16)\b", flags) else "float32"
+    except OSError:
+        return False
+    return re.search(rf"\b{re.escape(flag)}\b", flags) is not None
 
 
 @dataclass(frozen=True)

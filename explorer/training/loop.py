@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from explorer import metrics
-from explorer.config import TrainingConfig, fast_precision
+from explorer.config import TrainingConfig, cpu_kind
 from explorer.data.sources import MnistData, stratified_subset
 from explorer.model import steps_per_call, steps_per_epoch
 
@@ -77,17 +77,18 @@ class TrainingResult:
 
 
 def training_threads() -> int:
-    """TensorFlow threads for training: EXPLORER_TRAINING_THREADS, else 1 where bfloat16 is
-    native, else 0 (TensorFlow's choice: every core).
+    """TensorFlow threads for training: EXPLORER_TRAINING_THREADS, else 1 on CPUs with AMX,
+    else 0 (TensorFlow's choice: every core).
 
-    With bfloat16 on AMX, one thread is faster than two for this network (bench/training.py:
-    0.32 s per epoch against 0.45 s; its steps are too small to split with profit), and it
-    leaves the other core to the pages. In float32, two cores still win (0.51 against 0.59 s).
+    With AMX, bfloat16 products are so fast that one thread beats two for this network
+    (bench/training.py: 0.32 s per epoch against 0.45 s; its steps are too small to split with
+    profit), and it leaves the other core to the pages. Without AMX the products dominate and
+    two cores win, in bfloat16 on AVX512-BF16 too (bench/README.md, section 1).
     """
     chosen = os.environ.get("EXPLORER_TRAINING_THREADS", "").strip()
     if chosen.isdigit():
         return int(chosen)
-    return 1 if fast_precision() == "bfloat16" else 0
+    return 1 if cpu_kind() == "amx" else 0
 
 
 def load_tensorflow() -> None:
@@ -135,7 +136,7 @@ def train(
     import tensorflow as tf
 
     from explorer.training.saving import keras_model_bytes
-    from explorer.training.steps import CompiledSteps, build_model, build_optimizer
+    from explorer.training.steps import WARM, build_model, build_optimizer
 
     x_train, y_train = data.x_train, data.y_train
     if config.train_fraction < 1.0:
@@ -145,8 +146,12 @@ def train(
     steps = steps_per_epoch(config, samples)
     group = steps_per_call(config, samples)
     model = build_model(config)
-    compiled = CompiledSteps(
-        model, build_optimizer(config), x_train, y_train, config.batch_size, config.precision
+    optimizer = build_optimizer(config)
+    # The whole training set's pixels and these shapes' graphs stay warm for the next training;
+    # a subset changes with the seed, so it is not kept.
+    data_key = data.fingerprint if config.train_fraction == 1.0 else None
+    compiled = WARM.get(
+        model, optimizer, x_train, y_train, config.batch_size, config.precision, data_key
     )
     shuffler = np.random.default_rng(config.seed)  # a new order every epoch, the same every run
     history: list[dict[str, float]] = []
@@ -162,7 +167,7 @@ def train(
         loss_sum, correct, done = 0.0, 0, 0
         for first in range(0, steps, group):
             count = min(group, steps - first)
-            batch_loss, batch_correct = compiled.run(order, tf.constant(first), tf.constant(count))
+            batch_loss, batch_correct = compiled.train(order, first, count)
             loss_sum, correct = loss_sum + float(batch_loss), correct + int(batch_correct)
             done = min(samples, (first + count) * config.batch_size)
             scored = None
@@ -194,6 +199,8 @@ def train(
     if scored is None:  # stopped inside an epoch: score the weights as they are
         scored = compiled.score(data.x_test, data.y_test, EVALUATION_BATCH_SIZE)
     test_loss, probabilities = scored
+    compiled.finish()
+    WARM.put(compiled)
     predicted = probabilities.argmax(axis=1)
     return TrainingResult(
         config=config,

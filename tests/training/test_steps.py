@@ -63,3 +63,70 @@ def test_compiled_scoring_matches_a_numpy_forward_pass(precision, tolerance, sam
     np.testing.assert_allclose(probabilities, expected, rtol=tolerance, atol=tolerance)
     expected_loss = -np.mean(np.log(expected[np.arange(50), labels]))
     assert loss == pytest.approx(expected_loss, rel=tolerance)
+
+
+def _train_a_few_steps(config, data, *, hand_written, steps=3, batch_size=32):
+    """Weights after `steps` SGD steps of `config` on the sample, by the hand-written step or
+    (hand_written=False) by the tape and Keras' own SGD."""
+    import tensorflow as tf
+
+    from explorer.training.loop import configure_tensorflow
+
+    configure_tensorflow(config.seed)
+    model = build_model(config)
+    initial = model.get_weights()
+    optimizer = build_optimizer(config)
+    compiled = CompiledSteps(
+        model, optimizer, data.x_train, data.y_train, batch_size, tape=not hand_written
+    )
+    assert compiled.hand_written == hand_written
+    order = tf.constant(np.arange(len(data.y_train), dtype=np.int32))
+    loss_sum, correct = compiled.train(order, 0, steps)
+    compiled.finish()
+    return model.get_weights(), float(loss_sum), int(correct), initial
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("hidden2", [20, 0])
+def test_the_hand_written_sgd_step_equals_the_tape_and_keras_sgd(activation, hidden2, sample_data):
+    config = TrainingConfig(hidden1=24, hidden2=hidden2, activation=activation, seed=5)
+    ours = _train_a_few_steps(config, sample_data, hand_written=True)
+    keras_step = _train_a_few_steps(config, sample_data, hand_written=False)
+    assert ours[2] == keras_step[2]
+    assert ours[1] == pytest.approx(keras_step[1], rel=1e-5)
+    for mine, theirs in zip(ours[0], keras_step[0], strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(ours[3][0], keras_step[3][0])  # the same start
+    assert not np.allclose(ours[0][0], ours[3][0])  # and the weights moved from it
+
+
+def test_only_plain_sgd_takes_the_hand_written_step(sample_data):
+    def compiled(config):
+        model = build_model(config)
+        return CompiledSteps(
+            model, build_optimizer(config), sample_data.x_train, sample_data.y_train, 32
+        )
+
+    assert compiled(TrainingConfig(hidden1=8)).hand_written
+    assert not compiled(TrainingConfig(hidden1=8, optimizer="adam")).hand_written
+    assert not compiled(TrainingConfig(hidden1=8, optimizer="rmsprop")).hand_written
+
+
+def test_warm_graphs_give_the_bits_of_new_ones(sample_data):
+    """A training that reuses the graphs of an earlier one (same shapes) ends with exactly the
+    weights of a training with new graphs, and the earlier training's weights do not leak in."""
+    from explorer.training.loop import train
+    from explorer.training.steps import WARM
+
+    first = TrainingConfig(hidden1=16, hidden2=0, epochs=1, batch_size=500, seed=1)
+    second = TrainingConfig(hidden1=16, hidden2=0, epochs=1, batch_size=500, seed=2)
+    WARM.clear()
+    train(first, sample_data)
+    warm_key = next(iter(WARM._graphs))
+    warm = train(second, sample_data)
+    assert warm_key in WARM._graphs  # taken for the second training, then put back
+    WARM.clear()
+    new = train(second, sample_data)
+    for reused, fresh in zip(warm.weights, new.weights, strict=True):
+        np.testing.assert_array_equal(reused, fresh)
+    assert warm.test_accuracy == new.test_accuracy
