@@ -179,3 +179,30 @@ def test_precision_can_be_chosen():
     assert key != TrainingConfig(precision="bfloat16").cache_key("data")
     with pytest.raises(ValueError, match="precision must be one of float32, bfloat16; got 'fp8'"):
         TrainingConfig(precision="fp8")
+
+
+@pytest.mark.parametrize(
+    ("flags", "kind", "fast"),
+    [
+        ("fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile", "amx", "bfloat16"),
+        ("fpu avx2 avx512f avx512_bf16", "avx512_bf16", "bfloat16"),
+        ("fpu avx2 avx512f", "no bfloat16", "float32"),
+    ],
+)
+def test_the_cpu_kind_is_read_from_the_cpu_flags(monkeypatch, tmp_path, flags, kind, fast):
+    from explorer import config as config_module
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    real_path = config_module.Path
+    monkeypatch.setattr(
+        config_module, "Path", lambda name: cpuinfo if name == "/proc/cpuinfo" else real_path(name)
+    )
+    config_module.cpu_has.cache_clear()
+    config_module._cpu_precision.cache_clear()
+    try:
+        assert config_module.cpu_kind() == kind
+        assert config_module.fast_precision() == fast
+    finally:
+        config_module.cpu_has.cache_clear()
+        config_module._cpu_precision.cache_clear()

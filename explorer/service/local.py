@@ -40,6 +40,7 @@ from typing import Any
 
 from explorer.data.sources import MnistData
 from explorer.service.jobs import Job, Reporter
+from explorer.training.loop import training_threads
 
 # How often the server checks the stop button and the child's health while waiting for messages.
 POLL_SECONDS = 0.1
@@ -104,10 +105,7 @@ class LocalPool:
 
     def __init__(self, workers: int | None = None, settings: TrainerSettings | None = None):
         self.slots = workers or default_workers()
-        cores = os.cpu_count() or 2
-        threads = int(os.environ.get("EXPLORER_TRAINING_THREADS", "0") or 0) or max(
-            1, cores // self.slots
-        )
+        threads = training_threads(self.slots)
         settings = settings or TrainerSettings.from_environment()
         self.trainers = [TrainerProcess(threads, settings) for _ in range(self.slots)]
 
@@ -372,7 +370,7 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
         os.nice(CHILD_NICENESS)
     os.environ["EXPLORER_TRAINING_THREADS"] = str(threads)
     threading.Thread(target=beat, daemon=True).start()
-    from explorer.training.loop import load_tensorflow, train
+    from explorer.training.loop import load_tensorflow, train, warm_up
 
     with _quiet_stderr():  # TensorFlow's start-up banner is noise in a teacher's terminal
         load_tensorflow()  # now, while nobody waits
@@ -387,6 +385,9 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
             os._exit(0)
         if message[0] == "data":
             data = message[1]
+            # Only a head start: if it fails, the job that follows meets the error and reports it.
+            with contextlib.suppress(Exception):
+                warm_up(data)
             continue
         stop.clear()
         busy.set()

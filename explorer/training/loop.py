@@ -76,9 +76,9 @@ class TrainingResult:
         }
 
 
-def training_threads() -> int:
-    """TensorFlow threads for training: EXPLORER_TRAINING_THREADS, else 1 on CPUs with AMX,
-    else 0 (TensorFlow's choice: every core).
+def training_threads(workers: int = 1) -> int:
+    """TensorFlow threads for each of `workers` trainers on this machine:
+    EXPLORER_TRAINING_THREADS, else 1 on CPUs with AMX, else the cores shared out.
 
     With AMX, bfloat16 products are so fast that one thread beats two for this network
     (bench/training.py: 0.32 s per epoch against 0.45 s; its steps are too small to split with
@@ -86,9 +86,11 @@ def training_threads() -> int:
     two cores win, in bfloat16 on AVX512-BF16 too (bench/README.md, section 1).
     """
     chosen = os.environ.get("EXPLORER_TRAINING_THREADS", "").strip()
-    if chosen.isdigit():
+    if chosen.isdigit() and int(chosen) > 0:
         return int(chosen)
-    return 1 if cpu_kind() == "amx" else 0
+    if cpu_kind() == "amx":
+        return 1
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
 def load_tensorflow() -> None:
@@ -118,6 +120,38 @@ def configure_tensorflow(seed: int) -> None:
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def warm_up(data: MnistData, config: TrainingConfig | None = None) -> None:
+    """Build, trace and run once the graphs of `config` (the tutorial's by default) on `data`,
+    and keep them: a trainer does this while idle, so that its first training of these shapes
+    is as quick as the next. The throwaway weights never leave this function."""
+    config = config or TrainingConfig()
+    configure_tensorflow(config.seed)
+    import tensorflow as tf
+
+    from explorer.training.saving import keras_model_bytes
+    from explorer.training.steps import WARM, build_model, build_optimizer
+
+    model = build_model(config)
+    compiled = WARM.get(
+        model,
+        build_optimizer(config),
+        data.x_train,
+        data.y_train,
+        config.batch_size,
+        config.precision,
+        data.fingerprint,
+    )
+    compiled.train(tf.constant(np.arange(len(data.y_train), dtype=np.int32)), 0, 1)
+    compiled.score(
+        data.x_test[:EVALUATION_BATCH_SIZE],
+        data.y_test[:EVALUATION_BATCH_SIZE],
+        EVALUATION_BATCH_SIZE,
+    )
+    compiled.finish()
+    keras_model_bytes(model)  # the saving code's first call loads modules of its own
+    WARM.put(compiled)
 
 
 def train(

@@ -144,3 +144,44 @@ def test_bfloat16_learns_as_well_as_float32(sample_data):
     fast = train(QUICK.replace(precision="bfloat16"), sample_data)
     assert not np.array_equal(exact.weights[0], fast.weights[0])  # really other arithmetic
     assert abs(exact.test_accuracy - fast.test_accuracy) < 0.03
+
+
+def test_a_warmed_up_trainer_gives_the_bits_of_a_cold_one(sample_data):
+    """`warm_up` traces and runs the tutorial's graphs once on throwaway weights; the next
+    training of those shapes reuses them and ends with exactly the weights of a cold one."""
+    from explorer.training.loop import warm_up
+    from explorer.training.steps import WARM
+
+    config = TrainingConfig(epochs=1, seed=4)
+    WARM.clear()
+    cold = train(config, sample_data)
+    WARM.clear()
+    warm_up(sample_data)
+    assert len(WARM._graphs) == 1  # the tutorial's shapes, kept
+    warm = train(config, sample_data)
+    for after_warm_up, after_cold_start in zip(warm.weights, cold.weights, strict=True):
+        np.testing.assert_array_equal(after_warm_up, after_cold_start)
+    assert warm.test_accuracy == cold.test_accuracy
+
+
+@pytest.mark.parametrize(
+    ("kind", "cores", "workers", "chosen", "expected"),
+    [
+        ("amx", 2, 1, "", 1),  # one thread beats two there, and leaves a core to the pages
+        ("avx512_bf16", 2, 1, "", 2),
+        ("no bfloat16", 2, 1, "", 2),
+        ("no bfloat16", 8, 2, "", 4),  # the cores shared out between the trainers
+        ("no bfloat16", 2, 4, "", 1),
+        ("amx", 2, 1, "3", 3),  # EXPLORER_TRAINING_THREADS wins
+        ("no bfloat16", 2, 1, "0", 2),
+    ],
+)
+def test_training_threads_follow_the_cpu_kind_and_the_workers(
+    monkeypatch, kind, cores, workers, chosen, expected
+):
+    from explorer.training import loop
+
+    monkeypatch.setattr(loop, "cpu_kind", lambda: kind)
+    monkeypatch.setattr(loop.os, "cpu_count", lambda: cores)
+    monkeypatch.setenv("EXPLORER_TRAINING_THREADS", chosen)
+    assert loop.training_threads(workers) == expected
