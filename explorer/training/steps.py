@@ -23,9 +23,10 @@ Python source cost 0.2-0.4 s per training, more than a whole small training. A l
 trainer keeps the graphs of the last few plain-SGD shapes (`WARM`), so a later training of the
 same shapes skips tracing, graph optimisation and kernel creation.
 
-With precision "bfloat16", the first layer's matrix products (most of the arithmetic) take
+With precision "bfloat16", the hidden layers' matrix products (nearly all the arithmetic) take
 bfloat16 inputs, which CPUs with AMX or AVX512-BF16 multiply several times faster; products
-are summed in float32 and the weights stay float32 (Keras' "mixed_bfloat16" idea). Pixels 0..255
+are summed in float32, the weights stay float32, and the output layer (10 units, where the loss
+is decided) stays float32 (Keras' "mixed_bfloat16" idea). Pixels 0..255
 are exact in bfloat16, so the 1/255 scaling is applied after the product.
 """
 
@@ -114,7 +115,7 @@ class CompiledSteps:
         # Flattened uint8 pixels (47 MB for MNIST, cast per batch inside the graph) and labels.
         self._pixels, self._labels = resident or hold_training_data(x_train, y_train)
         self._batch_size = batch_size
-        self._first_dtype = tf.bfloat16 if precision == "bfloat16" else tf.float32
+        self._product_dtype = tf.bfloat16 if precision == "bfloat16" else tf.float32
         self._model, self._optimizer, self._steps_done = model, optimizer, 0
         self.warm_key = None
         self.run = tf.function(self._run, reduce_retracing=True, autograph=False)
@@ -155,13 +156,19 @@ class CompiledSteps:
         them, for uint8 pixels of shape (n, 784)."""
         tf = self._tf
         (kernel, bias), *middle, (last_kernel, last_bias) = self._layers
-        dtype = self._first_dtype
-        inputs = tf.cast(pixels, dtype)
-        product = tf.cast(tf.matmul(inputs, tf.cast(kernel, dtype)), tf.float32)
-        hidden = [self._activate(0, product * (1.0 / PIXEL_SCALE) + bias)]
+        inputs = tf.cast(pixels, self._product_dtype)
+        hidden = [self._activate(0, self._product(inputs, kernel) * (1.0 / PIXEL_SCALE) + bias)]
         for index, (kernel, bias) in enumerate(middle, start=1):
-            hidden.append(self._activate(index, tf.matmul(hidden[-1], kernel) + bias))
+            hidden.append(self._activate(index, self._product(hidden[-1], kernel) + bias))
         return tf.matmul(hidden[-1], last_kernel) + last_bias, hidden, inputs
+
+    def _product(self, left, right, **transpose):
+        """A hidden layer's matrix product in the run's arithmetic, summed and returned as
+        float32 (`transpose`: tf.matmul's transpose_a / transpose_b)."""
+        tf = self._tf
+        dtype = self._product_dtype
+        product = tf.matmul(tf.cast(left, dtype), tf.cast(right, dtype), **transpose)
+        return tf.cast(product, tf.float32)
 
     def _run(self, order, first_step, count):
         """Train `count` steps on batches order[step * batch : (step + 1) * batch].
@@ -214,19 +221,24 @@ class CompiledSteps:
         # d(mean loss)/d(logits), then back through the layers, last to second.
         delta = backprop / tf.cast(tf.shape(labels)[0], tf.float32)
         gradients = []
-        for index in range(len(self._layers) - 1, 0, -1):
+        last = len(self._layers) - 1
+        for index in range(last, 0, -1):
             kernel, bias = self._layers[index]
             below = hidden[index - 1]
-            gradients.append((kernel, tf.matmul(below, delta, transpose_a=True)))
             gradients.append((bias, tf.reduce_sum(delta, axis=0)))
-            delta = tf.matmul(delta, kernel, transpose_b=True)
+            if index == last:  # the output layer's products stay float32, as in `_forward`
+                gradients.append((kernel, tf.matmul(below, delta, transpose_a=True)))
+                delta = tf.matmul(delta, kernel, transpose_b=True)
+            else:
+                gradients.append((kernel, self._product(below, delta, transpose_a=True)))
+                delta = self._product(delta, kernel, transpose_b=True)
             delta = _ACTIVATION_GRADIENTS[self._activations[index - 1]](tf, below, delta)
         # The first layer's product saw pixels 0..255: its gradient carries the 1/255.
-        scaled = tf.cast(delta * (1.0 / PIXEL_SCALE), self._first_dtype)
         kernel, bias = self._layers[0]
-        first_gradient = tf.matmul(inputs, scaled, transpose_a=True)
-        gradients.append((kernel, tf.cast(first_gradient, tf.float32)))
         gradients.append((bias, tf.reduce_sum(delta, axis=0)))
+        gradients.append(
+            (kernel, self._product(inputs, delta * (1.0 / PIXEL_SCALE), transpose_a=True))
+        )
         rate = self._rate.read_value()
         for variable, gradient in gradients:
             tf.raw_ops.ResourceApplyGradientDescent(var=variable.handle, alpha=rate, delta=gradient)
