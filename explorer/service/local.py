@@ -162,6 +162,7 @@ class TrainerProcess:
         with self._lock:
             if self.process is None or self.process.poll() is not None:
                 self._spawn()
+                self._await_ready()
             if self._data_fingerprint != data.fingerprint:
                 self._send(("data", data))
                 self._data_fingerprint = data.fingerprint
@@ -262,6 +263,26 @@ class TrainerProcess:
         self._started_at = time.monotonic()
         self.runs = 0
         self.rss_mb = 0.0
+
+    def _await_ready(self) -> None:
+        """Read the new child's messages until it says it is ready, so that `start_seconds`
+        (the page's estimate) drops to 0 the moment TensorFlow has loaded. Gives up quietly if
+        the child dies or stays silent past the watchdog: `run` then reports why."""
+        deadline = time.monotonic() + self.settings.watchdog_seconds
+        while not self._ready and time.monotonic() < deadline:
+            if not self._connection.poll(POLL_SECONDS):
+                if self.process.poll() is not None:
+                    return
+                continue
+            try:
+                message = self._connection.recv()
+            except (EOFError, OSError):
+                return
+            if message[0] == "beat":
+                self.rss_mb = message[1]
+            elif message[0] == "ready":
+                self._ready = True
+                TrainerProcess.measured_start_seconds = message[1]
 
     def _end(self, timeout: float) -> None:
         process, connection = self.process, self._connection

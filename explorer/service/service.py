@@ -111,6 +111,11 @@ class TrainingService:
     def cache_key(self, config: TrainingConfig) -> str:
         return config.cache_key(self.data.fingerprint)
 
+    @property
+    def warming(self) -> bool:
+        """Whether `warm` is still starting trainers in the background."""
+        return self._warming.is_set()
+
     def warm(self) -> None:
         """Get the trainers ready in the background, so the next Train does not wait for
         TensorFlow to load. Every page view calls it: it starts a trainer only when none is

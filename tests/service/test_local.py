@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from explorer.config import TrainingConfig
-from explorer.service.local import LocalPool, TrainerSettings
+from explorer.service.local import LocalPool, TrainerProcess, TrainerSettings
 from explorer.service.service import TrainingService
 from explorer.store.registry import RunStore
 from tests.waiting import read_line, wait_until
@@ -242,3 +242,15 @@ def test_a_page_view_warms_a_trainer_again_after_it_gave_its_memory_back(tmp_pat
     assert service.executor.start_seconds() > 0  # the estimate counts the start again
     service.warm()  # the next page view
     wait_until(lambda: trainer.pid not in (None, first) and trainer.process.poll() is None, 30)
+
+
+def test_the_estimate_drops_the_start_once_the_warmed_trainer_is_ready(tmp_path, sample_data):
+    """The page's estimate counted a start still to pay until the first job read the child's
+    "ready" (it said 6.8 s for a 3 s training 5 s after the first page view)."""
+    service = pool_service(tmp_path, sample_data)
+    assert service.executor.start_seconds() > 0
+    service.warm()  # the first page view
+    wait_until(lambda: service.executor.trainers[0].pid, timeout=30)
+    wait_until(lambda: not service.warming, timeout=60)  # TensorFlow loaded
+    assert service.executor.start_seconds() == 0
+    assert 0 < TrainerProcess.measured_start_seconds < 60
