@@ -100,18 +100,25 @@ def main() -> None:
         ).context.close()
         page = shoot("draw", "", 1280, 800)
         canvas = page.locator('[data-testid="stBidiComponentIsolated"] canvas.dc-canvas')
-        canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
-        box = canvas.bounding_box()
+        seen = page.locator('img[alt="the prepared digit"]')
+        before = None
         for (x0, y0), (x1, y1) in (((0.3, 0.2), (0.7, 0.2)), ((0.7, 0.2), (0.4, 0.85))):  # a 7
+            canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
+            box = canvas.bounding_box()  # again: the page moves when its answer appears
             page.mouse.move(box["x"] + box["width"] * x0, box["y"] + box["height"] * y0)
             page.mouse.down()
             page.mouse.move(box["x"] + box["width"] * x1, box["y"] + box["height"] * y1, steps=15)
             page.mouse.up()
-            page.wait_for_timeout(1500)  # the rerun the stroke starts (a script, not a test)
+            page.wait_for_function(  # the network's view of this stroke has arrived
+                "before => { const img = document.querySelector('img[alt=\"the prepared digit\"]');"
+                " return img && img.getAttribute('src') !== before; }",
+                arg=before,
+            )
+            before = seen.get_attribute("src")
             settle(page)
         page.get_by_text("the network says").wait_for()
         settle(page)
-        canvas.evaluate("c => c.scrollIntoView({block: 'start'})")
+        canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
         page.screenshot(path=str(DOCS / "draw.png"))
         page.context.close()
         browser.close()

@@ -40,3 +40,43 @@ def test_draw_a_one_and_see_a_prediction_with_ten_bars(browser, server, stored_r
     assert bars.first.locator("g.mark-rect path").count() == 10
     screenshot(page, f"draw-a-one-{width}x{height}")
     page.context.close()
+
+
+def _stroke(page, box, start, end):
+    page.mouse.move(box["x"] + box["width"] * start[0], box["y"] + box["height"] * start[1])
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * end[0], box["y"] + box["height"] * end[1], steps=15)
+    page.mouse.up()
+
+
+def test_a_seven_in_two_strokes_is_seen_whole(browser, server, stored_runs):
+    """The second stroke of a digit reaches the network too: what the network sees changes
+    after it, and the canvas keeps the first stroke."""
+    page = new_page(browser, 1280, 800, 1.0)
+    page.goto(server)
+    canvas = page.locator(CANVAS)
+    canvas.wait_for()
+    canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stBidiComponentIsolated]')"
+        ".shadowRoot.querySelector('canvas').getBoundingClientRect().width > 100"
+    )
+    box = canvas.bounding_box()
+    seen = page.locator('img[alt="the prepared digit"]')
+    _stroke(page, box, (0.3, 0.2), (0.7, 0.2))  # the bar of a 7
+    seen.wait_for()
+    after_bar = seen.get_attribute("src")
+    _stroke(page, box, (0.7, 0.2), (0.4, 0.85))  # its stem
+    page.wait_for_function(
+        "before => { const img = document.querySelector('img[alt=\"the prepared digit\"]');"
+        " return img && img.getAttribute('src') !== before; }",
+        arg=after_bar,
+    )
+    # Both strokes are still on the canvas: white pixels where the bar and the stem were drawn.
+    lit = canvas.evaluate(
+        """c => { const x = c.getContext('2d'), w = c.width;
+        const at = (u, v) => x.getImageData(Math.round(u * w), Math.round(v * w), 1, 1).data[0];
+        return [at(0.5, 0.2), at(0.55, 0.525)]; }"""
+    )
+    assert lit == [255, 255]
+    page.context.close()
