@@ -95,7 +95,7 @@ def main() -> None:
             "sweep",
             "view=sweep&sweep=hidden1:16,64,256;epochs:1,3&hidden2=0",
             1280,
-            1500,
+            1040,
             wait="6 runs",
         ).context.close()
         page = shoot("draw", "", 1280, 800)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import streamlit as st
 
 # Always: nothing wider than its column. Charts and tables get a horizontal scrollbar of their
-# own rather than widening the page.
+# own rather than widening the page. The page starts just below Streamlit's header bar (3.75rem,
+# drawn over the page), not under it: Streamlit's own 6rem would cost a projector two lines.
 _FIT = """
 <style>
-.stMainBlockContainer { padding-top: 2.5rem; }
+.stMainBlockContainer { padding-top: 4rem; }
 [data-testid="stHtml"] { max-width: 100%; overflow-x: auto; }
 [data-testid="stVegaLiteChart"] { max-width: 100%; }
 </style>

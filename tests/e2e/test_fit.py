@@ -30,6 +30,14 @@ OVERFLOW = """() => {
 }"""
 
 
+def assert_clear_of_the_header(page) -> None:
+    """The view switch (the page's first line in every mode) starts below Streamlit's header
+    bar, which is drawn over the page and would hide the top of anything under it."""
+    header = page.locator('[data-testid="stHeader"]').bounding_box()
+    switch = page.locator('[data-testid="stButtonGroup"]').first.bounding_box()
+    assert header and switch and switch["y"] >= header["y"] + header["height"], (header, switch)
+
+
 def assert_fits(page) -> None:
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stVegaLiteChart]')]"
@@ -51,6 +59,7 @@ def test_explore_fits_and_train_is_in_sight(browser, server, stored_runs, size):
     box = train.bounding_box()
     assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, box  # no scrolling
     assert_fits(page)
+    assert_clear_of_the_header(page)
     screenshot(page, f"fit-explore-{width}x{height}")
     page.context.close()
 
@@ -95,6 +104,9 @@ def test_presenter_mode_from_a_link(browser, server, stored_runs):
     assert page.get_by_text("Class limits").count() == 0  # teacher-only controls hidden
     assert "present=1" in page.url
     assert_fits(page)
+    assert_clear_of_the_header(page)
+    train = page.get_by_role("button", name="Train", exact=True).bounding_box()
+    assert train and train["y"] + train["height"] <= 512, train  # still in sight
     screenshot(page, "presenter-projector")
     page.context.close()
 
