@@ -51,8 +51,11 @@ def main() -> None:
     parser.add_argument("--home", help="run store to use (default: a new temporary one)")
     arguments = parser.parse_args()
     home = Path(arguments.home or tempfile.mkdtemp(prefix="explorer-shots-"))
+    # The page names the data folder, with the home folder as "~": a home of its own keeps
+    # this computer's paths out of the pictures.
+    (home / "mnist").symlink_to(Path(arguments.data_dir).resolve(), target_is_directory=True)
     environment = {**os.environ, "EXPLORER_HOME": str(home), "EXPLORER_OFFLINE": "1"}
-    environment["EXPLORER_DATA_DIR"] = str(Path(arguments.data_dir).resolve())
+    environment.update(HOME=str(home), EXPLORER_DATA_DIR=str(home / "mnist"))
     import json
 
     run_ids = [json.loads(cli(home, environment, "train", *v))["run_id"] for v in VARIANTS]

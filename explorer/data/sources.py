@@ -88,7 +88,16 @@ class MnistData:
             "keras-cache": "from the Keras cache",
             "download": "downloaded from",
         }.get(self.source, "from")
-        return f"{'Full MNIST' if full else 'MNIST'} ({sizes}) {where} {self.location}"
+        return f"{'Full MNIST' if full else 'MNIST'} ({sizes}) {where} {_shown(self.location)}"
+
+
+def _shown(location: str) -> str:
+    """`location` with the server user's home folder as "~": a class sees where the data is
+    without the teacher's account name."""
+    home = os.path.expanduser("~")
+    if home not in ("", "~", "/") and (location == home or location.startswith(home + os.sep)):
+        return "~" + location[len(home) :]
+    return location
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:

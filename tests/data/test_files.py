@@ -97,6 +97,19 @@ def test_load_mnist_reads_folder_in_each_layout(tmp_path, layout):
     assert "MNIST (30 train / 20 test) from folder" in loaded.describe()
 
 
+def test_the_data_folder_is_shown_with_the_home_folder_as_a_tilde(tmp_path, monkeypatch):
+    """On a class server every student sees the data line: it names the folder, not the
+    teacher's account."""
+    home = tmp_path / "teacher"
+    write_npz(home / "data" / "mnist" / "mnist.npz", small_arrays())
+    monkeypatch.setenv("HOME", str(home))
+    loaded = load_mnist(home / "data" / "mnist")
+    assert loaded.describe().endswith("from folder ~/data/mnist")
+    assert loaded.location == str(home / "data" / "mnist")  # the real path stays known
+    write_npz(tmp_path / "teachers" / "mnist.npz", small_arrays())  # a neighbour, not the home
+    assert load_mnist(tmp_path / "teachers").describe().endswith(str(tmp_path / "teachers"))
+
+
 # ---- bad inputs ------------------------------------------------------------------------------
 
 
