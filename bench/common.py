@@ -118,12 +118,15 @@ def realistic_result(config, data, epochs: int | None = None, seed: int = 0):
 
 def seed_store(home: str | Path, data, configs) -> list[str]:
     """Store a complete run for each config under `data.fingerprint`; returns their run ids."""
-    from explorer.store.registry import RunStore
+    from explorer.store.registry import RunStore, new_instance_id
 
     store = RunStore(home)
+    owner = new_instance_id()  # a lease, so that a running server never takes them for orphans
+    store.register_instance(owner)
     run_ids = []
     for index, config in enumerate(configs):
-        run_id, created = store.claim(config, config.cache_key(data.fingerprint), data.source)
+        key = config.cache_key(data.fingerprint)
+        run_id, created = store.claim(config, key, data.source, owner=owner)
         if created:
             store.mark_running(run_id)
             store.finish(run_id, realistic_result(config, data, seed=index))

@@ -16,7 +16,7 @@ import pytest
 from explorer.config import TrainingConfig
 from explorer.data.files import read_npz
 from explorer.data.sources import SAMPLE_PATH, MnistData, fingerprint_arrays
-from explorer.store.registry import RunStore
+from explorer.store.registry import RunStore, new_instance_id
 from testkit.fakes import fake_result
 from testkit.server import CHROMIUM, StreamlitServer, launch_chromium
 
@@ -115,9 +115,15 @@ def stored_runs(running_server):
 
     data = MnistData(*arrays, source="sample", location="", fingerprint=fingerprint_arrays(*arrays))
     store = RunStore(running_server.env["EXPLORER_HOME"])
+    # Claimed under a lease of this process, as a real writer does: the running server marks a
+    # run without a live owner interrupted and removes its half-written files (on a loaded
+    # machine it did so while this fixture was writing them).
+    owner = new_instance_id()
+    store.register_instance(owner)
     ids = []
     for index, config in enumerate([TrainingConfig(), *VARIANTS]):
-        run_id, created = store.claim(config, config.cache_key(data.fingerprint), "sample")
+        key = config.cache_key(data.fingerprint)
+        run_id, created = store.claim(config, key, "sample", owner=owner)
         if not created:
             ids.append(run_id)
             continue
