@@ -125,7 +125,7 @@ class TrainingConfig:
     seed: int = 0
     # Share of the training set used (a class-stratified subset), for quick runs.
     train_fraction: float = 1.0
-    # Arithmetic of the first layer's products: "float32" (the tutorial's) or "bfloat16" (fast
+    # Arithmetic of the hidden layers' products: "float32" (the tutorial's) or "bfloat16" (fast
     # on CPUs with AMX or AVX512-BF16, see `fast_precision`). Never chosen by the computer, so
     # the same config means the same run everywhere.
     precision: str = "float32"

@@ -161,9 +161,9 @@ def _more_settings(state) -> None:
             key="precision",
             width=SLIDER_WIDTH,
             format_func=_precision_label,
-            help="float32 is the tutorial's. bfloat16 rounds the first layer's weights to 8 "
-            "significant bits for its products (sums and stored weights stay float32): "
-            "about the same accuracy, several times faster on CPUs that have it.",
+            help="float32 is the tutorial's. bfloat16 rounds the hidden layers' inputs and "
+            "weights to 8 significant bits for their products (sums and stored weights stay "
+            "float32): about the same accuracy, several times faster on CPUs that have it.",
         )
         st.select_slider(
             FIELD_LABELS["train_fraction"],
