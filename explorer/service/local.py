@@ -184,7 +184,7 @@ class TrainerProcess:
         """
         self.start(data)
         job.update(worker=f"local:{self.pid}")
-        self._send(("train", job.config))
+        self._send(("train", job.config, job.run_id))
         settings = self.settings
         heard = time.monotonic()
         stop_sent = None
@@ -192,7 +192,7 @@ class TrainerProcess:
             while True:
                 now = time.monotonic()
                 if job.stop_event.is_set() and stop_sent is None:
-                    self._send(("stop",))
+                    self._send(("stop", job.run_id))
                     stop_sent = now
                 if stop_sent is not None and now - stop_sent > settings.stop_grace_seconds:
                     raise TrainingInterrupted(
@@ -352,9 +352,13 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
     started = time.monotonic()
     connection = Connection(fd)
     send_lock = threading.Lock()
-    stop = threading.Event()
+    stop = threading.Event()  # set while the job in hand is asked to stop
     busy = threading.Event()
     jobs: list[tuple] = []
+    # Stop names its run: one that arrives before its job is taken up (the trainer was still
+    # warming up) still stops that job, and a late one never stops the next job.
+    stops: set[str] = set()
+    current: list[str | None] = [None]  # the run in hand
     wake = threading.Condition()
 
     def send(message: tuple) -> None:
@@ -380,10 +384,12 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
                 message = connection.recv()
             except (EOFError, OSError):
                 os._exit(0)
-            if message[0] == "stop":
-                stop.set()
-                continue
             with wake:
+                if message[0] == "stop":
+                    stops.add(message[1])
+                    if message[1] == current[0]:
+                        stop.set()
+                    continue
                 jobs.append(message)
                 wake.notify()
 
@@ -410,16 +416,24 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
             with contextlib.suppress(Exception):
                 warm_up(data)
             continue
-        stop.clear()
+        _, config, run_id = message
+        with wake:
+            current[0] = run_id
+            stop.clear()
+            if run_id in stops:
+                stop.set()
         busy.set()
         try:
-            result = train(message[1], data, progress=Reporter(send), stop=stop)
+            result = train(config, data, progress=Reporter(send), stop=stop)
             reply: tuple[Any, ...] = ("result", result)
         except Exception as error:  # report it; the server marks the run failed
             traceback.print_exc()
             reply = ("failed", f"{type(error).__name__}: {error}")
         finally:
             busy.clear()
+            with wake:
+                current[0] = None
+                stops.discard(run_id)
         try:
             send(reply)
         except (OSError, ValueError):

@@ -254,3 +254,20 @@ def test_the_estimate_drops_the_start_once_the_warmed_trainer_is_ready(tmp_path,
     wait_until(lambda: not service.warming, timeout=60)  # TensorFlow loaded
     assert service.executor.start_seconds() == 0
     assert 0 < TrainerProcess.measured_start_seconds < 60
+
+
+def test_a_stop_that_reaches_the_trainer_while_it_warms_up_still_stops_the_job(
+    tmp_path, sample_data
+):
+    """Stop pressed while the trainer was still loading TensorFlow or warming up reached it
+    before the job did, and the job then cleared it and trained to the end (a teacher's Stop
+    was lost)."""
+    service = pool_service(tmp_path, sample_data)
+    submission = service.submit(LONG)
+    wait_until(lambda: child_pid(service), timeout=30)  # the job is in hand: the child starts
+    service.stop(submission.run_id)
+    progress = service.wait(submission.run_id, timeout=120)
+    assert progress is not None and progress.status == "stopped", progress
+    # The stop was for that run only: the next one trains to the end.
+    follow_up = service.submit(SMALL)
+    assert service.wait(follow_up.run_id, timeout=120).status == "complete"
