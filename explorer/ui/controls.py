@@ -138,9 +138,13 @@ def _more_settings(state) -> None:
         )
         optimizer = state["optimizer"]
         default_rate = DEFAULT_LEARNING_RATES[optimizer]
-        st.selectbox(
+        # A slider over the ladder, not a select box: under load, fast key presses on a slider
+        # above cut script runs short, and a select box drawn after that point returned its
+        # first option (0.0001) while still showing 0.01, so Train used 0.0001. The slider
+        # widgets in the same runs kept their values (browser test under load).
+        st.select_slider(
             FIELD_LABELS["learning_rate"],
-            _with_current(LEARNING_RATE_CHOICES, state["learning_rate"]),
+            options=_with_current(LEARNING_RATE_CHOICES, state["learning_rate"]),
             key="learning_rate",
             width=SLIDER_WIDTH,
             format_func=lambda rate: (

@@ -48,7 +48,7 @@ def choose_quick_config(app: AppTest) -> AppTest:
         widget = app.select_slider(key=key) if key == "batch_size" else app.slider(key=key)
         widget.set_value(value)
     app.selectbox(key="optimizer").set_value(QUICK_EXTRA["optimizer"])
-    app.selectbox(key="learning_rate").set_value(QUICK_EXTRA["learning_rate"])
+    app.select_slider(key="learning_rate").set_value(QUICK_EXTRA["learning_rate"])
     app.select_slider(key="train_fraction").set_value(QUICK_EXTRA["train_fraction"])
     return app.run()
 
@@ -156,10 +156,10 @@ def test_a_run_with_damaged_files_says_so_and_can_be_retrained(sample_data, tmp_
 def test_the_learning_rate_box_shows_the_optimizers_default_never_a_blank():
     """It read "Choose an option" on first view and after switching to Adam."""
     app = new_page().run()
-    rate = app.selectbox(key="learning_rate")
+    rate = app.select_slider(key="learning_rate")
     assert rate.value == 0.01 and rate.format_func(rate.value) == "0.01 (SGD's default)"
     app.selectbox(key="optimizer").set_value("adam").run()
-    rate = app.selectbox(key="learning_rate")
+    rate = app.select_slider(key="learning_rate")
     assert rate.value == 0.001 and rate.format_func(rate.value) == "0.001 (ADAM's default)"
 
 

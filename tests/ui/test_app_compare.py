@@ -124,7 +124,7 @@ def test_odd_but_valid_link_values_are_offered(seeded):
     app = compare_page(batch_size="300", learning_rate="0.005", train_fraction="0.33")
     assert not app.exception
     assert app.select_slider(key="batch_size").value == 300
-    assert app.selectbox(key="learning_rate").value == 0.005
+    assert app.select_slider(key="learning_rate").value == 0.005
     assert "Ignored" not in " ".join(alerts(app, "warning"))
 
 
