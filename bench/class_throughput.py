@@ -338,12 +338,7 @@ def main() -> None:
         default="local1,local2,ray",
         help=f"of {','.join(SETTINGS)} (local1,local2,ray)",
     )
-    parser.add_argument(
-        "--quiet-timeout",
-        type=float,
-        default=60.0,
-        help="seconds to wait before each throughput for other work to leave the cores (60)",
-    )
+    common.add_quiet_timeout_argument(parser, 60.0, "throughput")
     arguments = parser.parse_args()
     data_dir = common.data_dir_from(arguments)
     common.announce("class_throughput")

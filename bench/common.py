@@ -56,6 +56,16 @@ def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_quiet_timeout_argument(parser: argparse.ArgumentParser, default: float, what: str) -> None:
+    """--quiet-timeout: how long to wait before each `what` for other work to leave the cores."""
+    parser.add_argument(
+        "--quiet-timeout",
+        type=float,
+        default=default,
+        help=f"seconds to wait before each {what} for other work to leave the cores ({default:g})",
+    )
+
+
 def data_dir_from(arguments: argparse.Namespace) -> str:
     if not arguments.data_dir:
         sys.exit("Give the full MNIST with --data-dir FOLDER or EXPLORER_DATA_DIR=FOLDER.")

@@ -107,12 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     common.add_data_dir_argument(parser)
     parser.add_argument("--rounds", type=int, default=3, help="sweeps per setting (3)")
-    parser.add_argument(
-        "--quiet-timeout",
-        type=float,
-        default=30.0,
-        help="seconds to wait before each sweep for other work to leave the cores (30)",
-    )
+    common.add_quiet_timeout_argument(parser, 30.0, "sweep")
     arguments = parser.parse_args()
     data_dir = common.data_dir_from(arguments)
     common.announce("sweep")

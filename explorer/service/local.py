@@ -214,12 +214,7 @@ class TrainerProcess:
                     raise self._died() from None
                 heard = time.monotonic()
                 kind = message[0]
-                if kind == "beat":
-                    self.rss_mb = message[1]
-                elif kind == "ready":
-                    self._ready = True
-                    TrainerProcess.measured_start_seconds = message[1]
-                elif job.receive(message):
+                if self._note_state(message) or job.receive(message):
                     pass
                 elif kind == "result":
                     self.runs += 1
@@ -278,11 +273,19 @@ class TrainerProcess:
                 message = self._connection.recv()
             except (EOFError, OSError):
                 return
-            if message[0] == "beat":
-                self.rss_mb = message[1]
-            elif message[0] == "ready":
-                self._ready = True
-                TrainerProcess.measured_start_seconds = message[1]
+            self._note_state(message)
+
+    def _note_state(self, message: tuple) -> bool:
+        """Take in a message about the child itself (its size, its readiness); False for any
+        other message."""
+        if message[0] == "beat":
+            self.rss_mb = message[1]
+        elif message[0] == "ready":
+            self._ready = True
+            TrainerProcess.measured_start_seconds = message[1]
+        else:
+            return False
+        return True
 
     def _end(self, timeout: float) -> None:
         process, connection = self.process, self._connection
