@@ -118,11 +118,12 @@ def control_bar(estimate_text: str | None = None) -> tuple[TrainingConfig | None
 
 
 def _more_settings(state) -> None:
-    default = TrainingConfig(optimizer=state["optimizer"])
+    # Against the tutorial's settings; the learning rate against the chosen optimizer's default.
+    tutorial, rate_default = TrainingConfig(), DEFAULT_LEARNING_RATES[state["optimizer"]]
     changed = [
         FIELD_LABELS[name].lower()
         for name in MORE_SETTINGS
-        if state.get(name) != getattr(default, name)
+        if state.get(name) != (rate_default if name == "learning_rate" else getattr(tutorial, name))
     ]
     # Settings a link changed are never hidden: the expander names them and opens.
     label = "More settings" + (f" (changed: {', '.join(changed)})" if changed else "")

@@ -173,6 +173,17 @@ def test_settings_a_link_changes_inside_more_settings_are_shown():
     assert expander.proto.expanded
 
 
+def test_a_link_that_chooses_adam_opens_more_settings():
+    """The optimizer was compared with itself, so a link to Adam at Adam's default rate left
+    More settings closed and the class never saw that the run was not the tutorial's SGD."""
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params["optimizer"] = "adam"
+    app.run()
+    (expander,) = [e for e in app.expander if e.label.startswith("More settings")]
+    assert expander.label == "More settings (changed: optimizer)"
+    assert expander.proto.expanded
+
+
 def test_a_session_whose_run_was_deleted_is_told_so(sample_data):
     from explorer.store.registry import RunStore
     from testkit.fakes import fake_result
