@@ -12,10 +12,10 @@ sidebar's "Teacher" field. The secret is, in this order: EXPLORER_TEACHER_PASSWO
 EXPLORER_HOME/teacher_token (mode 0600) and prints in its terminal as a `?teacher=` link.
 
 The secret is compared with `hmac.compare_digest`, leaves the address bar at once, and never
-enters a link, a log line or an export. Wrong guesses are slowed down: each one doubles the wait
-before the next guess is heard (per session, and for the whole server). Sessions are told apart
-by a random id, never by their address, which can be spoofed and behind a proxy is the same for
-everyone.
+enters a link, a log line or an export. Wrong guesses are slowed down per session and bounded
+for the whole server, without ever keeping the right secret out (explorer.service.guesses). A
+password shorter than 12 characters is refused. Sessions are told apart by a random id, never
+by their address, which can be spoofed and behind a proxy is the same for everyone.
 """
 
 from __future__ import annotations
@@ -23,20 +23,16 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-import threading
-import time
 
 import streamlit as st
 
+from explorer.service.guesses import GuessLimiter, check_secret_strength
 from explorer.service.jobs import Requester
 
 LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1", "")
 SESSION = "session_id"
 TEACHER = "is_teacher"
 TOKEN_FILE = "teacher_token"
-# The wait after a wrong guess doubles from this, up to MAX_DELAY_SECONDS.
-FIRST_DELAY_SECONDS = 1.0
-MAX_DELAY_SECONDS = 60.0
 
 
 def class_mode() -> bool:
@@ -57,6 +53,11 @@ def setup() -> None:
     # Students get a short message; the server's log keeps the details.
     if st.get_option("client.showErrorDetails") != "none":
         st.set_option("client.showErrorDetails", "none")
+    if problem := _start_checks():
+        from explorer.ui import plain
+
+        plain.alert("error", problem)
+        st.stop()
     guess = st.query_params.get("teacher")
     if guess is not None:
         del st.query_params["teacher"]  # out of the address bar before anything else runs
@@ -96,27 +97,46 @@ def teacher_panel() -> None:
 
 
 def _unlock(guess: str) -> None:
-    guard = _guard()
-    session = st.session_state[SESSION]
-    wait = guard.wait_seconds(session)
-    if wait > 0:
-        st.session_state["teacher_message"] = f"Too many wrong guesses: try again in {wait:.0f} s."
-        return
-    if hmac.compare_digest(guess.encode("utf-8"), teacher_secret().encode("utf-8")):
-        guard.forget(session)
+    secret = teacher_secret().encode("utf-8")
+    verdict = _limiter().attempt(
+        st.session_state[SESSION], lambda: hmac.compare_digest(guess.encode("utf-8"), secret)
+    )
+    if verdict.unlocked:
         st.session_state[TEACHER] = True
-        return
-    guard.failed(session)
-    st.session_state["teacher_message"] = "That is not the teacher's password."
+    else:
+        st.session_state["teacher_message"] = verdict.message
+
+
+@st.cache_resource(show_spinner=False)
+def _start_checks() -> str:
+    """Once per server, at its first page run: the reason it must not serve (a short password),
+    else "". Also warns in the terminal when the secret would cross the network in clear text."""
+    address = str(st.get_option("server.address") or "").strip().lower()
+    if address not in LOCAL_ADDRESSES and not st.get_option("server.sslCertFile"):
+        print(
+            f"Warning: this class server listens on {address} without HTTPS: the teacher's "
+            "secret crosses the network in clear text. See the README (HTTPS for a class "
+            "server): server.sslCertFile and server.sslKeyFile, or a reverse proxy.",
+            flush=True,
+        )
+    try:
+        teacher_secret()
+    except ValueError as error:
+        print(f"Refused: {error}", flush=True)
+        return str(error)
+    return ""
 
 
 @st.cache_resource(show_spinner=False)
 def teacher_secret() -> str:
-    """The secret that unlocks teacher actions (see the module docstring), looked up once."""
+    """The secret that unlocks teacher actions (see the module docstring), looked up once.
+    ValueError for a password too short to withstand guessing."""
     if password := os.environ.get("EXPLORER_TEACHER_PASSWORD", ""):
+        check_secret_strength(password)
         return password
     try:
         if password := str(st.secrets.get("teacher_password", "") or ""):
+            check_secret_strength(password, "teacher_password of .streamlit/secrets.toml")
             return password
     except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
         pass  # no secrets file: not an error
@@ -136,33 +156,7 @@ def teacher_secret() -> str:
     return token
 
 
-class _Guard:
-    """Wrong guesses per session and for the whole server; each doubles the next wait."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._failures: dict[str, tuple[int, float]] = {}  # who -> (failures, next allowed)
-
-    def wait_seconds(self, session: str) -> float:
-        now = time.monotonic()
-        with self._lock:
-            return max(self._failures.get(key, (0, 0.0))[1] - now for key in (session, "everyone"))
-
-    def failed(self, session: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in (session, "everyone"):
-                count, _ = self._failures.get(key, (0, 0.0))
-                delay = min(MAX_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2**count)
-                if key == "everyone":  # the whole server: a slower doubling, for many guessers
-                    delay = min(MAX_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2 ** (count // 5)) - 1
-                self._failures[key] = (count + 1, now + max(0.0, delay))
-
-    def forget(self, session: str) -> None:
-        with self._lock:
-            self._failures.pop(session, None)
-
-
 @st.cache_resource(show_spinner=False)
-def _guard() -> _Guard:
-    return _Guard()
+def _limiter() -> GuessLimiter:
+    """One limiter for the whole server: every session's guesses count against it."""
+    return GuessLimiter()

@@ -62,6 +62,38 @@ def test_a_wrong_guess_is_slowed_down():
     assert "Too many wrong guesses: try again in" in captions
 
 
+def test_a_students_wrong_guesses_do_not_keep_the_teacher_out():
+    student = session()
+    for guess in ("one", "two", "three", "four", "five"):
+        student.text_input(key="teacher_password").set_value(guess)
+        student.button(key="FormSubmitter:teacher_form-Unlock").click().run()
+    teacher = session()
+    teacher.text_input(key="teacher_password").set_value(SECRET)
+    teacher.button(key="FormSubmitter:teacher_form-Unlock").click().run()
+    assert any("Teacher: you can stop any run" in s.value for s in teacher.sidebar.success)
+
+
+@pytest.fixture
+def fresh_secret():
+    """The secret and the start checks are looked up once per server: look them up again."""
+    from explorer.ui import roles
+
+    for cached in (roles.teacher_secret, roles._start_checks):
+        cached.clear()
+    yield
+    for cached in (roles.teacher_secret, roles._start_checks):
+        cached.clear()
+
+
+def test_a_short_teacher_password_is_refused_at_start(monkeypatch, fresh_secret):
+    monkeypatch.setenv("EXPLORER_TEACHER_PASSWORD", "short-pw")
+    app = session()
+    assert not app.exception
+    text = " ".join(element.proto.body for element in app.get("html"))
+    assert "has 8 characters: use at least 12" in text
+    assert not app.slider  # nothing else is served
+
+
 def test_students_see_no_delete_and_the_teacher_does(seeded):
     student = session(view="compare")
     assert not student.exception
