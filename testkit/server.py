@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -38,11 +39,20 @@ class StreamlitServer:
     """`streamlit run app.py` in its own process; `with` starts it and always stops it."""
 
     def __init__(
-        self, env: dict[str, str], log_path: Path, app: Path = APP, timeout: float = 90.0
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        app: Path = APP,
+        timeout: float = 90.0,
+        options: tuple[str, ...] = (),
     ) -> None:
+        """`options` go to `streamlit run` (e.g. `--server.sslCertFile C`): with a certificate
+        the server speaks HTTPS and `url` says so."""
         self.env, self.log_path, self.app, self.timeout = env, log_path, app, timeout
+        self.options = tuple(options)
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        scheme = "https" if "--server.sslCertFile" in self.options else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.started_at = self.ready_at = 0.0
 
@@ -51,6 +61,7 @@ class StreamlitServer:
         command = [sys.executable, "-m", "streamlit", "run", str(self.app)]
         command += ["--server.port", str(self.port), "--server.address", "127.0.0.1"]
         command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+        command += self.options
         self.started_at = time.time()
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
@@ -65,9 +76,12 @@ class StreamlitServer:
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + self.timeout
+        # A test's self-signed certificate: the health check trusts it, as the test's browser does.
+        unverified = ssl._create_unverified_context()
         while True:
             try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as answer:
+                health = f"{self.url}/_stcore/health"
+                with urllib.request.urlopen(health, timeout=2, context=unverified) as answer:
                     if answer.status == 200:
                         return
             except OSError:

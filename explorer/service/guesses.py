@@ -42,8 +42,8 @@ MAX_DELAY_SECONDS = 60.0
 FORGET_AFTER_SECONDS = 600.0
 # A guess waits at most this long in the server's line before it is told to try again.
 MAX_WAIT_SECONDS = 30.0
-# A password set by the teacher must be at least this long: at GUESSES_PER_MINUTE, even a
-# 12-character password of lower-case letters takes longer than the universe has existed.
+# A password set by the teacher must be at least this long: at GUESSES_PER_MINUTE, trying every
+# 12-character password of lower-case letters alone takes three billion years.
 MIN_PASSWORD_LENGTH = 12
 
 WRONG = "That is not the teacher's password."

@@ -60,8 +60,42 @@ def setup() -> None:
         st.stop()
     guess = st.query_params.get("teacher")
     if guess is not None:
-        del st.query_params["teacher"]  # out of the address bar before anything else runs
+        _forget_link_secret()
         _unlock(guess)
+        st.stop()  # the browser reruns the page once the secret has left its history
+
+
+# Runs in the page: overwrite the history entry that holds the secret (never push a new one,
+# which would leave it one Back away), then let Streamlit rerun from the cleaned address.
+_REPLACE_HISTORY = """<script>
+(() => {
+  const url = new URL(window.location.href);
+  if (!url.searchParams.has("teacher")) return;
+  url.searchParams.delete("teacher");
+  window.history.replaceState(window.history.state, "", url.toString());
+  window.dispatchEvent(new PopStateEvent("popstate", {state: window.history.state}));
+})();
+</script>"""
+
+
+def _forget_link_secret() -> None:
+    """Take `?teacher=` out of the address bar and out of the browser's history.
+
+    `del st.query_params[...]` would make Streamlit push a new history entry without the secret,
+    and Back would return to the one with it. Instead the server forgets the parameter without
+    telling the browser, and a script in the page replaces the current entry in place."""
+    from urllib.parse import urlencode
+
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+
+    with get_session_state().query_params() as parameters:
+        parameters._query_params.pop("teacher", None)  # no message: the page script does it
+        remaining = dict(parameters._query_params)
+    context = get_script_run_ctx()
+    if context is not None:
+        context.query_string = urlencode(remaining, doseq=True)
+    st.html(_REPLACE_HISTORY, unsafe_allow_javascript=True)
 
 
 def is_teacher() -> bool:
