@@ -1,6 +1,7 @@
 """Lessons: short sequences of steps a teacher walks a class through, kept in `lessons/*.toml`.
 
     lessons = all_lessons()                    # every lesson file, by name
+    lessons, problems = readable_lessons()     # the good ones, and one message per bad file
     lesson = load_lesson("lessons/width.toml") # ValueError naming the file, step and field
     step = lesson.steps[0]                     # .title, .note, .configs, .view
 
@@ -67,6 +68,21 @@ def all_lessons(folder: str | Path | None = None) -> dict[str, Lesson]:
     if not folder.is_dir():
         return {}
     return {path.stem: load_lesson(path) for path in sorted(folder.glob("*.toml"))}
+
+
+def readable_lessons(folder: str | Path | None = None) -> tuple[dict[str, Lesson], list[str]]:
+    """Every good lesson in the folder, by name, and one message per bad file (naming it): a
+    bad file hides only itself, so a class still gets the others."""
+    folder = Path(folder) if folder is not None else lessons_dir()
+    if not folder.is_dir():
+        return {}, []
+    lessons, problems = {}, []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            lessons[path.stem] = load_lesson(path)
+        except ValueError as error:
+            problems.append(str(error))
+    return lessons, problems
 
 
 def load_lesson(path: str | Path) -> Lesson:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.lessons import Lesson, LessonStep, all_lessons
+from explorer.lessons import Lesson, LessonStep, readable_lessons
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.ui import controls, links, plain, roles
@@ -21,18 +21,19 @@ STEP = "lesson_step"
 
 
 @st.cache_resource(show_spinner=False)
-def _lessons() -> dict[str, Lesson] | str:
-    """Every lesson, read once per server; the error text if a file is bad."""
-    try:
-        return all_lessons()
-    except ValueError as error:
-        return str(error)
+def _read_lessons() -> tuple[dict[str, Lesson], list[str]]:
+    """Every good lesson and one message per bad file, read once per server."""
+    return readable_lessons()
+
+
+def _lessons() -> dict[str, Lesson]:
+    return _read_lessons()[0]
 
 
 def current() -> tuple[Lesson, int] | None:
     lessons = _lessons()
     name = st.session_state.get(LESSON)
-    if isinstance(lessons, str) or name not in lessons:
+    if name not in lessons:
         return None
     lesson = lessons[name]
     return lesson, min(max(int(st.session_state.get(STEP, 1)), 1), len(lesson.steps))
@@ -40,10 +41,9 @@ def current() -> tuple[Lesson, int] | None:
 
 def picker() -> None:
     """The lesson picker (sidebar)."""
-    lessons = _lessons()
-    if isinstance(lessons, str):
-        plain.alert("error", lessons)
-        return
+    lessons, problems = _read_lessons()
+    for problem in problems:  # a bad file hides only itself
+        plain.alert("error", problem)
     options = [None, *lessons]
     chosen = st.session_state.get(LESSON)
     st.selectbox(
@@ -86,7 +86,8 @@ def lesson_bar(service: TrainingService | None, presenter: bool) -> None:
     lesson, number = found
     step = lesson.steps[number - 1]
     with st.container(border=True, key="lesson_bar"):
-        st.markdown(f"**{lesson.title}** · step {number} of {len(lesson.steps)}: {step.title}")
+        # Titles come from a lesson file: plain text, never Markdown (explorer.ui.plain).
+        plain.heading(lesson.title, f" · step {number} of {len(lesson.steps)}: {step.title}")
         size = "1.3rem" if presenter else "1.1rem"
         plain.note(step.note, size)
         with st.container(horizontal=True, gap="small"):

@@ -60,3 +60,11 @@ def note(text: str, size: str = "1.1rem") -> None:
         f'<div class="plain-note" style="font-size:{size};line-height:1.4;overflow-wrap:anywhere">'
         f"{html.escape(text)}</div>"
     )
+
+
+def heading(bold: str, rest: str = "") -> None:
+    """Show `bold` in bold and `rest` after it, both as plain text (a lesson's title and step)."""
+    st.html(
+        '<div class="plain-heading" style="overflow-wrap:anywhere">'
+        f"<strong>{html.escape(bold)}</strong>{html.escape(rest)}</div>"
+    )
