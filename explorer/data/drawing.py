@@ -3,6 +3,7 @@
     digit = prepare_digit(canvas)                  # white ink on black, any size -> (28, 28) uint8
     digit = image_to_mnist("seven.jpg")            # any image Pillow reads, either polarity
     canvas = strokes_to_canvas([[(40, 30), (200, 30), (90, 250)]])  # strokes -> 280x280 uint8
+    strokes = checked_strokes(value_from_the_browser)  # ValueError unless strokes of 0..1 points
 
 How MNIST was made (LeCun, Cortes and Burges): each digit was scaled to fit a 20×20 box keeping
 its aspect ratio, with anti-aliasing (hence the grey edges), then placed in a 28×28 field so
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -34,6 +36,16 @@ PHOTO_NOISE_FLOOR = 0.25
 EMPTY_MESSAGE = "Draw a digit first: the canvas is empty."
 CANVAS_SIDE = 280  # the page's drawing canvas: ten screen pixels per MNIST pixel
 STROKE_WIDTH = 20  # a pen about two MNIST pixels wide once scaled down, as MNIST's strokes are
+# What the page's canvas can send: a digit drawn by hand has a few strokes of a few hundred
+# points (the canvas drops points closer than 0.3 % of its side). Drawing the most this allows
+# costs about 50 ms on one core (bench/README.md); a crafted value beyond it is refused first.
+# A picture to predict may have at most this many pixels. A phone's photo has 12 to 48; 40 keeps
+# nearly all of them and caps decoding near 160 MB (RGBA). Checked from the file's header, before
+# anything is decoded: a 12,000 × 12,000 PNG of 140 KB would otherwise take 600 MB and seconds.
+MAX_PICTURE_MEGAPIXELS = 40
+MAX_STROKES = 100
+MAX_POINTS = 4000
+UNREADABLE = "The drawing could not be read: "
 
 
 def prepare_digit(canvas: np.ndarray) -> np.ndarray:
@@ -94,6 +106,45 @@ def image_to_mnist(source: str | os.PathLike | Image.Image) -> np.ndarray:
     ink = np.clip((gray.astype(np.float32) - background) / spread, 0.0, 1.0)
     ink = np.clip((ink - PHOTO_NOISE_FLOOR) / (1 - PHOTO_NOISE_FLOOR), 0.0, 1.0)
     return prepare_digit(ink)
+
+
+def checked_strokes(value: object) -> list[list[tuple[float, float]]]:
+    """The canvas's value as strokes of (x, y) points in 0..1, checked before any work.
+
+    The value comes from the browser, so it may be anything a student crafts: it must be a list
+    of at most MAX_STROKES strokes, each a list of [x, y] pairs of finite numbers in 0..1, with
+    at most MAX_POINTS points in all. ValueError (a short message) otherwise. Sizes are checked
+    before points are read, so refusing a huge value costs as little as accepting a small one.
+    """
+    if not isinstance(value, list | tuple):
+        raise ValueError(UNREADABLE + "it is not a list of strokes.")
+    if len(value) > MAX_STROKES:
+        raise ValueError(UNREADABLE + f"it has {len(value)} strokes; at most {MAX_STROKES}.")
+    if not all(isinstance(stroke, list | tuple) for stroke in value):
+        raise ValueError(UNREADABLE + "a stroke is not a list of points.")
+    total = sum(len(stroke) for stroke in value)
+    if total > MAX_POINTS:
+        raise ValueError(UNREADABLE + f"it has {total} points; at most {MAX_POINTS}.")
+    strokes = []
+    for stroke in value:
+        points = []
+        for point in stroke:
+            if not (isinstance(point, list | tuple) and len(point) == 2):
+                raise ValueError(UNREADABLE + "a point is not a pair [x, y].")
+            x, y = point
+            if not all(_is_fraction(coordinate) for coordinate in (x, y)):
+                raise ValueError(UNREADABLE + "a point is not two numbers from 0 to 1.")
+            points.append((float(x), float(y)))
+        if points:
+            strokes.append(points)
+    return strokes
+
+
+def _is_fraction(value: object) -> bool:
+    """A finite number from 0 to 1 (not a bool: JSON's true is not a coordinate)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and 0.0 <= value <= 1.0
 
 
 def strokes_to_canvas(
@@ -163,18 +214,36 @@ def _round(value: float) -> int:
 
 def _open(source: str | os.PathLike | Image.Image, name: str) -> Image.Image:
     if isinstance(source, Image.Image):
-        image = source
-    else:
-        try:
-            image = Image.open(source)
-            image.load()
-        except FileNotFoundError:
-            raise ValueError(f"There is no file {name}.") from None
-        except IsADirectoryError:
-            raise ValueError(f"{name} is a folder, not an image.") from None
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
-            raise ValueError(f"{name} is not an image that can be read ({error}).") from None
+        return ImageOps.exif_transpose(source)
+    try:
+        with warnings.catch_warnings():  # Pillow warns of a large picture; we refuse it below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(source)  # lazy: reads the header, decodes nothing yet
+    except FileNotFoundError:
+        raise ValueError(f"There is no file {name}.") from None
+    except IsADirectoryError:
+        raise ValueError(f"{name} is a folder, not an image.") from None
+    except Image.DecompressionBombError:  # Pillow's own limit, far above ours
+        raise ValueError(_too_large(name, "far more than")) from None
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise ValueError(f"{name} is not an image that can be read ({error}).") from None
+    width, height = image.size
+    if width * height > MAX_PICTURE_MEGAPIXELS * 1_000_000:
+        image.close()
+        size = f"{width} × {height} pixels ({width * height / 1e6:.0f} megapixels)"
+        raise ValueError(_too_large(name, size + ", more than"))
+    try:
+        image.load()
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise ValueError(f"{name} is not an image that can be read ({error}).") from None
     return ImageOps.exif_transpose(image)  # a phone's photo, the right way up
+
+
+def _too_large(name: str, size: str) -> str:
+    return (
+        f"{name} is {size} {MAX_PICTURE_MEGAPIXELS} megapixels, the largest picture read. "
+        "Scale it down first: a digit needs only a few hundred pixels a side."
+    )
 
 
 def _grayscale(image: Image.Image) -> np.ndarray:

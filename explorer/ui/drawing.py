@@ -18,7 +18,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer.data.drawing import CANVAS_SIDE, STROKE_WIDTH, prepare_digit, strokes_to_canvas
+from explorer.data.drawing import (
+    CANVAS_SIDE,
+    STROKE_WIDTH,
+    checked_strokes,
+    prepare_digit,
+    strokes_to_canvas,
+)
 from explorer.inference import forward
 from explorer.service.service import TrainingService
 from explorer.store.records import RunRecord, StoreError
@@ -43,16 +49,22 @@ def _strokes_changed() -> None:
     pass  # declares the component's "strokes" state; the page reads it on the rerun
 
 
-def canvas(key: str) -> list:
-    """The drawing canvas; returns the strokes drawn so far (points 0..1 of the canvas)."""
-    strokes = (st.session_state.get(key) or {}).get("strokes") or []
+def canvas(key: str) -> list[list[tuple[float, float]]]:
+    """The drawing canvas; returns the strokes drawn so far (points 0..1 of the canvas).
+
+    The value comes from the browser: ValueError, with a short message, for anything the
+    canvas could not have sent (explorer.data.drawing.checked_strokes)."""
+    try:
+        strokes = checked_strokes((st.session_state.get(key) or {}).get("strokes") or [])
+    except (ValueError, AttributeError):
+        strokes = []  # never echo a crafted value back to the browser
     result = _CANVAS(
         key=key,
         data={"size": CANVAS_SIDE, "pen": STROKE_WIDTH / CANVAS_SIDE, "strokes": strokes},
         default={"strokes": []},
         on_strokes_change=_strokes_changed,
     )
-    return result.strokes or []
+    return checked_strokes(result.strokes or [])
 
 
 def chosen_digit(service: TrainingService, key: str, first: RunRecord) -> np.ndarray | None:
@@ -78,7 +90,11 @@ def chosen_digit(service: TrainingService, key: str, first: RunRecord) -> np.nda
         index = int(pool[int(position)])
         st.caption(f"Test digit {index}: a {int(data.y_test[index])}.")
         return data.x_test[index]
-    strokes = canvas(f"{key}_canvas")
+    try:
+        strokes = canvas(f"{key}_canvas")
+    except ValueError as error:
+        plain.alert("warning", str(error))
+        return None
     if not strokes:
         st.caption("Draw a digit with the mouse or a finger.")
         return None

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from explorer.data.drawing import (
     EMPTY_MESSAGE,
+    MAX_POINTS,
+    MAX_STROKES,
+    checked_strokes,
     image_to_mnist,
     prepare_digit,
     strokes_to_canvas,
@@ -173,3 +178,149 @@ def test_files_that_are_not_images_are_explained(tmp_path):
     Image.new("L", (50, 40), 128).save(tmp_path / "grey.png")
     with pytest.raises(ValueError, match="one flat colour"):
         image_to_mnist(tmp_path / "grey.png")
+
+
+class CountingStroke(list):
+    """A stroke that counts how often its points are read."""
+
+    reads = 0
+
+    def __iter__(self):
+        CountingStroke.reads += 1
+        return super().__iter__()
+
+
+def deeply_nested(depth: int) -> list:
+    value: list = [0.5, 0.5]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("x", "not a list of strokes"),
+        (None, "not a list of strokes"),
+        ({"strokes": []}, "not a list of strokes"),
+        (42, "not a list of strokes"),
+        ([[[-5, None]]], "not two numbers from 0 to 1"),
+        ([[[0.5, float("nan")]]], "not two numbers from 0 to 1"),
+        ([[[0.5, float("inf")]]], "not two numbers from 0 to 1"),
+        ([[[1.5, 0.5]]], "not two numbers from 0 to 1"),
+        ([[[True, 0.5]]], "not two numbers from 0 to 1"),
+        ([[["0.5", "0.5"]]], "not two numbers from 0 to 1"),
+        ([[[0.5, 0.5, 0.5]]], "not a pair"),
+        ([[0.5]], "not a pair"),
+        (["stroke"], "a stroke is not a list"),
+        ([[[0.1, 0.1]]] * 101, "101 strokes; at most 100"),
+        ([[[0.5, 0.5]] * 200_000], "200000 points; at most 4000"),
+        ([[[0.5, 0.5]] * 40] * 100, None),  # 4000 points in 100 strokes: the most accepted
+        (deeply_nested(10_000), "not a pair"),
+    ],
+    ids=[
+        "a string",
+        "null",
+        "an object",
+        "a number",
+        "[[[-5,null]]]",
+        "NaN",
+        "infinity",
+        "beyond the canvas",
+        "a bool",
+        "strings",
+        "three coordinates",
+        "a bare number",
+        "a stroke that is a string",
+        "too many strokes",
+        "one huge stroke",
+        "the largest accepted",
+        "deep",
+    ],
+)
+def test_a_crafted_canvas_value_gets_a_message_not_a_crash(value, message):
+    if message is None:
+        strokes = checked_strokes(value)
+        assert sum(len(stroke) for stroke in strokes) == MAX_POINTS
+        return
+    with pytest.raises(ValueError, match=re.escape(message)) as raised:
+        checked_strokes(value)
+    assert str(raised.value).startswith("The drawing could not be read: ")
+
+
+def test_a_huge_value_is_refused_before_a_point_is_read():
+    CountingStroke.reads = 0
+    huge = CountingStroke([[0.5, 0.5]] * 200_000)
+    with pytest.raises(ValueError, match="at most 4000"):
+        checked_strokes([huge])
+    assert CountingStroke.reads == 0
+
+
+def test_strokes_from_the_canvas_are_kept_as_drawn():
+    assert checked_strokes([[[0, 1], [0.25, 0.5]], [], [[1, 0]]]) == [
+        [(0.0, 1.0), (0.25, 0.5)],
+        [(1.0, 0.0)],
+    ]
+    assert checked_strokes([]) == []
+    assert len(checked_strokes([[[0.1, 0.1]]] * MAX_STROKES)) == MAX_STROKES
+
+
+def write_blank_png(path, width: int, height: int) -> None:
+    """A black grayscale PNG of any size, written row by row: a few hundred kilobytes on disk
+    for a picture that takes width × height bytes once decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    compressor = zlib.compressobj(9)
+    row = bytes(width + 1)  # filter byte 0, then black pixels
+    compressed = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", compressed)
+        + chunk(b"IEND", b"")
+    )
+
+
+PEAK_MEMORY_CHILD = """
+import resource, sys
+from explorer.data.drawing import image_to_mnist
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    image_to_mnist(sys.argv[1])
+except ValueError as error:
+    print(error)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((after - before) // 1024)
+"""
+
+
+def test_a_picture_over_40_megapixels_is_refused_before_it_is_decoded(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "huge.png"
+    write_blank_png(path, 12_000, 12_000)  # 144 megapixels: 144 MB once decoded
+    assert path.stat().st_size < 1_000_000
+    child = subprocess.run(
+        [sys.executable, "-c", PEAK_MEMORY_CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    message, grown_megabytes = child.stdout.strip().rsplit("\n", 1)
+    assert "12000 × 12000 pixels (144 megapixels), more than 40 megapixels" in message
+    assert int(grown_megabytes) < 20  # decoding would have taken 144 MB
+
+
+def test_a_picture_under_the_limit_is_read(tmp_path):
+    path = tmp_path / "tall.png"
+    write_blank_png(path, 100, 300)
+    with pytest.raises(ValueError, match="one flat colour"):  # read, and found empty
+        image_to_mnist(path)
