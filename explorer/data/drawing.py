@@ -38,13 +38,13 @@ CANVAS_SIDE = 280  # the page's drawing canvas: ten screen pixels per MNIST pixe
 STROKE_WIDTH = 20  # a pen about two MNIST pixels wide once scaled down, as MNIST's strokes are
 # What the page's canvas can send: a digit drawn by hand has a few strokes of a few hundred
 # points (the canvas drops points closer than 0.3 % of its side). Drawing the most this allows
-# costs about 50 ms on one core (bench/README.md); a crafted value beyond it is refused first.
+# costs about 25 ms of CPU (bench/README.md); a crafted value beyond it is refused first.
 # A picture to predict may have at most this many pixels. A phone's photo has 12 to 48; 40 keeps
 # nearly all of them and caps decoding near 160 MB (RGBA). Checked from the file's header, before
 # anything is decoded: a 12,000 × 12,000 PNG of 140 KB would otherwise take 600 MB and seconds.
 MAX_PICTURE_MEGAPIXELS = 40
 MAX_STROKES = 100
-MAX_POINTS = 4000
+MAX_POINTS = 2000
 UNREADABLE = "The drawing could not be read: "
 
 
