@@ -1,5 +1,7 @@
 """`python -m explorer`: train through the service and store, list runs, reject bad values."""
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -344,3 +346,18 @@ def test_doctor_rebuilds_a_damaged_registry_from_the_run_folders(capsys):
     record = RunStore().get(run_id)
     assert record.status == "complete" and record.config == QUICK_CONFIG
     assert list(default_home().glob("runs.db.damaged-*"))  # nothing deleted
+
+
+def test_runs_csv_never_starts_a_formula(tmp_path, monkeypatch, capsys, sample_data):
+    from testkit.fakes import fake_result
+
+    monkeypatch.setenv("EXPLORER_HOME", str(tmp_path))
+    store = RunStore(tmp_path)
+    config = TrainingConfig(hidden1=8)
+    # A stored text a prankster put in the store (here the data source's name).
+    run_id, _ = store.claim(config, "key-1", '=HYPERLINK("http://example.com","x")')
+    store.finish(run_id, fake_result(config, sample_data, [{"epoch": 1, "loss": 0.5}]))
+    assert main(["runs", "--csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0]["data"].startswith("'=HYPERLINK(")
+    assert rows[0]["hidden1"] == "8"

@@ -2,7 +2,8 @@
 
 run_table_row(record)   # one flat dict: config fields, headline figures, status, when
 run_to_json(record)     # everything about a run as JSON types
-rows_to_csv(rows)       # CSV text
+rows_to_csv(rows)       # CSV text, every cell safe to open in a spreadsheet
+spreadsheet_safe("=1+1")  # "'=1+1": text, never a formula
 """
 
 from __future__ import annotations
@@ -86,12 +87,27 @@ def _label(record: RunRecord) -> str:
     return record.config.label()
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """`value` as a CSV cell a spreadsheet shows as it is: text that starts like a formula gets a
+    single quote in front (OWASP's advice); numbers, None and other text stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def rows_to_csv(rows: list[dict[str, Any]]) -> str:
-    """CSV text with a header row (just the header "run_id" when there are no rows)."""
+    """CSV text with a header row (just the header "run_id" when there are no rows), for the
+    page's export and `runs --csv`. A nickname or a stored text can never start a formula."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["run_id"])
-    writer.writeheader()
-    writer.writerows(rows)
+    fields = list(rows[0]) if rows else ["run_id"]
+    writer = csv.writer(buffer)
+    writer.writerow([spreadsheet_safe(field) for field in fields])
+    for row in rows:
+        writer.writerow([spreadsheet_safe(row.get(field)) for field in fields])
     return buffer.getvalue()
 
 

@@ -8,7 +8,13 @@ import pytest
 
 from explorer.config import TrainingConfig
 from explorer.store.records import RunRecord
-from explorer.views.reports import matches_filter, rows_to_csv, run_table_row, run_to_json
+from explorer.views.reports import (
+    matches_filter,
+    rows_to_csv,
+    run_table_row,
+    run_to_json,
+    spreadsheet_safe,
+)
 
 
 def record(**config_changes):
@@ -60,3 +66,44 @@ def test_csv_and_json_exports_parse_back():
     payload = json.loads(json.dumps(run_to_json(record())))
     assert payload["params_total"] == 322_230
     assert payload["config"]["batch_size"] == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("adam", "adam"),
+        ("784-400-20-10", "784-400-20-10"),
+        ("", ""),
+        (-0.5, -0.5),
+        (-3, -3),
+        (0.9123, 0.9123),
+        (None, None),
+    ],
+    ids=[
+        "equals",
+        "plus",
+        "minus",
+        "at",
+        "tab",
+        "carriage return",
+        "plain text",
+        "a dash inside",
+        "empty",
+        "a negative float",
+        "a negative int",
+        "a float",
+        "none",
+    ],
+)
+def test_a_cell_that_could_start_a_formula_is_written_as_text(value, written):
+    assert spreadsheet_safe(value) == written
+    text = rows_to_csv([{"run_id": "r1", "cell": value}])
+    parsed = next(csv.DictReader(io.StringIO(text)))
+    expected = "" if written is None else str(written)
+    assert parsed["cell"] == expected
