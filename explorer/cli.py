@@ -5,7 +5,7 @@
     python -m explorer runs [--json | --csv]
     python -m explorer stop RUN_ID           # a run training anywhere on this store
     python -m explorer delete RUN_ID...      # finished runs and their files
-    python -m explorer doctor                # check the run store; rebuild a damaged registry
+    python -m explorer doctor [--repair]     # check the run store; rebuild a damaged registry
     python -m explorer warm lessons/1-width.toml --workers 2   # a lesson's runs, before class
     python -m explorer predict RUN_ID seven.png [--json]   # which digit a run reads in a picture
     python -m explorer export RUN_ID [--out run.zip]       # Keras model, config, history, ...
@@ -93,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("run_id")
     delete = commands.add_parser("delete", help="delete finished runs and their files")
     delete.add_argument("run_ids", nargs="+", metavar="RUN_ID")
-    commands.add_parser("doctor", help="check the run store; rebuild a damaged registry")
+    doctor = commands.add_parser("doctor", help="check the run store; rebuild a damaged registry")
+    doctor.add_argument(
+        "--repair", action="store_true", help="mark runs whose files are gone as failed"
+    )
     warm = commands.add_parser("warm", help="train every run of a lesson file before class")
     warm.add_argument("lesson", metavar="LESSON.toml", help="e.g. lessons/1-width.toml")
     _executor_flags(warm)
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
     if arguments.command == "doctor":
-        return _doctor()
+        return _doctor(arguments.repair)
     configs: list[TrainingConfig] = []
     if arguments.command in ("train", "sweep", "warm"):
         try:
@@ -417,10 +420,10 @@ def _export(service: TrainingService, run_id: str, out: str | None) -> int:
     return 0
 
 
-def _doctor() -> int:
+def _doctor(repair: bool) -> int:
     from explorer.store.doctor import check_and_repair
     from explorer.store.registry import default_home
 
-    report = check_and_repair(default_home())
+    report = check_and_repair(default_home(), repair=repair)
     print(report.text())
     return 0 if report.healthy_now else 1

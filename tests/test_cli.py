@@ -361,3 +361,40 @@ def test_runs_csv_never_starts_a_formula(tmp_path, monkeypatch, capsys, sample_d
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert rows[0]["data"].startswith("'=HYPERLINK(")
     assert rows[0]["hidden1"] == "8"
+
+
+def test_doctor_lists_runs_whose_files_are_gone_and_repair_marks_them(
+    tmp_path, monkeypatch, capsys, sample_data
+):
+    from testkit.fakes import fake_result
+
+    monkeypatch.setenv("EXPLORER_HOME", str(tmp_path))
+    store = RunStore(tmp_path)
+    ids = []
+    for hidden1 in (8, 9, 10):
+        config = TrainingConfig(hidden1=hidden1)
+        run_id, _ = store.claim(config, f"key-{hidden1}", "sample")
+        store.finish(run_id, fake_result(config, sample_data, [{"epoch": 1, "loss": 0.5}]))
+        ids.append(run_id)
+    without_folder, without_predictions, whole = ids
+    shutil.rmtree(store.runs_dir / without_folder)
+    (store.runs_dir / without_predictions / "predictions.npz").unlink()
+    files_before = sorted(path for path in tmp_path.rglob("*") if path.is_file())
+
+    assert main(["doctor"]) == 1
+    report = capsys.readouterr().out
+    assert "2 finished run(s) are damaged, their files are gone" in report
+    assert f"{without_folder} (its folder)" in report
+    assert f"{without_predictions} (predictions.npz)" in report
+    assert whole not in report
+    assert store.get(without_folder).status == "complete"  # only listed without --repair
+
+    assert main(["doctor", "--repair"]) == 0
+    assert "marked 2 run(s) failed: their files are gone" in capsys.readouterr().out
+    assert store.get(without_folder).status == "failed"
+    assert "Its files are gone (predictions.npz missing)" in store.get(without_predictions).error
+    assert store.get(whole).status == "complete"
+    files_after = sorted(path for path in tmp_path.rglob("*") if path.is_file())
+    assert set(files_before) <= set(files_after)  # nothing deleted
+    assert main(["doctor"]) == 0
+    assert "no problems found" in capsys.readouterr().out

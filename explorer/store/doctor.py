@@ -1,12 +1,15 @@
 """Check the run store, and rebuild a damaged registry from the run folders.
 
     report = check_and_repair(home)     # what `python -m explorer doctor` runs
-    print(report.text())
+    report = check_and_repair(home, repair=True)  # `doctor --repair`: also mark runs whose
+    print(report.text())                          # files are gone as failed
 
-Nothing is ever deleted. A registry SQLite cannot read, or whose integrity check fails, is moved
-aside as `runs.db.damaged-<time>` (with its -wal and -shm files), a new one is made, and every run
-folder that holds its `run.json` is put back as a row. Folders without one (from before
-run.json existed) are listed, not touched.
+Nothing is ever deleted. A finished run whose folder or files are gone is listed as damaged; with
+`repair` its row is marked failed ("its files are gone"), so it no longer counts as a result and
+its configuration can be trained again. A registry SQLite cannot read, or whose integrity check
+fails, is moved aside as `runs.db.damaged-<time>` (with its -wal and -shm files), a new one is
+made, and every run folder that holds its `run.json` is put back as a row. Folders without one
+(from before run.json existed) are listed, not touched.
 """
 
 from __future__ import annotations
@@ -37,7 +40,14 @@ class Report:
         return "\n".join(lines)
 
 
-def check_and_repair(home: str | Path) -> Report:
+# Runs of these statuses have a folder with these files (explorer.store.registry.finish).
+FINISHED = ("complete", "stopped")
+RUN_FILES = ("predictions.npz", "weights.npz")
+
+
+def check_and_repair(home: str | Path, repair: bool = False) -> Report:
+    """Check the store (and rebuild a damaged registry); with `repair`, mark finished runs whose
+    files are gone as failed. Never deletes a file."""
     home = Path(home)
     report = Report(home)
     registry = home / "runs.db"
@@ -75,6 +85,7 @@ def check_and_repair(home: str | Path) -> Report:
             f"{len(without)} run folder(s) have no {RUN_FILE} and are not in the registry: "
             f"{', '.join(without[:5])}{' …' if len(without) > 5 else ''} (left as they are)"
         )
+    _check_files(store, report, repair)
     damaged = [record.run_id for record in store.list_runs(("damaged",))]
     if damaged:
         report.problems.append(
@@ -82,6 +93,40 @@ def check_and_repair(home: str | Path) -> Report:
             "damaged; delete them with `python -m explorer delete RUN_ID`."
         )
     return report
+
+
+def missing_files(store: RunStore) -> dict[str, str]:
+    """Finished runs whose folder or files are gone: run id -> what is missing."""
+    found = {}
+    for record in store.list_runs(FINISHED):
+        folder = store.runs_dir / record.run_id
+        if not folder.is_dir():
+            found[record.run_id] = "its folder"
+            continue
+        missing = [name for name in RUN_FILES if not (folder / name).is_file()]
+        if missing:
+            found[record.run_id] = " and ".join(missing)
+    return found
+
+
+def _check_files(store: RunStore, report: Report, repair: bool) -> None:
+    missing = missing_files(store)
+    if not missing:
+        return
+    listed = "; ".join(f"{run_id} ({what})" for run_id, what in list(missing.items())[:5])
+    more = " …" if len(missing) > 5 else ""
+    report.problems.append(
+        f"{len(missing)} finished run(s) are damaged, their files are gone: {listed}{more}"
+    )
+    if not repair:
+        report.problems.append(
+            "run `python -m explorer doctor --repair` to mark them failed (no file is deleted)"
+        )
+        report.healthy_now = False
+        return
+    for run_id, what in missing.items():
+        store.mark_failed(run_id, f"Its files are gone ({what} missing); train it again.")
+    report.actions.append(f"marked {len(missing)} run(s) failed: their files are gone")
 
 
 def _registry_problem(registry: Path) -> str | None:
