@@ -21,6 +21,7 @@ from explorer.store.records import StoreError
 # sweeps (with pandas and Altair) load after the controls are on the screen.
 from explorer.ui import controls, lessons, links, network, plain, roles, styles, teacher
 from explorer.ui.resources import get_service
+from explorer.views.text import ended_message
 
 # The runs this browser session started: their results are "new", not shown as cached.
 SESSION_RUNS = "started_run_ids"
@@ -242,11 +243,7 @@ def run_panel(service: TrainingService, config: TrainingConfig) -> None:
         if latest is None:
             st.info("Not trained yet. Press **Train** above.", icon=":material/info:")
         elif not latest.has_result:
-            plain.alert(
-                "error",
-                f"The last run of this configuration ended as {latest.status}: "
-                f"{latest.error or 'no details'}. Press Train to try again.",
-            )
+            plain.alert("error", ended_message(latest.status, latest.error))
         else:
             record = latest  # stopped: partial results, labelled as such
         if record is None:

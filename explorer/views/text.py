@@ -52,3 +52,15 @@ def data_text(source: str, test_samples: int | None) -> str:
     if test_samples == 10_000 and source != "sample":
         name = "full MNIST"
     return f"{name} ({test_samples:,} test digits)" if test_samples else name
+
+
+def ended_message(status: str, error: str | None) -> str:
+    """Why the last run of a configuration has no result, as one paragraph: "The last run of
+    this configuration ended as failed: <its error>. Press Train to try again." The stored
+    error may end with its own full stop (or other mark), which is not doubled, and may already
+    say to train again, which is not said twice."""
+    reason = (error or "no details").strip()
+    if not reason.endswith((".", "!", "?")):
+        reason += "."
+    advice = "" if "train again" in reason.lower() else " Press Train to try again."
+    return f"The last run of this configuration ended as {status}: {reason}{advice}"

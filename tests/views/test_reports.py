@@ -15,6 +15,7 @@ from explorer.views.reports import (
     run_to_json,
     spreadsheet_safe,
 )
+from explorer.views.text import ended_message
 
 
 def record(**config_changes):
@@ -107,3 +108,22 @@ def test_a_cell_that_could_start_a_formula_is_written_as_text(value, written):
     parsed = next(csv.DictReader(io.StringIO(text)))
     expected = "" if written is None else str(written)
     assert parsed["cell"] == expected
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            "The trainer stopped answering for 30 s, so it was ended. Train again to retry.",
+            "ended as interrupted: The trainer stopped answering for 30 s, so it was ended. "
+            "Train again to retry.",
+        ),
+        ("out of memory", "ended as interrupted: out of memory. Press Train to try again."),
+        (None, "ended as interrupted: no details. Press Train to try again."),
+    ],
+    ids=["ends with a full stop", "ends without one", "no error"],
+)
+def test_a_run_that_ended_says_why_with_one_full_stop(error, message):
+    text = ended_message("interrupted", error)
+    assert text == f"The last run of this configuration {message}"
+    assert ".." not in text
