@@ -398,3 +398,16 @@ def test_doctor_lists_runs_whose_files_are_gone_and_repair_marks_them(
     assert set(files_before) <= set(files_after)  # nothing deleted
     assert main(["doctor"]) == 0
     assert "no problems found" in capsys.readouterr().out
+
+
+def test_a_ray_cluster_that_cannot_be_reached_gets_one_message_and_exit_1(capsys):
+    from testkit.server import free_port
+
+    port = free_port()  # nothing listens there
+    assert main(["train", *QUICK, "--ray", f"127.0.0.1:{port}"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: Could not reach the Ray cluster at 127.0.0.1:{port} (")
+    assert "Connection refused" in error
+    for advice in ("Check the address", "the token", "--node-ip-address"):
+        assert advice in error
+    assert "Traceback" not in error and len(error.strip().splitlines()) == 1

@@ -25,6 +25,7 @@ import ipaddress
 import logging
 import os
 import queue
+import socket
 import threading
 import time
 
@@ -42,7 +43,10 @@ class RayCluster:
     """The executor that sends each job to a Ray cluster as a task."""
 
     def __init__(self, address: str, workers: int | None = None, timeout: float = 60.0) -> None:
+        """Join the cluster at `address`; ValueError with one sentence on what to check if it
+        cannot be reached (no port answers, or Ray does not answer within `timeout`)."""
         self.address = address
+        _check_port(address)  # a closed port fails at once, not after `timeout`
         self._ready = threading.Event()
         self._closing = threading.Event()
         self._error: BaseException | None = None
@@ -51,9 +55,12 @@ class RayCluster:
         self._driver = threading.Thread(target=self._drive, name="ray-driver", daemon=True)
         self._driver.start()
         if not self._ready.wait(timeout):
-            raise TrainingFailed(f"Could not reach the Ray cluster at {address} in {timeout:g} s.")
+            self._closing.set()
+            raise ValueError(unreachable(address, f"no answer from Ray in {timeout:g} s"))
         if self._error is not None:
-            raise ValueError(f"Could not join the Ray cluster at {address}: {self._error}")
+            if isinstance(self._error, ValueError):  # Ray is not installed
+                raise self._error
+            raise ValueError(unreachable(address, _first_line(self._error)))
         import ray
 
         cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -151,6 +158,35 @@ def _is_loopback(address: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def unreachable(address: str, why: str) -> str:
+    """One paragraph for a teacher whose cluster cannot be reached: what was tried, what to
+    check."""
+    return (
+        f"Could not reach the Ray cluster at {address} ({why}). Check the address (the head's "
+        "`ray status` and `ray start` output print it, e.g. HEAD:6379, or use auto on the head); "
+        "the token, if the cluster uses token authentication (RAY_AUTH_MODE=token and "
+        "RAY_AUTH_TOKEN here too); and that the address is the one Ray registered: a head "
+        "started with --node-ip-address must be reached at that address."
+    )
+
+
+def _check_port(address: str, timeout: float = 3.0) -> None:
+    """Fail at once with `unreachable` when nothing listens at HOST:PORT (`auto` is Ray's)."""
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", or a form Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise ValueError(unreachable(address, error.strerror or str(error))) from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 def _import_ray(address: str):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import sys
 import threading
 import time
 import traceback
@@ -78,6 +79,7 @@ class TrainingService:
         self._deleted: set[str] = set()
         self._calibration: tuple[float, SpeedCalibration] | None = None  # (when, what)
         self._warming = threading.Event()  # a warm-up is under way
+        self._reported = ""  # the last problem the warm-up printed to the log
         self._closed = threading.Event()
         self.store.register_instance(self.instance_id)
         # Runs left "running" by a server or command that is gone are not running: say so.
@@ -127,10 +129,20 @@ class TrainingService:
         def start() -> None:
             try:
                 self.executor.warm(self.data)
+            except Exception as error:  # a thread must not raise
+                # The page explains a data problem to its reader; the log gets one plain line
+                # per distinct problem, not a traceback from a thread on every page view.
+                self._report_once(f"The trainers could not get ready: {error}")
             finally:
                 self._warming.clear()
 
         threading.Thread(target=start, name="warm", daemon=True).start()
+
+    def _report_once(self, line: str) -> None:
+        """Print `line` to the server's log, unless it was the last line reported."""
+        if line != self._reported:
+            self._reported = line
+            print(line, file=sys.stderr, flush=True)
 
     # -- stored runs: the page reads and deletes them here, never in the store itself --------
 

@@ -167,3 +167,33 @@ def test_a_run_whose_files_are_gone_is_trained_again_at_once(service):
     again = service.submit(CONFIG)
     assert not again.cached and again.run_id != first.run_id
     assert service.wait(again.run_id, timeout=10).status == "complete"
+
+
+def test_a_broken_data_folder_is_reported_once_in_the_log_never_raised_in_a_thread(
+    tmp_path, capsys
+):
+    from explorer.data.files import MnistFileError
+    from explorer.service.executors import InProcess
+
+    class SlowToStart(InProcess):
+        """An executor with trainers to start, as child processes have."""
+
+        def start_seconds(self) -> float:
+            return 5.0
+
+    def broken() -> None:
+        raise MnistFileError("The data folder holds only some of the MNIST files.")
+
+    service = TrainingService(RunStore(tmp_path), data_loader=broken, executor=SlowToStart())
+    try:
+        for _ in range(3):  # three page views
+            service.warm()
+            wait_until(lambda: not service.warming, timeout=10)
+    finally:
+        service.shutdown()
+    log = capsys.readouterr().err.splitlines()
+    expected = (
+        "The trainers could not get ready: The data folder holds only some of the MNIST files."
+    )
+    assert log.count(expected) == 1
+    assert not any("Traceback" in line for line in log)

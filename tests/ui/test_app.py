@@ -205,3 +205,15 @@ def test_a_session_whose_run_was_deleted_is_told_so(sample_data):
     service.delete([run_id])
     student.run()
     assert any("was deleted" in text for text in alerts(student, "info"))
+
+
+def test_a_ray_cluster_that_cannot_be_reached_is_explained_on_the_page(monkeypatch):
+    from testkit.server import free_port
+
+    address = f"127.0.0.1:{free_port()}"
+    monkeypatch.setenv("EXPLORER_RAY_ADDRESS", address)
+    app = new_page().run()
+    assert not app.exception
+    errors = alerts(app, "error")
+    assert any(f"Could not reach the Ray cluster at {address}" in text for text in errors)
+    assert any("the address is the one Ray registered" in text for text in errors)
