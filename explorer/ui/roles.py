@@ -53,7 +53,7 @@ def setup() -> None:
     # Students get a short message; the server's log keeps the details.
     if st.get_option("client.showErrorDetails") != "none":
         st.set_option("client.showErrorDetails", "none")
-    if problem := _start_checks():
+    if problem := start_checks():
         from explorer.ui import plain
 
         plain.alert("error", problem)
@@ -142,9 +142,10 @@ def _unlock(guess: str) -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _start_checks() -> str:
-    """Once per server, at its first page run: the reason it must not serve (a short password),
-    else "". Also warns in the terminal when the secret would cross the network in clear text."""
+def start_checks() -> str:
+    """Once per server, at its start (explorer.ui.startup): the reason it must not serve (a
+    short password), else "". Also warns in the terminal when the secret would cross the
+    network in clear text."""
     address = str(st.get_option("server.address") or "").strip().lower()
     if address not in LOCAL_ADDRESSES and not st.get_option("server.sslCertFile"):
         print(

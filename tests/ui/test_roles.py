@@ -86,10 +86,10 @@ def fresh_secret():
     """The secret and the start checks are looked up once per server: look them up again."""
     from explorer.ui import roles
 
-    for cached in (roles.teacher_secret, roles._start_checks):
+    for cached in (roles.teacher_secret, roles.start_checks):
         cached.clear()
     yield
-    for cached in (roles.teacher_secret, roles._start_checks):
+    for cached in (roles.teacher_secret, roles.start_checks):
         cached.clear()
 
 
