@@ -122,3 +122,24 @@ def test_a_student_cannot_cancel_a_run_another_student_waits_for_and_the_teacher
     teacher.button(key="stop").click().run()
     assert job_of(config).stop_requested
     assert not second.exception
+
+
+@pytest.mark.parametrize(
+    ("options", "warned"),
+    [
+        ({"server.address": "0.0.0.0", "server.sslCertFile": None}, True),
+        ({"server.address": "0.0.0.0", "server.sslCertFile": "cert.pem"}, False),
+        ({"server.address": "localhost", "server.sslCertFile": None}, False),
+    ],
+    ids=["the network without HTTPS", "the network with HTTPS", "this computer only"],
+)
+def test_a_class_server_without_https_says_so_once_at_start(
+    options, warned, monkeypatch, capsys, fresh_secret
+):
+    from explorer.ui import roles
+
+    monkeypatch.setattr(roles.st, "get_option", lambda name: options.get(name))
+    assert roles.start_checks() == ""
+    assert roles.start_checks() == ""  # a second page view, or the first after the start
+    printed = capsys.readouterr().out
+    assert printed.count("the teacher's secret crosses the network in clear text") == warned
