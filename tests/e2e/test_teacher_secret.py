@@ -64,22 +64,23 @@ def test_a_link_unlocks_and_the_secret_leaves_the_history(browser, class_server)
 
 
 def test_a_guessing_student_does_not_keep_the_teacher_out(browser, class_server):
-    student = new_page(browser, 1280, 800)
-    open_teacher_form(student, class_server.url)
-    for number in range(4):  # the student's guesses: heard, then slowed down
+    # A student with six tabs (six sessions) guesses in each, then keeps guessing in one.
+    students = [new_page(browser, 1024, 700) for _ in range(6)]
+    for number, student in enumerate(students):
+        open_teacher_form(student, class_server.url)
         submit(student, f"wrong-{number}")
-        student.get_by_text(re.compile("not the teacher's password|Too many wrong")).wait_for()
+        student.get_by_text(WRONG).wait_for()
     teacher = new_page(browser, 1280, 800)
     open_teacher_form(teacher, class_server.url)
-    submit(student, "wrong-again")  # one more in flight while the teacher types
+    submit(students[0], "wrong-again")  # one more in flight while the teacher types
     started = time.monotonic()
     submit(teacher, SECRET)
-    teacher.get_by_text(UNLOCKED).wait_for(timeout=30_000)
+    teacher.get_by_text(re.compile(f"{UNLOCKED}|Too many wrong guesses")).wait_for()
     waited = time.monotonic() - started
     print(f"\nthe teacher got in {waited:.2f} s after pressing Unlock, a student guessing")
-    assert teacher.get_by_text("Too many wrong guesses").count() == 0  # in on the first press
+    assert teacher.get_by_text(UNLOCKED).count() == 1  # in on the first press
     assert waited < 2.0 or _machine_is_loaded(), f"the teacher waited {waited:.1f} s"
-    for page in (student, teacher):
+    for page in (*students, teacher):
         page.context.close()
 
 

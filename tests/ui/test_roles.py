@@ -70,11 +70,13 @@ def test_a_wrong_guess_is_slowed_down():
     assert "Too many wrong guesses: try again in" in captions
 
 
-def test_a_students_wrong_guesses_do_not_keep_the_teacher_out():
-    student = session()
-    for guess in ("one", "two", "three", "four", "five"):
+def test_students_wrong_guesses_do_not_keep_the_teacher_out():
+    for guess in ("one", "two", "three", "four", "five", "six"):  # a page each, or a script
+        student = session()
         student.text_input(key="teacher_password").set_value(guess)
         student.button(key="FormSubmitter:teacher_form-Unlock").click().run()
+        captions = " ".join(caption.value for caption in student.sidebar.caption)
+        assert "That is not the teacher's password." in captions
     teacher = session()
     teacher.text_input(key="teacher_password").set_value(SECRET)
     teacher.button(key="FormSubmitter:teacher_form-Unlock").click().run()
