@@ -6,8 +6,9 @@ and never a way to keep the teacher out.
     verdict.unlocked, verdict.message      # True, "" | False, "That is not the teacher's ..."
     check_secret_strength(password)        # ValueError for a password shorter than 12 characters
 
-Two limits, as login pages do (JupyterHub's authenticators lock one user name out for a while
-after a few failures; Jupyter Server relies on a long random token):
+Two limits. JupyterHub's NativeAuthenticator refuses a user name for a while after a few failed
+logins, and Jupyter Server relies on a long random token; with one secret and no user names, a
+lockout would let a student lock the teacher out, so here guesses are slowed and queued instead:
 
 - **Per session.** After a session's n-th wrong guess its next guess is not even heard for
   2^(n-1) seconds (1, 2, 4 ... up to 60). A student at one page soon waits a minute per guess.
