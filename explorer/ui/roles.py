@@ -187,7 +187,8 @@ def teacher_secret() -> str:
         with os.fdopen(descriptor, "w") as stream:
             stream.write(token)
     port = st.get_option("server.port")
-    print(f"Teacher link (keep it to yourself): http://<this computer>:{port}/?teacher={token}")
+    scheme = "https" if st.get_option("server.sslCertFile") else "http"
+    print(f"Teacher link (keep it to yourself): {scheme}://<this computer>:{port}/?teacher={token}")
     return token
 
 
