@@ -26,7 +26,7 @@ import secrets
 
 import streamlit as st
 
-from explorer.service.guesses import GuessLimiter, check_secret_strength
+from explorer.service.guesses import WRONG, GuessLimiter, check_secret_strength
 from explorer.service.jobs import Requester
 
 LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1", "")
@@ -137,8 +137,11 @@ def _unlock(guess: str) -> None:
     )
     if verdict.unlocked:
         st.session_state[TEACHER] = True
-    else:
-        st.session_state["teacher_message"] = verdict.message
+        return
+    st.session_state["teacher_message"] = verdict.message
+    if verdict.message == WRONG:  # heard and wrong: the teacher sees guessing in the terminal
+        session = st.session_state[SESSION]
+        print(f"A wrong guess at the teacher's password (session {session})", flush=True)
 
 
 @st.cache_resource(show_spinner=False)
