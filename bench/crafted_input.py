@@ -36,7 +36,7 @@ from explorer.data.drawing import (  # noqa: E402
     prepare_digit,
     strokes_to_canvas,
 )
-from tests.data.test_drawing import PEAK_MEMORY_CHILD, write_blank_png  # noqa: E402
+from testkit.pictures import PEAK_MEMORY_OF_READING, write_blank_png  # noqa: E402
 
 
 def largest_accepted() -> list:
@@ -98,7 +98,7 @@ def main() -> None:
         write_blank_png(path, 12_000, 12_000)
         started = time.perf_counter()
         child = subprocess.run(
-            [sys.executable, "-c", PEAK_MEMORY_CHILD, str(path)],
+            [sys.executable, "-c", PEAK_MEMORY_OF_READING, str(path)],
             capture_output=True,
             text=True,
             check=True,

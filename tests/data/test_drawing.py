@@ -17,6 +17,7 @@ from explorer.data.drawing import (
     prepare_digit,
     strokes_to_canvas,
 )
+from testkit.pictures import PEAK_MEMORY_OF_READING, write_blank_png
 
 SEVEN = [[(60, 50), (220, 50), (110, 240)], [(100, 150), (180, 150)]]
 
@@ -265,41 +266,6 @@ def test_strokes_from_the_canvas_are_kept_as_drawn():
     assert len(checked_strokes([[[0.1, 0.1]]] * MAX_STROKES)) == MAX_STROKES
 
 
-def write_blank_png(path, width: int, height: int) -> None:
-    """A black grayscale PNG of any size, written row by row: a few hundred kilobytes on disk
-    for a picture that takes width × height bytes once decoded."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    compressor = zlib.compressobj(9)
-    row = bytes(width + 1)  # filter byte 0, then black pixels
-    compressed = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", compressed)
-        + chunk(b"IEND", b"")
-    )
-
-
-PEAK_MEMORY_CHILD = """
-import resource, sys
-from explorer.data.drawing import image_to_mnist
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-try:
-    image_to_mnist(sys.argv[1])
-except ValueError as error:
-    print(error)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print((after - before) // 1024)
-"""
-
-
 def test_a_picture_over_40_megapixels_is_refused_before_it_is_decoded(tmp_path):
     import subprocess
     import sys
@@ -308,7 +274,7 @@ def test_a_picture_over_40_megapixels_is_refused_before_it_is_decoded(tmp_path):
     write_blank_png(path, 12_000, 12_000)  # 144 megapixels: 144 MB once decoded
     assert path.stat().st_size < 1_000_000
     child = subprocess.run(
-        [sys.executable, "-c", PEAK_MEMORY_CHILD, str(path)],
+        [sys.executable, "-c", PEAK_MEMORY_OF_READING, str(path)],
         capture_output=True,
         text=True,
         timeout=120,

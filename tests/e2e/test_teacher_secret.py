@@ -6,6 +6,7 @@ kept in bench/README.md; the assertions count what happened rather than time it.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -120,8 +121,6 @@ def heard_in_log(server) -> int:
 def _machine_is_loaded() -> bool:
     """A busy CI machine slows every page run; the limiter's share is bounded by counting in
     tests/service/test_guesses.py, so only an idle machine holds the page to 2 s."""
-    import os
-
     return os.getloadavg()[0] > (os.cpu_count() or 1)
 
 
