@@ -1,7 +1,7 @@
 """Pictures for tests and benchmarks, made without holding them in memory.
 
-    write_blank_png(path, 12_000, 12_000)   # 144 megapixels, a few hundred kilobytes on disk
-    subprocess.run([sys.executable, "-c", PEAK_MEMORY_OF_READING, str(path)], ...)
+write_blank_png(path, 12_000, 12_000)   # 144 megapixels, a few hundred kilobytes on disk
+subprocess.run([sys.executable, "-c", PEAK_MEMORY_OF_READING, str(path)], ...)
 """
 
 from __future__ import annotations
