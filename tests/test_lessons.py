@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from explorer.config import TrainingConfig
-from explorer.lessons import LESSONS_DIR, all_lessons, load_lesson
+from explorer.lessons import LESSONS_DIR, all_lessons, load_lesson, readable_lessons
 
 SHIPPED = sorted(LESSONS_DIR.glob("*.toml"))
 
@@ -56,3 +56,15 @@ def test_a_bad_lesson_names_the_file_the_step_and_the_field(tmp_path, text, mess
         load_lesson(path)
     assert message in str(raised.value)
     assert str(raised.value).startswith("Lesson bad.toml")
+
+
+def test_a_bad_lesson_file_hides_only_itself(tmp_path):
+    good = (LESSONS_DIR / "1-width.toml").read_text()
+    (tmp_path / "a-good.toml").write_text(good)
+    (tmp_path / "b-bad.toml").write_text("title = 'x'")
+    (tmp_path / "c-also-good.toml").write_text(good)
+    lessons, problems = readable_lessons(tmp_path)
+    assert list(lessons) == ["a-good", "c-also-good"]
+    assert problems == ["Lesson b-bad.toml: needs at least one [[steps]] table."]
+    with pytest.raises(ValueError, match=r"b-bad\.toml"):
+        all_lessons(tmp_path)  # `warm` and the tests still want every file right
