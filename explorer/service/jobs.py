@@ -7,6 +7,9 @@
 
 A job can be waited for by several sessions at once (they asked for the same configuration);
 it keeps who they are, so a student's Stop only cancels a run nobody else waits for.
+
+Every executor (explorer.service.executors) raises TrainingFailed or TrainingInterrupted, from
+here, when a run ends without a result; the service marks the run "failed" or "interrupted".
 """
 
 from __future__ import annotations
@@ -116,6 +119,14 @@ class Reporter:
 
 class LimitError(ValueError):
     """A request the class's limits refuse; the message says why and what to change."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """The run was cut off from outside (a signal, a hung trainer, a lost node): "interrupted"."""
+
+
+class TrainingFailed(RuntimeError):
+    """The training itself failed; the message is the child's "Kind: message"."""
 
 
 class Job:

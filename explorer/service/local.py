@@ -39,21 +39,13 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from explorer.data.sources import MnistData
-from explorer.service.jobs import Job, Reporter
+from explorer.service.jobs import Job, Reporter, TrainingFailed, TrainingInterrupted
 from explorer.training.loop import training_threads
 
 # How often the server checks the stop button and the child's health while waiting for messages.
 POLL_SECONDS = 0.1
 # Training yields to page reruns: a niceness of 5 gives the server the cores when it needs them.
 CHILD_NICENESS = 5
-
-
-class TrainingInterrupted(RuntimeError):
-    """The run was cut off from outside (a signal, a hung trainer, a lost node): "interrupted"."""
-
-
-class TrainingFailed(RuntimeError):
-    """The training itself failed; the message is the child's "Kind: message"."""
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,7 @@ import threading
 import time
 
 from explorer.data.sources import MnistData
-from explorer.service.jobs import Job, Reporter
-from explorer.service.local import TrainingFailed, TrainingInterrupted
+from explorer.service.jobs import Job, Reporter, TrainingFailed, TrainingInterrupted
 
 POLL_SECONDS = 0.2
 STOP_GRACE_SECONDS = 5.0

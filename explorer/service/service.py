@@ -33,8 +33,16 @@ from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData
 from explorer.model import SpeedCalibration, estimate_training_seconds, time_features
 from explorer.service.executors import Executor, InProcess, make_executor
-from explorer.service.jobs import COMMAND_LINE, Job, LimitError, Progress, Requester, Submission
-from explorer.service.local import TrainingFailed, TrainingInterrupted
+from explorer.service.jobs import (
+    COMMAND_LINE,
+    Job,
+    LimitError,
+    Progress,
+    Requester,
+    Submission,
+    TrainingFailed,
+    TrainingInterrupted,
+)
 from explorer.service.queue import FairQueue, Limits
 from explorer.store.records import RunPredictions, RunRecord, StoreError
 from explorer.store.registry import LEASE_SECONDS, RunStore, new_instance_id
