@@ -128,7 +128,8 @@ def realistic_result(config, data, epochs: int | None = None, seed: int = 0):
 
 def seed_store(home: str | Path, data, configs) -> list[str]:
     """Store a complete run for each config under `data.fingerprint`; returns their run ids."""
-    from explorer.store.registry import RunStore, new_instance_id
+    from explorer.store.leases import new_instance_id
+    from explorer.store.registry import RunStore
 
     store = RunStore(home)
     owner = new_instance_id()  # a lease, so that a running server never takes them for orphans

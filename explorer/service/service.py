@@ -44,8 +44,9 @@ from explorer.service.jobs import (
     TrainingInterrupted,
 )
 from explorer.service.queue import FairQueue, Limits
+from explorer.store.leases import LEASE_SECONDS, new_instance_id
 from explorer.store.records import RunPredictions, RunRecord, StoreError
-from explorer.store.registry import LEASE_SECONDS, RunStore, new_instance_id
+from explorer.store.registry import RunStore
 
 # Every service of this process, so tests and clean exits can end them all.
 _ALL: weakref.WeakSet[TrainingService] = weakref.WeakSet()

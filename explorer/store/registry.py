@@ -15,10 +15,8 @@ and its row is updated in one transaction, so a crash never leaves a half-writte
 as complete. Each folder also holds `run.json`, the row as JSON, so `explorer.store.doctor` can
 rebuild a damaged registry from the folders.
 
-**Leases.** Every server or command that trains registers an instance and renews its heartbeat
-every few seconds. A queued or running run belongs to an instance; once that instance's
-heartbeat is older than LEASE_SECONDS, the run is interrupted, wherever its process was. A bare
-process id would not do: in a container the server is always process 1, alive or not.
+Leases (explorer.store.leases): a queued or running run belongs to a server or command whose
+lease holds; once it expires, the run is interrupted.
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import tempfile
 import time
 import zipfile
@@ -39,6 +36,7 @@ import numpy as np
 
 from explorer.config import MODEL_VERSION, TrainingConfig
 from explorer.store.connections import ConnectionPool
+from explorer.store.leases import InstanceLeases
 from explorer.store.records import (
     NoKerasModel,
     RunPredictions,
@@ -47,8 +45,6 @@ from explorer.store.records import (
     check_run_id,
 )
 
-# A lease not renewed for this long has expired. Holders renew every LEASE_SECONDS / 5.
-LEASE_SECONDS = 15.0
 RUN_FILE = "run.json"
 # The trained network in Keras' format; runs stored before it was kept have only weights.npz.
 MODEL_FILE = "model.keras"
@@ -85,10 +81,6 @@ _ADDED_COLUMNS = {
     "requested_by": "TEXT",
     "stop_requested": "INTEGER NOT NULL DEFAULT 0",
 }
-# Instances registered by this process: a row with this process's id and host that is not one
-# of these belongs to an earlier process that had the same id (a restarted container).
-_OWN_INSTANCES: set[str] = set()
-_HOST = socket.gethostname()
 
 
 def default_home() -> Path:
@@ -99,11 +91,7 @@ def default_home() -> Path:
     return Path(cache) / "mnist-explorer"
 
 
-def new_instance_id() -> str:
-    return secrets.token_hex(8)
-
-
-class RunStore:
+class RunStore(InstanceLeases):
     """SQLite registry (runs.db, WAL) plus run folders (runs/<run_id>/) under `home`.
 
     Raises StoreError, saying what happened and what to do, if the folder cannot be used or the
@@ -157,77 +145,6 @@ class RunStore:
     def _connect(self, write: bool = True):
         """A pooled connection in a transaction (see explorer.store.connections)."""
         return self._pool.transaction(write)
-
-    # -- instances and their leases ------------------------------------------------------------
-
-    def register_instance(self, instance_id: str) -> None:
-        """Start the lease of a server or command (renew it with `renew_instance`)."""
-        _OWN_INSTANCES.add(instance_id)
-        now = time.time()
-        with self._connect() as connection:
-            connection.execute(
-                "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?)",
-                (instance_id, os.getpid(), _HOST, now, now),
-            )
-
-    def renew_instance(self, instance_id: str) -> None:
-        with self._connect() as connection:
-            connection.execute(
-                "UPDATE instances SET heartbeat_at = ? WHERE instance_id = ?",
-                (time.time(), instance_id),
-            )
-
-    def end_instance(self, instance_id: str, reason: str) -> int:
-        """End a lease: its active runs become interrupted with `reason`; returns how many."""
-        with self._connect() as connection:
-            count = self._interrupt(connection, "owner = ?", (instance_id,), reason)
-            connection.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,))
-        _OWN_INSTANCES.discard(instance_id)
-        return count
-
-    def interrupt_expired(self) -> int:
-        """Active runs whose owner's lease has expired become "interrupted"; returns how many."""
-        with self._connect() as connection:
-            live = self._live_instances(connection)
-            rows = connection.execute(
-                "SELECT run_id, owner FROM runs WHERE status IN ('queued', 'running')"
-            ).fetchall()
-            orphans = [run_id for run_id, owner in rows if owner not in live]
-            if not orphans:
-                return 0
-            marks = ", ".join("?" for _ in orphans)
-            reason = "The process training this run stopped before it finished."
-            return self._interrupt(connection, f"run_id IN ({marks})", tuple(orphans), reason)
-
-    def _live_instances(self, connection) -> set[str]:
-        """Instances whose lease holds: a fresh heartbeat, and, on this machine, a process that
-        still exists and is not this one (unless this process registered it)."""
-        cutoff = time.time() - LEASE_SECONDS
-        rows = connection.execute(
-            "SELECT instance_id, pid, host FROM instances WHERE heartbeat_at >= ?", (cutoff,)
-        ).fetchall()
-        return {
-            instance
-            for instance, pid, host in rows
-            if instance in _OWN_INSTANCES
-            or host != _HOST
-            or (pid != os.getpid() and _process_exists(pid))
-        }
-
-    def _interrupt(self, connection, where: str, parameters: tuple, reason: str) -> int:
-        rows = connection.execute(
-            f"SELECT run_id FROM runs WHERE status IN ('queued', 'running') AND {where}",
-            parameters,
-        ).fetchall()
-        for (run_id,) in rows:
-            for leftover in self.runs_dir.glob(f".{run_id}-*"):  # files cut off half-written
-                shutil.rmtree(leftover, ignore_errors=True)
-            connection.execute(
-                "UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? "
-                "WHERE run_id = ?",
-                (time.time(), reason, run_id),
-            )
-        return len(rows)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -471,19 +388,6 @@ class RunStore:
             names = [column[0] for column in cursor.description]
             rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         return [record_from_row(row) for row in rows]
-
-
-def _process_exists(pid: int) -> bool:
-    """Whether a process with this id exists on this machine. A dead one frees its runs at
-    once; a live one may be another program that got the id (a restarted container), which the
-    lease's expiry catches."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by another user
-    return True
 
 
 def record_from_row(row: dict[str, Any]) -> RunRecord:

@@ -16,7 +16,8 @@ import pytest
 from explorer.config import TrainingConfig
 from explorer.data.files import read_npz
 from explorer.data.sources import SAMPLE_PATH, MnistData, fingerprint_arrays
-from explorer.store.registry import RunStore, new_instance_id
+from explorer.store.leases import new_instance_id
+from explorer.store.registry import RunStore
 from testkit.fakes import fake_result
 from testkit.server import CHROMIUM, StreamlitServer, launch_chromium
 

@@ -18,7 +18,8 @@ import traceback
 from pathlib import Path
 
 from explorer.config import TrainingConfig
-from explorer.store.registry import RunStore, new_instance_id
+from explorer.store.leases import new_instance_id
+from explorer.store.registry import RunStore
 from testkit.fakes import FakeTrainer, fake_result, tiny_data
 
 DATA = tiny_data()
