@@ -61,9 +61,6 @@ MAX_ZIP_DIRECTORY_BYTES = 64 * 1024
 READ_CHUNK_BYTES = 4 * 1024 * 1024
 _GZIP_SIGNATURE = b"\x1f\x8b"
 _KIND_BY_MAGIC = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}
-_ZIP_END = struct.Struct("<4s4H2LH")  # "end of central directory" record
-_ZIP64_END_LOCATOR = struct.Struct("<4sLQL")
-_ZIP64_END = struct.Struct("<4sQ2H2L4Q")
 _ZIP_ENCRYPTED_FLAG = 0x1
 
 
@@ -441,35 +438,11 @@ def _read_npz_stream(stream, name: str):
 
 
 def _zip_directory_size(stream) -> int | None:
-    """How many bytes the zip's list of members takes, read from its end records as `zipfile`
-    reads them (taking the largest where they disagree); None if `stream` is not a zip file."""
-    file_size = stream.seek(0, os.SEEK_END)
-    # The end record is the last 22 bytes, unless a comment of up to 65,535 bytes follows it.
-    tail_start = max(0, file_size - _ZIP_END.size - 0xFFFF)
-    stream.seek(tail_start)
-    tail = stream.read()
-    end = len(tail) - _ZIP_END.size
-    if not (end >= 0 and tail[end : end + 4] == b"PK\x05\x06" and tail[-2:] == b"\0\0"):
-        end = tail.rfind(b"PK\x05\x06")
-        if end < 0 or len(tail) - end < _ZIP_END.size:
-            return None
-    sizes = [_ZIP_END.unpack_from(tail, end)[5]]
-    # A zip64 locator right before the end record points to a zip64 end record, whose size
-    # replaces the one above. Python versions look for that record right before the locator or
-    # where the locator says; both places are checked.
-    locator_at = tail_start + end - _ZIP64_END_LOCATOR.size
-    if locator_at >= 0:
-        stream.seek(locator_at)
-        locator = stream.read(_ZIP64_END_LOCATOR.size)
-        if len(locator) == _ZIP64_END_LOCATOR.size and locator[:4] == b"PK\x06\x07":
-            pointed_at = _ZIP64_END_LOCATOR.unpack(locator)[2]
-            for record_at in (locator_at - _ZIP64_END.size, pointed_at):
-                if 0 <= record_at <= file_size - _ZIP64_END.size:
-                    stream.seek(record_at)
-                    record = stream.read(_ZIP64_END.size)
-                    if record[:4] == b"PK\x06\x06":
-                        sizes.append(_ZIP64_END.unpack(record)[8])
-    return max(sizes)
+    """How many bytes the zip's list of members takes, as `zipfile.ZipFile` will read it; None
+    if `stream` is not a zip file. `zipfile` keeps the end-record reader that ZipFile itself uses
+    private; calling it asks this Python's own zipfile, zip64 records included."""
+    end_record = zipfile._EndRecData(stream)
+    return None if end_record is None else end_record[zipfile._ECD_SIZE]
 
 
 def _read_npz_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, name: str):
