@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.data.files import NPZ_KEYS
+from explorer.data.npz import NPZ_KEYS
 
 
 def small_arrays(train: int = 30, test: int = 20, seed: int = 0):

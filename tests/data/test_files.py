@@ -15,13 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer.data.files import (
-    NPZ_KEYS,
-    read_idx,
-    read_idx_folder,
-    read_npz,
-    validate_mnist_arrays,
-)
+from explorer.data.files import read_idx, read_idx_folder, validate_mnist_arrays
+from explorer.data.npz import NPZ_KEYS, read_npz
 from explorer.data.sources import (
     fingerprint_arrays,
     load_mnist,

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from explorer.data import sources as data
-from explorer.data.files import NPZ_KEYS, read_npz
+from explorer.data.npz import NPZ_KEYS, read_npz
 from explorer.data.sources import (
     DATA_SOURCES,
     SAMPLE_PATH,

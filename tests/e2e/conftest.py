@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from explorer.config import TrainingConfig
-from explorer.data.files import read_npz
+from explorer.data.npz import read_npz
 from explorer.data.sources import SAMPLE_PATH, MnistData, fingerprint_arrays
 from explorer.store.leases import new_instance_id
 from explorer.store.registry import RunStore
