@@ -18,9 +18,9 @@ import threading
 import time
 import traceback
 from multiprocessing.connection import Connection
-from typing import Any
 
 from explorer.data.sources import MnistData
+from explorer.service import protocol
 from explorer.service.jobs import Reporter
 
 # Training yields to page reruns: a niceness of 5 gives the server the cores when it needs them.
@@ -59,14 +59,14 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
     send_lock = threading.Lock()
     stop = threading.Event()  # set while the job in hand is asked to stop
     busy = threading.Event()
-    jobs: list[tuple] = []
+    jobs: list[object] = []
     # Stop names its run: one that arrives before its job is taken up (the trainer was still
     # warming up) still stops that job, and a late one never stops the next job.
     stops: set[str] = set()
     current: list[str | None] = [None]  # the run in hand
     wake = threading.Condition()
 
-    def send(message: tuple) -> None:
+    def send(message: object) -> None:
         with send_lock:
             connection.send(message)
 
@@ -75,7 +75,7 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
             if os.getppid() != parent_pid:  # the server is gone: nobody needs this training
                 os._exit(1)
             with contextlib.suppress(OSError, ValueError):
-                send(("beat", _resident_mb()))
+                send(protocol.Beat(_resident_mb()))
             time.sleep(heartbeat)
 
     def listen() -> None:  # the main thread trains; this one hears Stop while it does
@@ -90,9 +90,9 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
             except (EOFError, OSError):
                 os._exit(0)
             with wake:
-                if message[0] == "stop":
-                    stops.add(message[1])
-                    if message[1] == current[0]:
+                if isinstance(message, protocol.Stop):
+                    stops.add(message.run_id)
+                    if message.run_id == current[0]:
                         stop.set()
                     continue
                 jobs.append(message)
@@ -106,22 +106,22 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
 
     with _quiet_stderr():  # TensorFlow's start-up banner is noise in a teacher's terminal
         load_tensorflow()  # now, while nobody waits
-    send(("ready", time.monotonic() - started))
+    send(protocol.Ready(time.monotonic() - started))
     threading.Thread(target=listen, daemon=True).start()
     data: MnistData | None = None
     while True:
         with wake:
             wake.wait_for(lambda: jobs)
             message = jobs.pop(0)
-        if message[0] == "exit":  # nothing is pending: skip the interpreter's slow teardown
+        if isinstance(message, protocol.Exit):  # nothing is pending: skip the slow teardown
             os._exit(0)
-        if message[0] == "data":
-            data = message[1]
+        if isinstance(message, protocol.LoadData):
+            data = message.data
             # Only a head start: if it fails, the job that follows meets the error and reports it.
             with contextlib.suppress(Exception):
                 warm_up(data)
             continue
-        _, config, run_id = message
+        config, run_id = message.config, message.run_id
         with wake:
             current[0] = run_id
             stop.clear()
@@ -130,10 +130,10 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
         busy.set()
         try:
             result = train(config, data, progress=Reporter(send), stop=stop)
-            reply: tuple[Any, ...] = ("result", result)
+            reply: protocol.Finished | protocol.Failed = protocol.Finished(result)
         except Exception as error:  # report it; the server marks the run failed
             traceback.print_exc()
-            reply = ("failed", f"{type(error).__name__}: {error}")
+            reply = protocol.Failed.from_error(error)
         finally:
             busy.clear()
             with wake:

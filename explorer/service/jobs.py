@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from explorer.config import TrainingConfig
+from explorer.service import protocol
 from explorer.store.records import ACTIVE_STATUSES
 
 ROLES = ("teacher", "student", "command")
@@ -102,19 +103,19 @@ class Submission:
 
 class Reporter:
     """The training loop's ProgressListener for a training elsewhere (a child process, a Ray
-    worker): each call becomes a small message for `send`, and `Job.receive` turns it back."""
+    worker): each call becomes a protocol message for `send`, and `Job.receive` turns it back."""
 
-    def __init__(self, send: Callable[[tuple], None]) -> None:
+    def __init__(self, send: Callable[[object], None]) -> None:
         self._send = send
 
     def on_start(self, epochs: int, steps_per_epoch: int, train_samples: int) -> None:
-        self._send(("start", epochs, steps_per_epoch, train_samples))
+        self._send(protocol.Started(epochs, steps_per_epoch, train_samples))
 
     def on_batch(self, epoch: int, step: int, logs: dict[str, float]) -> None:
-        self._send(("batch", epoch, step, {k: float(v) for k, v in logs.items()}))
+        self._send(protocol.Batch(epoch, step, {k: float(v) for k, v in logs.items()}))
 
     def on_epoch(self, epoch: int, record: dict[str, float]) -> None:
-        self._send(("epoch", epoch, record))
+        self._send(protocol.Epoch(epoch, record))
 
 
 class LimitError(ValueError):
@@ -170,12 +171,16 @@ class Job:
             return state.eta_seconds
         return max(0.0, self.estimate_seconds - state.elapsed_seconds)
 
-    def receive(self, message: tuple) -> bool:
+    def receive(self, message: object) -> bool:
         """Apply a Reporter's message; False if it is not a progress message."""
-        handler = {"start": self.on_start, "batch": self.on_batch, "epoch": self.on_epoch}
-        if message[0] not in handler:
+        if isinstance(message, protocol.Started):
+            self.on_start(message.epochs, message.steps_per_epoch, message.train_samples)
+        elif isinstance(message, protocol.Batch):
+            self.on_batch(message.epoch, message.step, message.logs)
+        elif isinstance(message, protocol.Epoch):
+            self.on_epoch(message.epoch, message.record)
+        else:
             return False
-        handler[message[0]](*message[1:])
         return True
 
     # ProgressListener methods (explorer.training.loop), called on the worker thread.

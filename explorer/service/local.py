@@ -37,6 +37,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from explorer.data.sources import MnistData
+from explorer.service import protocol
 from explorer.service.jobs import Job, TrainingFailed, TrainingInterrupted
 from explorer.training.loop import training_threads
 
@@ -134,6 +135,7 @@ class TrainerProcess:
         self.runs = 0  # runs this child trained
         self.recycles = 0  # children ended for their age or size
         self.rss_mb = 0.0
+        self.version_problem: str | None = None  # the child speaks another protocol version
         self._connection: Connection | None = None
         self._data_fingerprint: str | None = None
         self._ready = False
@@ -152,7 +154,7 @@ class TrainerProcess:
                 self._spawn()
                 self._await_ready()
             if self._data_fingerprint != data.fingerprint:
-                self._send(("data", data))
+                self._send(protocol.LoadData(data))
                 self._data_fingerprint = data.fingerprint
 
     def start_seconds(self) -> float:
@@ -171,8 +173,10 @@ class TrainerProcess:
         killed, hangs, or ignores Stop.
         """
         self.start(data)
+        if self.version_problem is not None:
+            raise TrainingFailed(self.version_problem)
         job.update(worker=f"local:{self.pid}")
-        self._send(("train", job.config, job.run_id))
+        self._send(protocol.Train(job.config, job.run_id))
         settings = self.settings
         heard = time.monotonic()
         stop_sent = None
@@ -180,7 +184,7 @@ class TrainerProcess:
             while True:
                 now = time.monotonic()
                 if job.stop_event.is_set() and stop_sent is None:
-                    self._send(("stop", job.run_id))
+                    self._send(protocol.Stop(job.run_id))
                     stop_sent = now
                 if stop_sent is not None and now - stop_sent > settings.stop_grace_seconds:
                     raise TrainingInterrupted(
@@ -201,15 +205,14 @@ class TrainerProcess:
                 except (EOFError, OSError):
                     raise self._died() from None
                 heard = time.monotonic()
-                kind = message[0]
                 if self._note_state(message) or job.receive(message):
                     pass
-                elif kind == "result":
+                elif isinstance(message, protocol.Finished):
                     self.runs += 1
-                    return message[1]
-                elif kind == "failed":
+                    return message.result
+                elif isinstance(message, protocol.Failed):
                     self.runs += 1
-                    raise TrainingFailed(message[1])
+                    raise TrainingFailed(message.message)
         except TrainingInterrupted:
             self.close(timeout=1.0)
             raise
@@ -263,14 +266,15 @@ class TrainerProcess:
                 return
             self._note_state(message)
 
-    def _note_state(self, message: tuple) -> bool:
+    def _note_state(self, message: object) -> bool:
         """Take in a message about the child itself (its size, its readiness); False for any
         other message."""
-        if message[0] == "beat":
-            self.rss_mb = message[1]
-        elif message[0] == "ready":
+        if isinstance(message, protocol.Beat):
+            self.rss_mb = message.resident_mb
+        elif isinstance(message, protocol.Ready):
             self._ready = True
-            TrainerProcess.measured_start_seconds = message[1]
+            self.version_problem = protocol.version_problem(message.version)
+            TrainerProcess.measured_start_seconds = message.start_seconds
         else:
             return False
         return True
@@ -281,7 +285,7 @@ class TrainerProcess:
         self._data_fingerprint = None
         if connection is not None:
             with contextlib.suppress(OSError, ValueError):
-                connection.send(("exit",))
+                connection.send(protocol.Exit())
         if process is not None:
             try:
                 process.wait(timeout)
@@ -291,7 +295,7 @@ class TrainerProcess:
         if connection is not None:
             connection.close()
 
-    def _send(self, message: tuple) -> None:
+    def _send(self, message: object) -> None:
         with self._send_lock:
             self._connection.send(message)
 
