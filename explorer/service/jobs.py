@@ -19,12 +19,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from explorer.config import TrainingConfig
 from explorer.service import protocol
-from explorer.store.records import ACTIVE_STATUSES
+from explorer.store.records import ACTIVE_STATUSES, Status
 
-ROLES = ("teacher", "student", "command")
+
+class Role(StrEnum):
+    """Who a requester is. A member is its own string ("teacher")."""
+
+    TEACHER = "teacher"
+    STUDENT = "student"
+    COMMAND = "command"  # the command line, on the server, with the teacher's rights
+
+
+ROLES = tuple(Role)
 
 
 @dataclass(frozen=True)
@@ -32,26 +42,26 @@ class Requester:
     """Who asks the service for something: a browser session or the command line.
 
     `session` is a random id the page gives each browser session (never an IP address, which
-    can be spoofed and behind a proxy is the same for everyone). `role` is one of ROLES.
+    can be spoofed and behind a proxy is the same for everyone). `role` is a Role.
     """
 
     session: str
-    role: str = "teacher"
+    role: str = Role.TEACHER
 
     @property
     def is_teacher(self) -> bool:
         """The teacher, or the command line, which runs on the server with the teacher's rights."""
-        return self.role in ("teacher", "command")
+        return self.role in (Role.TEACHER, Role.COMMAND)
 
     @property
     def label(self) -> str:
         """How others see this requester, e.g. "student 3f2a", "teacher", "command line"."""
-        if self.role == "command":
+        if self.role == Role.COMMAND:
             return "command line"
-        return "teacher" if self.role == "teacher" else f"student {self.session[:4]}"
+        return "teacher" if self.role == Role.TEACHER else f"student {self.session[:4]}"
 
 
-COMMAND_LINE = Requester("command", "command")
+COMMAND_LINE = Requester("command", Role.COMMAND)
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ class Progress:
 
     run_id: str
     config: TrainingConfig
-    status: str  # queued, running, complete, stopped, failed, interrupted
+    status: str  # a Status: queued, running, complete, stopped, failed, interrupted
     epoch: int = 0  # the epoch in progress (1-based), or the last one
     epochs: int = 0
     step: int = 0  # batches done in the current epoch
@@ -81,7 +91,7 @@ class Progress:
     def fraction(self) -> float:
         """Share of all batches done, 0..1."""
         total = self.epochs * self.steps_per_epoch
-        if self.status == "complete":
+        if self.status == Status.COMPLETE:
             return 1.0
         if not total:
             return 0.0
@@ -144,7 +154,9 @@ class Job:
         self.stop_event = threading.Event()
         self.done = threading.Event()
         self._lock = threading.Lock()
-        self._state = Progress(run_id=run_id, config=config, status="queued", epochs=config.epochs)
+        self._state = Progress(
+            run_id=run_id, config=config, status=Status.QUEUED, epochs=config.epochs
+        )
         self._started = 0.0
         # Called with the history after every finished epoch (the service saves it to the store).
         self.epoch_listener: Callable[[list[dict]], None] | None = None
@@ -167,7 +179,7 @@ class Job:
     def remaining_seconds(self) -> float:
         """How much longer it should train: its estimate less the time it has run."""
         state = self.snapshot()
-        if state.status == "running" and state.eta_seconds is not None:
+        if state.status == Status.RUNNING and state.eta_seconds is not None:
             return state.eta_seconds
         return max(0.0, self.estimate_seconds - state.elapsed_seconds)
 
@@ -186,7 +198,7 @@ class Job:
     # ProgressListener methods (explorer.training.loop), called on the worker thread.
     def on_start(self, epochs: int, steps: int, train_samples: int) -> None:
         self._started = time.perf_counter()
-        self.update(status="running", epochs=epochs, steps_per_epoch=steps, epoch=1, step=0)
+        self.update(status=Status.RUNNING, epochs=epochs, steps_per_epoch=steps, epoch=1, step=0)
 
     def on_batch(self, epoch: int, step: int, logs: dict) -> None:
         elapsed = time.perf_counter() - self._started

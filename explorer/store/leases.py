@@ -22,6 +22,10 @@ import shutil
 import socket
 import time
 
+from explorer.store.records import ACTIVE_STATUSES, Status, sql_statuses
+
+# The SQL spelling of "queued or running".
+_ACTIVE = sql_statuses(ACTIVE_STATUSES)
 # A lease not renewed for this long has expired. Holders renew every LEASE_SECONDS / 5.
 LEASE_SECONDS = 15.0
 # Instances registered by this process: a row with this process's id and host that is not one
@@ -67,7 +71,7 @@ class InstanceLeases:
         with self._connect() as connection:
             live = self._live_instances(connection)
             rows = connection.execute(
-                "SELECT run_id, owner FROM runs WHERE status IN ('queued', 'running')"
+                f"SELECT run_id, owner FROM runs WHERE status IN {_ACTIVE}"
             ).fetchall()
             orphans = [run_id for run_id, owner in rows if owner not in live]
             if not orphans:
@@ -93,16 +97,15 @@ class InstanceLeases:
 
     def _interrupt(self, connection, where: str, parameters: tuple, reason: str) -> int:
         rows = connection.execute(
-            f"SELECT run_id FROM runs WHERE status IN ('queued', 'running') AND {where}",
+            f"SELECT run_id FROM runs WHERE status IN {_ACTIVE} AND {where}",
             parameters,
         ).fetchall()
         for (run_id,) in rows:
             for leftover in self.runs_dir.glob(f".{run_id}-*"):  # files cut off half-written
                 shutil.rmtree(leftover, ignore_errors=True)
             connection.execute(
-                "UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? "
-                "WHERE run_id = ?",
-                (time.time(), reason, run_id),
+                "UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE run_id = ?",
+                (Status.INTERRUPTED.value, time.time(), reason, run_id),
             )
         return len(rows)
 

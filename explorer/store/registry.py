@@ -4,6 +4,7 @@
     store.register_instance(instance_id)                  # a server or command holding runs
     run_id, created = store.claim(config, key, "sample", owner=instance_id)
     store.mark_running(run_id, worker="local:4242"); store.save_progress(run_id, history)
+    store.mark_ended(run_id, message, Status.STOPPED)     # a run that ends without a result
     store.finish(run_id, result)                          # files first, then one transaction
     store.find_complete(key)                              # the cache lookup
     store.load_predictions(run_id)                        # per test digit; no pickle, ever
@@ -38,16 +39,22 @@ from explorer.config import MODEL_VERSION, TrainingConfig
 from explorer.store.connections import ConnectionPool
 from explorer.store.leases import InstanceLeases
 from explorer.store.records import (
+    ACTIVE_STATUSES,
     NoKerasModel,
     RunPredictions,
     RunRecord,
+    Status,
     StoreError,
     check_run_id,
+    sql_statuses,
 )
 
 RUN_FILE = "run.json"
 # The trained network in Keras' format; runs stored before it was kept have only weights.npz.
 MODEL_FILE = "model.keras"
+# The SQL spellings of the statuses that queries name.
+_ACTIVE = sql_statuses(ACTIVE_STATUSES)
+_COMPLETE = sql_statuses([Status.COMPLETE])
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -168,26 +175,27 @@ class RunStore(InstanceLeases):
             live = self._live_instances(connection)
             rows = connection.execute(
                 "SELECT run_id, owner, status, config_json FROM runs WHERE cache_key = ? AND "
-                "status IN ('complete', 'queued', 'running') "
-                "ORDER BY status = 'complete' DESC, created_at DESC",
+                f"status IN {sql_statuses([Status.COMPLETE, *ACTIVE_STATUSES])} "
+                f"ORDER BY status IN {_COMPLETE} DESC, created_at DESC",
                 (cache_key,),
             ).fetchall()
             for run_id, run_owner, status, config_json in rows:
                 if _config_problem(config_json) is None and (
-                    status == "complete" or run_owner in live
+                    status == Status.COMPLETE or run_owner in live
                 ):
                     return run_id, False
             run_id = secrets.token_hex(8)
             connection.execute(
                 "INSERT INTO runs (run_id, cache_key, config_json, data_source, model_version, "
                 "status, created_at, owner_pid, owner, requested_by) "
-                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     cache_key,
                     config.canonical_json(),
                     data_source,
                     MODEL_VERSION,
+                    Status.QUEUED.value,
                     time.time(),
                     os.getpid(),
                     owner,
@@ -197,7 +205,7 @@ class RunStore(InstanceLeases):
         return run_id, True
 
     def mark_running(self, run_id: str, worker: str | None = None) -> None:
-        self._update(run_id, status="running", started_at=time.time(), worker=worker)
+        self._update(run_id, status=Status.RUNNING.value, started_at=time.time(), worker=worker)
 
     def set_worker(self, run_id: str, worker: str) -> None:
         self._update(run_id, worker=worker)
@@ -206,16 +214,16 @@ class RunStore(InstanceLeases):
         """Record finished epochs as they come, so a stop or crash keeps the curve so far."""
         self._update(run_id, history_json=json.dumps(history))
 
-    def mark_failed(self, run_id: str, message: str, status: str = "failed") -> None:
-        self._update(run_id, status=status, error=message, finished_at=time.time())
+    def mark_ended(self, run_id: str, message: str, status: str = Status.FAILED) -> None:
+        """End a run without a result: failed (the default), stopped or interrupted, and why."""
+        self._update(run_id, status=Status(status).value, error=message, finished_at=time.time())
 
     def request_stop(self, run_id: str) -> bool:
         """Ask whoever trains `run_id` to stop it (they poll for this); False if not active."""
         check_run_id(run_id)
         with self._connect() as connection:
             cursor = connection.execute(
-                "UPDATE runs SET stop_requested = 1 WHERE run_id = ? AND status IN "
-                "('queued', 'running')",
+                f"UPDATE runs SET stop_requested = 1 WHERE run_id = ? AND status IN {_ACTIVE}",
                 (run_id,),
             )
             return cursor.rowcount > 0
@@ -225,7 +233,7 @@ class RunStore(InstanceLeases):
         with self._connect(write=False) as connection:
             rows = connection.execute(
                 "SELECT run_id FROM runs WHERE owner = ? AND stop_requested = 1 AND status IN "
-                "('queued', 'running')",
+                f"{_ACTIVE}",
                 (owner,),
             ).fetchall()
         return [run_id for (run_id,) in rows]
@@ -237,7 +245,7 @@ class RunStore(InstanceLeases):
         final_dir = self.runs_dir / run_id
         temporary = Path(tempfile.mkdtemp(prefix=f".{run_id}-", dir=self.runs_dir))
         columns = {
-            "status": "stopped" if result.stopped else "complete",
+            "status": (Status.STOPPED if result.stopped else Status.COMPLETE).value,
             "finished_at": time.time(),
             "history_json": json.dumps(result.history),
             "summary_json": json.dumps(result.summary()),
@@ -262,7 +270,7 @@ class RunStore(InstanceLeases):
             os.replace(temporary, final_dir)
         except OSError as error:
             shutil.rmtree(temporary, ignore_errors=True)
-            self.mark_failed(run_id, f"Could not save the run's files: {error}")
+            self.mark_ended(run_id, f"Could not save the run's files: {error}")
             raise StoreError(f"Could not save run {run_id}: {error}") from error
         self._update(run_id, **columns)
         return self.get(run_id)
@@ -301,14 +309,14 @@ class RunStore(InstanceLeases):
     def find_complete(self, cache_key: str) -> RunRecord | None:
         """The newest complete run for `cache_key`: the cache lookup."""
         rows = self._select(
-            "WHERE cache_key = ? AND status = 'complete' ORDER BY finished_at DESC", (cache_key,)
+            f"WHERE cache_key = ? AND status IN {_COMPLETE} ORDER BY finished_at DESC", (cache_key,)
         )
-        return next((record for record in rows if record.status == "complete"), None)
+        return next((record for record in rows if record.status == Status.COMPLETE), None)
 
     def find_latest(self, cache_key: str) -> RunRecord | None:
         """The newest readable run for `cache_key` whatever its status (a stopped one, say)."""
         rows = self._select("WHERE cache_key = ? ORDER BY created_at DESC", (cache_key,))
-        return next((record for record in rows if record.status != "damaged"), None)
+        return next((record for record in rows if record.status != Status.DAMAGED), None)
 
     def list_runs(
         self, statuses: tuple[str, ...] | None = None, limit: int | None = None
@@ -401,7 +409,7 @@ def record_from_row(row: dict[str, Any]) -> RunRecord:
     }
     problem = _config_problem(row["config_json"])
     if problem is not None:
-        return RunRecord(config=None, status="damaged", error=problem, **base)
+        return RunRecord(config=None, status=Status.DAMAGED, error=problem, **base)
     try:
         confusion = row["confusion_json"]
         return RunRecord(
@@ -420,7 +428,9 @@ def record_from_row(row: dict[str, Any]) -> RunRecord:
             **base,
         )
     except (ValueError, TypeError) as error:
-        return RunRecord(config=None, status="damaged", error=f"Unreadable row: {error}", **base)
+        return RunRecord(
+            config=None, status=Status.DAMAGED, error=f"Unreadable row: {error}", **base
+        )
 
 
 def _config_problem(config_json: str) -> str | None:

@@ -65,7 +65,7 @@ def test_stop_requests_reach_the_owner_through_the_store(tmp_path):
     assert store.stop_requests("cccccccccccccccc") == []
     assert store.request_stop(run_id) is True
     assert store.stop_requests("cccccccccccccccc") == [run_id]
-    store.mark_failed(run_id, "stopped", "stopped")
+    store.mark_ended(run_id, "stopped", "stopped")
     assert store.request_stop(run_id) is False  # not active any more
 
 
