@@ -102,7 +102,8 @@ def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: f
         os.nice(CHILD_NICENESS)
     os.environ["EXPLORER_TRAINING_THREADS"] = str(threads)
     threading.Thread(target=beat, daemon=True).start()
-    from explorer.training.loop import load_tensorflow, train, warm_up
+    from explorer.training.loop import train, warm_up
+    from explorer.training.runtime import load_tensorflow
 
     with _quiet_stderr():  # TensorFlow's start-up banner is noise in a teacher's terminal
         load_tensorflow()  # now, while nobody waits

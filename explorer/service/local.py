@@ -39,7 +39,7 @@ from typing import Any
 from explorer.data.sources import MnistData
 from explorer.service import protocol
 from explorer.service.jobs import Job, TrainingFailed, TrainingInterrupted
-from explorer.training.loop import training_threads
+from explorer.training.runtime import training_threads
 
 # How often the server checks the stop button and the child's health while waiting for messages.
 POLL_SECONDS = 0.1

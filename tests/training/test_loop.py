@@ -179,9 +179,9 @@ def test_a_warmed_up_trainer_gives_the_bits_of_a_cold_one(sample_data):
 def test_training_threads_follow_the_cpu_kind_and_the_workers(
     monkeypatch, kind, cores, workers, chosen, expected
 ):
-    from explorer.training import loop
+    from explorer.training import runtime
 
-    monkeypatch.setattr(loop, "cpu_kind", lambda: kind)
-    monkeypatch.setattr(loop.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(runtime, "cpu_kind", lambda: kind)
+    monkeypatch.setattr(runtime.os, "cpu_count", lambda: cores)
     monkeypatch.setenv("EXPLORER_TRAINING_THREADS", chosen)
-    assert loop.training_threads(workers) == expected
+    assert runtime.training_threads(workers) == expected
