@@ -34,7 +34,6 @@ from explorer.service.jobs import Job, Reporter, TrainingFailed, TrainingInterru
 
 POLL_SECONDS = 0.2
 STOP_GRACE_SECONDS = 5.0
-MAX_CALLS = 50
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 

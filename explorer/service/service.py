@@ -51,9 +51,6 @@ from explorer.store.leases import LEASE_SECONDS, new_instance_id
 from explorer.store.records import RunPredictions, RunRecord, Status, StoreError
 from explorer.store.registry import RunStore
 
-# Every service of this process, so tests and clean exits can end them all.
-_ALL: weakref.WeakSet[TrainingService] = weakref.WeakSet()
-
 SERVER_STOPPED = "The server stopped before it finished."
 # The class server's teacher token, in the run store's folder (see `teacher_token`).
 TOKEN_FILE = "teacher_token"
@@ -105,7 +102,6 @@ class TrainingService:
         self._heart = threading.Thread(target=self._heartbeat, name="lease", daemon=True)
         self._heart.start()
         atexit.register(_end_at_exit, weakref.ref(self))
-        _ALL.add(self)
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -550,11 +546,6 @@ class TrainingService:
                 self.store.interrupt_expired()
             except StoreError:  # a full disk, say: the lease is retried on the next beat
                 traceback.print_exc()
-
-
-def all_services() -> list[TrainingService]:
-    """Every service of this process still alive (tests shut down the ones they made)."""
-    return list(_ALL)
 
 
 def _end_at_exit(reference: weakref.ref) -> None:

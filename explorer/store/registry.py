@@ -331,14 +331,6 @@ class RunStore(InstanceLeases):
             records = [record for record in records if record.status in statuses]
         return records[:limit] if limit is not None else records
 
-    def active_owners(self) -> dict[str, str | None]:
-        """Run id -> owner of every queued or running run."""
-        with self._connect(write=False) as connection:
-            rows = connection.execute(
-                "SELECT run_id, owner FROM runs WHERE status IN ('queued', 'running')"
-            ).fetchall()
-        return dict(rows)
-
     def has_files(self, run_id: str) -> bool:
         """Whether both files of a finished run are in place (a cheap check: no reading)."""
         folder = self.runs_dir / check_run_id(run_id)
