@@ -127,35 +127,21 @@ def realistic_result(config, data, epochs: int | None = None, seed: int = 0):
 
 
 def seed_store(home: str | Path, data, configs) -> list[str]:
-    """Store a complete run for each config under `data.fingerprint`; returns their run ids."""
-    from explorer.store.leases import new_instance_id
-    from explorer.store.registry import RunStore
+    """Store a complete run of realistic size for each config (testkit.store.seed_store, under
+    a lease); returns their run ids."""
+    from testkit import store
 
-    store = RunStore(home)
-    owner = new_instance_id()  # a lease, so that a running server never takes them for orphans
-    store.register_instance(owner)
-    run_ids = []
-    for index, config in enumerate(configs):
-        key = config.cache_key(data.fingerprint)
-        run_id, created = store.claim(config, key, data.source, owner=owner)
-        if created:
-            store.mark_running(run_id)
-            store.finish(run_id, realistic_result(config, data, seed=index))
-        run_ids.append(run_id)
-    return run_ids
+    def result_for(index, config):
+        return realistic_result(config, data, seed=index)
+
+    return store.seed_store(home, data, configs, result_for)
 
 
 def count_runs(home: str | Path, cache_key: str | None = None) -> dict[str, int]:
-    """Rows in the run store by status (all keys, or one cache key)."""
-    import sqlite3
-    from contextlib import closing
+    """Runs in the store by status (all keys, or one cache key): testkit.store.count_runs."""
+    from testkit import store
 
-    with closing(sqlite3.connect(Path(home) / "runs.db")) as connection:
-        where, params = ("WHERE cache_key = ?", (cache_key,)) if cache_key else ("", ())
-        rows = connection.execute(
-            f"SELECT status, COUNT(*) FROM runs {where} GROUP BY status", params
-        ).fetchall()
-    return dict(rows)
+    return store.count_runs(home, cache_key)
 
 
 # -- /proc -----------------------------------------------------------------------------------
