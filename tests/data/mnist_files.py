@@ -246,6 +246,12 @@ def write_npz_bomb(path: Path, images: int = BOMB_IMAGES, zip_header_lies=False)
     return write_zip(path, members)
 
 
+# What reading a bomb (a small file that unpacks to gigabytes) may take before it is refused.
+PEAK_MEMORY_LIMIT_BYTES = 200 * 1024 * 1024
+# Refusing a bomb takes milliseconds; reading one took 15 seconds. Generous for a busy machine.
+SECONDS_LIMIT = 3
+
+
 class MemoryAndTime:
     """Measure a `with` block: `peak_bytes` of memory it allocated (tracemalloc sees NumPy's
     arrays too) and the `seconds` it took."""

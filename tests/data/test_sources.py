@@ -44,13 +44,6 @@ from tests.data.mnist_files import (
 FULL_MNIST_DIR = os.environ.get("EXPLORER_DATA_DIR", "")
 
 
-@pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch, tmp_path):
-    """No data folder from the environment and an empty Keras home, so only fixtures are used."""
-    monkeypatch.delenv("EXPLORER_DATA_DIR", raising=False)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
-
-
 def test_explicit_folder_wins_over_environment_and_cache(tmp_path, monkeypatch):
     explicit = write_npz(tmp_path / "explicit" / "mnist.npz", small_arrays(seed=1)).parent
     monkeypatch.setenv(
