@@ -167,3 +167,16 @@ def test_a_run_whose_files_are_gone_is_trained_again_at_once(service):
     again = service.submit(CONFIG)
     assert not again.cached and again.run_id != first.run_id
     assert service.wait(again.run_id, timeout=10).status == "complete"
+
+
+def test_the_teacher_token_is_made_once_and_kept_for_the_servers_account_only(tmp_path, service):
+    token = service.teacher_token()
+    path = tmp_path / "teacher_token"
+    assert path.read_text() == token and len(token) >= 16
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert service.teacher_token() == token  # read back, not made again
+
+
+def test_the_service_says_how_many_runs_train_at_once_and_what_a_start_costs(service):
+    assert service.slots == 1  # this process, one worker thread
+    assert service.start_seconds() == 0.0  # nothing to start in this process
