@@ -4,6 +4,7 @@ Use `load_mnist()` and read `.describe()` / `.notes` to tell the class where the
 
     data = load_mnist()                 # or load_mnist("path/to/folder")
     data.x_train, data.y_train          # (n, 28, 28) uint8 and (n,) uint8, read-only
+    read_mnist_folder("path/to/folder") # the four arrays of one folder, npz or IDX files
 
 Search order: an explicit folder (`data_dir` or env `EXPLORER_DATA_DIR`, holding `mnist.npz` or
 the four IDX files), Keras' cache (`$KERAS_HOME/datasets/mnist.npz` or
