@@ -33,11 +33,9 @@ import asyncio
 import contextlib
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -132,10 +130,15 @@ async def browser_trips(page, hidden1: int, untrained_back: bool, trips: int = 5
 
 
 def run_row(home: str, key: str) -> tuple | None:
-    with closing(sqlite3.connect(Path(home) / "runs.db")) as connection:
-        return connection.execute(
-            "SELECT status, started_at, finished_at FROM runs WHERE cache_key = ?", (key,)
-        ).fetchone()
+    """(status, started_at, finished_at) of the newest run of `key`, or None."""
+    from explorer.store.registry import RunStore
+
+    store = RunStore(home)
+    try:
+        record = store.find_latest(key)
+    finally:
+        store.close()
+    return None if record is None else (record.status, record.started_at, record.finished_at)
 
 
 def cpu_now(server_pid: int, trainer) -> dict:

@@ -253,7 +253,7 @@ def warm(setting: Setting, made_at: float) -> None:
 
     service = setting.service
     service.warm()
-    slots = service.executor.slots
+    slots = service.slots
     requests = [
         (small(3 + slot, 99_999), Requester(f"warm-{slot}", "student")) for slot in range(slots)
     ]

@@ -8,8 +8,9 @@
 - `seed_store(home, data, configs)`: complete runs made with testkit.fakes.fake_result, keyed with
   the real data fingerprint, with artifacts of realistic size (random weights of the real layer
   shapes, random probabilities), so loading them costs what loading a real run costs.
-- `/proc` readers (peak and current RSS, CPU time, TensorFlow mapped, cores busy on the machine
-  and in this benchmark's processes: `CpuWindow`), stats, table, JSON out.
+- process readers (psutil: CPU time, descendants, cores busy on the machine and in this
+  benchmark's processes: `CpuWindow`; /proc: peak and current RSS, TensorFlow mapped), stats,
+  table, JSON out.
 - `announce(name)`: prints the cores, the CPU and the load average at the start.
 """
 
@@ -26,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -127,40 +130,29 @@ def realistic_result(config, data, epochs: int | None = None, seed: int = 0):
 
 
 def seed_store(home: str | Path, data, configs) -> list[str]:
-    """Store a complete run for each config under `data.fingerprint`; returns their run ids."""
-    from explorer.store.registry import RunStore, new_instance_id
+    """Store a complete run of realistic size for each config (testkit.store.seed_store, under
+    a lease); returns their run ids."""
+    from testkit import store
 
-    store = RunStore(home)
-    owner = new_instance_id()  # a lease, so that a running server never takes them for orphans
-    store.register_instance(owner)
-    run_ids = []
-    for index, config in enumerate(configs):
-        key = config.cache_key(data.fingerprint)
-        run_id, created = store.claim(config, key, data.source, owner=owner)
-        if created:
-            store.mark_running(run_id)
-            store.finish(run_id, realistic_result(config, data, seed=index))
-        run_ids.append(run_id)
-    return run_ids
+    def result_for(index, config):
+        return realistic_result(config, data, seed=index)
+
+    return store.seed_store(home, data, configs, result_for)
 
 
 def count_runs(home: str | Path, cache_key: str | None = None) -> dict[str, int]:
-    """Rows in the run store by status (all keys, or one cache key)."""
-    import sqlite3
-    from contextlib import closing
+    """Runs in the store by status (all keys, or one cache key): testkit.store.count_runs."""
+    from testkit import store
 
-    with closing(sqlite3.connect(Path(home) / "runs.db")) as connection:
-        where, params = ("WHERE cache_key = ?", (cache_key,)) if cache_key else ("", ())
-        rows = connection.execute(
-            f"SELECT status, COUNT(*) FROM runs {where} GROUP BY status", params
-        ).fetchall()
-    return dict(rows)
+    return store.count_runs(home, cache_key)
 
 
-# -- /proc -----------------------------------------------------------------------------------
+# -- processes -------------------------------------------------------------------------------
 
 
 def proc_status_kib(pid: int, field: str) -> int:
+    """A field of /proc/PID/status in KiB: VmRSS, or VmHWM, the peak, which psutil does not
+    give."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1])
@@ -168,34 +160,32 @@ def proc_status_kib(pid: int, field: str) -> int:
 
 
 def descendants(pid: int) -> list[int]:
-    found, pending = [], [pid]
-    while pending:
-        parent = pending.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            try:
-                children = [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found += children
-            pending += children
-    return found
+    """The process ids of `pid`'s children, their children and so on (none if it is gone)."""
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (its threads included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process (its threads included); ProcessLookupError (an
+    OSError) if it is gone."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error as error:
+        raise ProcessLookupError(f"process {pid} is gone") from error
+    return times.user + times.system
 
 
 def machine_busy_seconds() -> float:
-    """CPU-seconds spent by every process on the machine so far (all cores; /proc/stat).
+    """CPU-seconds spent by every process on the machine so far (all cores), idle and waiting
+    for the disk left out.
 
     The difference over a window, divided by its length, is how many cores were busy: with our
     own processes' CPU time subtracted, what other work took from this benchmark.
     """
-    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    times = psutil.cpu_times()
+    return times.user + times.nice + times.system + times.irq + times.softirq + times.steal
 
 
 def tensorflow_mapped(pid: int) -> bool:
@@ -247,13 +237,10 @@ def wait_for_quiet(
 
 
 def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    position = (len(ordered) - 1) * share
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    """The `share` (0..1) percentile, interpolated between the two nearest values."""
+    import numpy as np
+
+    return float(np.percentile(values, share * 100)) if values else float("nan")
 
 
 def summary(values: list[float]) -> dict[str, float]:

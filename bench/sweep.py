@@ -60,7 +60,7 @@ def one_sweep(service, seed: int) -> dict:
     spec = spec_for(seed)
     configs = sweep_configs(spec)
     records = {config: service.latest(config) for config in configs}
-    plan = plan_runs(configs, service.estimate, records, service.executor.slots)
+    plan = plan_runs(configs, service.estimate, records, service.slots)
     teacher = Requester(f"sweep-{seed}", "teacher")
     with common.CpuWindow() as cpu:
         began = time.monotonic()

@@ -86,7 +86,8 @@ def product_worker(
     each side's accuracy is a median over different initial weights and orders."""
     from explorer.config import TrainingConfig
     from explorer.data.sources import load_mnist
-    from explorer.training.loop import configure_tensorflow, train
+    from explorer.training.loop import train
+    from explorer.training.runtime import configure_tensorflow
 
     data = load_mnist(data_dir)
     configure_tensorflow(0)  # TensorFlow loads once per training process, not per training
@@ -159,7 +160,7 @@ def main() -> None:
 
     from explorer.config import TrainingConfig, cpu_kind, fast_precision
     from explorer.model import train_flops_per_sample
-    from explorer.training.loop import training_threads
+    from explorer.training.runtime import training_threads
 
     rate = matmul_rate()
     print(f"CPU kind: {cpu_kind()} (training threads: {training_threads() or 'all cores'})")

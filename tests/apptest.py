@@ -18,3 +18,12 @@ def alerts(app, kind: str) -> list[str]:
         if f"plain-{kind}" in element.proto.body
     ]
     return own + plain
+
+
+def page_service():
+    """The service the page in AppTest uses: AppTest runs the page in this process, so the
+    server's shared service (explorer.ui.resources) is this process's too."""
+    from explorer.ui import roles
+    from explorer.ui.resources import get_service
+
+    return get_service(roles.class_mode())

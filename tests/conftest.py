@@ -24,14 +24,12 @@ def offline_environment(monkeypatch, tmp_path_factory):
     monkeypatch.delenv("EXPLORER_DATA_DIR", raising=False)  # tests opt in via FULL_MNIST_DIR
     monkeypatch.setenv("EXPLORER_HOME", str(tmp_path_factory.mktemp("explorer-home")))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("keras-home")))
-    from explorer.service import service
+    from testkit.services import services_made
 
-    before = set(service.all_services())
-    yield
     # Services made by a test (the page's train in child processes) end with it; those of a
     # module-scoped fixture live on.
-    for made in set(service.all_services()) - before:
-        made.shutdown()
+    with services_made():
+        yield
 
 
 @pytest.fixture(scope="session")

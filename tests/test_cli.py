@@ -211,7 +211,7 @@ def test_predict_refuses_what_it_cannot_use_with_status_2(tmp_path, sample_data,
     (tmp_path / "notes.png").write_text("not a picture")
     store = RunStore()  # this test's own empty EXPLORER_HOME
     failed, _ = store.claim(QUICK_CONFIG, "key", "sample")
-    store.mark_failed(failed, "it broke")
+    store.mark_ended(failed, "it broke")
     cases = [
         (["predict", UNKNOWN_RUN, str(tmp_path / "notes.png")], "is not an image"),
         (["predict", UNKNOWN_RUN, str(tmp_path / "absent.png")], "There is no file"),

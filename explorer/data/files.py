@@ -1,9 +1,10 @@
-"""Read MNIST files from disk and check that the arrays really are MNIST.
+"""Read MNIST's IDX files from disk, and check that arrays really are MNIST.
 
-Use `read_mnist_folder(folder)` to get `(x_train, y_train, x_test, y_test)` from a folder
-holding `mnist.npz` or Yann LeCun's four IDX files (`train-images-idx3-ubyte` and friends,
-gzipped `.gz` or not). For single files: `read_npz(path)`, `read_idx(path, IMAGES_MAGIC)`,
-`read_idx(path, LABELS_MAGIC)`. Images come back as `(n, 28, 28)` uint8, labels as `(n,)`.
+Use `read_idx_folder(folder)` to get `(x_train, y_train, x_test, y_test)` from a folder holding
+Yann LeCun's four IDX files (`train-images-idx3-ubyte` and friends, gzipped `.gz` or not), or
+`read_idx(path, IMAGES_MAGIC)` / `read_idx(path, LABELS_MAGIC)` for one file. Images come back
+as `(n, 28, 28)` uint8, labels as `(n,)`. `explorer.data.npz` reads `mnist.npz` with the checks
+kept here, and `explorer.data.sources.read_mnist_folder` reads whichever a folder holds.
 
 Files may be damaged or hostile (a 3 MB gzip file can unpack to 3 GB), so:
 
@@ -24,11 +25,9 @@ from __future__ import annotations
 
 import errno
 import gzip
-import math
 import os
 import stat
 import struct
-import zipfile
 import zlib
 from pathlib import Path
 
@@ -39,7 +38,6 @@ LABELS_MAGIC = 2049
 IMAGE_SIDE = 28
 IMAGE_BYTES = IMAGE_SIDE * IMAGE_SIDE
 NPZ_FILE_NAME = "mnist.npz"
-NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 IDX_FILE_NAMES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -50,21 +48,9 @@ IDX_FILE_NAMES = (
 # MNIST has 60,000 training and 10,000 test images. No MNIST file holds more than both together,
 # so a header claiming more is damaged or hostile (a "zip bomb") and is refused before reading.
 MAX_MNIST_IMAGES = 70_000
-# Labels in an npz may be any integer type; the widest, int64, takes 8 bytes per label.
-MAX_LABEL_BYTES = 8
-# np.load refuses longer .npy headers too; MNIST's are 128 bytes.
-NPY_HEADER_MAX_BYTES = 10_000
-# Opening a zip file parses its whole list of members (the "central directory") into Python
-# objects, about 550 bytes each. MNIST's lists four members in under 1 KB; a list of millions
-# would cost gigabytes and minutes before any other check could run.
-MAX_ZIP_DIRECTORY_BYTES = 64 * 1024
 READ_CHUNK_BYTES = 4 * 1024 * 1024
 _GZIP_SIGNATURE = b"\x1f\x8b"
 _KIND_BY_MAGIC = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}
-_ZIP_END = struct.Struct("<4s4H2LH")  # "end of central directory" record
-_ZIP64_END_LOCATOR = struct.Struct("<4sLQL")
-_ZIP64_END = struct.Struct("<4sQ2H2L4Q")
-_ZIP_ENCRYPTED_FLAG = 0x1
 
 
 class MnistFileError(ValueError):
@@ -94,7 +80,7 @@ def entry_exists(path: str | os.PathLike) -> bool:
     return True
 
 
-def _cause(error: OSError) -> str:
+def os_error_cause(error: OSError) -> str:
     """Why a path cannot be used, in words to follow its name in a message."""
     if isinstance(error, PermissionError):
         return "cannot be read: permission denied (on it, or on a folder on its path)"
@@ -123,10 +109,10 @@ def _status(path: Path, what: str) -> os.stat_result:
             except OSError:
                 target = "what it points to does not exist"
             raise MnistFileError(f"{what} {path} is a broken symbolic link: {target}") from error
-        raise MnistFileError(f"{what} {path} {_cause(error)}") from error
+        raise MnistFileError(f"{what} {path} {os_error_cause(error)}") from error
 
 
-def _check_folder(folder: Path) -> None:
+def check_folder(folder: Path) -> None:
     mode = _status(folder, "MNIST folder").st_mode
     if stat.S_ISREG(mode):
         raise MnistFileError(f"MNIST folder {folder} is a file, not a folder")
@@ -134,7 +120,7 @@ def _check_folder(folder: Path) -> None:
         raise MnistFileError(f"MNIST folder {folder} is not a folder")
 
 
-def _check_file(path: Path, what: str) -> None:
+def check_file(path: Path, what: str) -> None:
     """Raise `MnistFileError` unless `path` is a regular file with something in it."""
     status = _status(path, what)
     if stat.S_ISDIR(status.st_mode):
@@ -155,13 +141,13 @@ def _is_regular_file(path: Path) -> bool:
         return False
 
 
-def _out_of_memory(what: str, path) -> MnistFileError:
+def out_of_memory(what: str, path) -> MnistFileError:
     return MnistFileError(
         f"{what} {path} could not be read: the computer ran out of memory while reading it"
     )
 
 
-def _read_exactly(stream, size: int) -> bytearray:
+def read_exactly(stream, size: int) -> bytearray:
     """Read `size` bytes, or fewer if the stream ends first (callers check the length).
 
     Reads in chunks, so a decompressing stream never unpacks more than one chunk at a time,
@@ -195,7 +181,7 @@ def read_idx(path: str | os.PathLike, expected_magic: int) -> np.ndarray:
             f"(labels), not {expected_magic!r}"
         )
     path = Path(path)
-    _check_file(path, "IDX file")
+    check_file(path, "IDX file")
     try:
         return _read_idx_file(path, expected_magic)
     except MemoryError:
@@ -206,8 +192,8 @@ def read_idx(path: str | os.PathLike, expected_magic: int) -> np.ndarray:
             f"IDX file {path} is a damaged or truncated gzip file ({type(error).__name__}: {error})"
         ) from error
     except OSError as error:
-        raise MnistFileError(f"IDX file {path} {_cause(error)}") from error
-    raise _out_of_memory("IDX file", path)
+        raise MnistFileError(f"IDX file {path} {os_error_cause(error)}") from error
+    raise out_of_memory("IDX file", path)
 
 
 def _read_idx_file(path: Path, expected_magic: int) -> np.ndarray:
@@ -237,7 +223,7 @@ def _read_idx_stream(stream, path: Path, expected_magic: int, size_on_disk: int 
     """
     kind = _KIND_BY_MAGIC[expected_magic]
     header_size = 16 if expected_magic == IMAGES_MAGIC else 8
-    header = _read_exactly(stream, header_size)
+    header = read_exactly(stream, header_size)
     if len(header) < 4:
         raise MnistFileError(
             f"IDX file {path} is too short to be an IDX file ({len(header)} bytes)"
@@ -280,7 +266,7 @@ def _read_idx_stream(stream, path: Path, expected_magic: int, size_on_disk: int 
             "an MNIST file"
         )
 
-    body = _read_exactly(stream, claimed_bytes)
+    body = read_exactly(stream, claimed_bytes)
     if len(body) < claimed_bytes:
         raise MnistFileError(
             f"IDX file {path} is truncated: header says {count} {kind} "
@@ -322,7 +308,7 @@ def read_idx_folder(
     the folder is missing, holds only some of the files, or any file is bad.
     """
     folder = Path(folder)
-    _check_folder(folder)
+    check_folder(folder)
     found = {name: find_idx_file(folder, name) for name in IDX_FILE_NAMES}
     missing = [f"{name}(.gz)" for name, path in found.items() if path is None]
     if len(missing) == len(IDX_FILE_NAMES):
@@ -340,228 +326,6 @@ def read_idx_folder(
     )
     validate_mnist_arrays(*arrays, origin=f"MNIST folder {folder}")
     return arrays
-
-
-def read_mnist_folder(
-    folder: str | os.PathLike,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Read `(x_train, y_train, x_test, y_test)` from `folder/mnist.npz` or its four IDX files.
-
-    Raises `MnistFileError` naming the folder or file if anything is missing or broken.
-    """
-    try:
-        folder = Path(folder).expanduser()
-    except RuntimeError as error:  # "~" or "~user" with no known home folder
-        raise MnistFileError(f"MNIST folder {folder}: {error}") from error
-    _check_folder(folder)
-    if entry_exists(folder / NPZ_FILE_NAME):
-        return read_npz(folder / NPZ_FILE_NAME)
-    return read_idx_folder(folder)
-
-
-# ---- npz files -------------------------------------------------------------------------------
-
-
-def read_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Read `(x_train, y_train, x_test, y_test)` from a Keras-style `mnist.npz`.
-
-    Never unpickles (arrays of Python objects are refused). Raises `MnistFileError` naming the
-    file if it is missing, unreadable, empty, damaged, lacks one of the four arrays, or holds
-    more than MNIST.
-    """
-    path = Path(path)
-    return _read_npz_path(path, str(path))
-
-
-def read_npz_source(source, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Like `read_npz`, for a path or a seekable binary file object (e.g. `io.BytesIO`); `name`
-    is for messages."""
-    if isinstance(source, str | os.PathLike):
-        return _read_npz_path(Path(source), name)
-    return _read_npz_guarded(source, name)
-
-
-def _read_npz_path(path: Path, name: str):
-    _check_file(path, "npz file")
-    try:
-        with open(path, "rb") as stream:
-            return _read_npz_guarded(stream, name)
-    except OSError as error:  # from open itself: reading's own errors are explained inside
-        raise MnistFileError(f"npz file {name} {_cause(error)}") from error
-
-
-def _read_npz_guarded(stream, name: str):
-    """`_read_npz_stream`, with every failure of the libraries below it turned into an
-    `MnistFileError` naming the file."""
-    try:
-        return _read_npz_stream(stream, name)
-    except MnistFileError:
-        raise
-    except MemoryError:
-        pass  # raised below, once this block has let go of the failed read's memory
-    except OSError as error:
-        raise MnistFileError(f"npz file {name} {_cause(error)}") from error
-    except (
-        EOFError,
-        zipfile.BadZipFile,
-        zlib.error,
-        struct.error,
-        ValueError,
-        NotImplementedError,
-        RuntimeError,
-    ) as error:
-        raise MnistFileError(
-            f"npz file {name} is damaged or is not a NumPy .npz file ({type(error).__name__}: "
-            f"{error})"
-        ) from error
-    raise _out_of_memory("npz file", name)
-
-
-def _read_npz_stream(stream, name: str):
-    directory_size = _zip_directory_size(stream)
-    if directory_size is None:
-        raise MnistFileError(f"npz file {name} is not an .npz archive (it is not a zip file)")
-    if directory_size > MAX_ZIP_DIRECTORY_BYTES:
-        raise MnistFileError(
-            f"npz file {name} lists far more members than an MNIST .npz (its list takes "
-            f"{directory_size:,} bytes); it is not MNIST, and it is not opened because that "
-            "could fill the memory"
-        )
-    stream.seek(0)
-    with zipfile.ZipFile(stream) as archive:
-        # NumPy names each array's member "<key>.npy".
-        members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
-        missing = [key for key in NPZ_KEYS if key not in members]
-        if missing:
-            raise MnistFileError(
-                f"npz file {name} is missing the arrays {', '.join(missing)} "
-                f"(it holds: {', '.join(members) or 'nothing'})"
-            )
-        return tuple(_read_npz_member(archive, members[key], key, name) for key in NPZ_KEYS)
-
-
-def _zip_directory_size(stream) -> int | None:
-    """How many bytes the zip's list of members takes, read from its end records as `zipfile`
-    reads them (taking the largest where they disagree); None if `stream` is not a zip file."""
-    file_size = stream.seek(0, os.SEEK_END)
-    # The end record is the last 22 bytes, unless a comment of up to 65,535 bytes follows it.
-    tail_start = max(0, file_size - _ZIP_END.size - 0xFFFF)
-    stream.seek(tail_start)
-    tail = stream.read()
-    end = len(tail) - _ZIP_END.size
-    if not (end >= 0 and tail[end : end + 4] == b"PK\x05\x06" and tail[-2:] == b"\0\0"):
-        end = tail.rfind(b"PK\x05\x06")
-        if end < 0 or len(tail) - end < _ZIP_END.size:
-            return None
-    sizes = [_ZIP_END.unpack_from(tail, end)[5]]
-    # A zip64 locator right before the end record points to a zip64 end record, whose size
-    # replaces the one above. Python versions look for that record right before the locator or
-    # where the locator says; both places are checked.
-    locator_at = tail_start + end - _ZIP64_END_LOCATOR.size
-    if locator_at >= 0:
-        stream.seek(locator_at)
-        locator = stream.read(_ZIP64_END_LOCATOR.size)
-        if len(locator) == _ZIP64_END_LOCATOR.size and locator[:4] == b"PK\x06\x07":
-            pointed_at = _ZIP64_END_LOCATOR.unpack(locator)[2]
-            for record_at in (locator_at - _ZIP64_END.size, pointed_at):
-                if 0 <= record_at <= file_size - _ZIP64_END.size:
-                    stream.seek(record_at)
-                    record = stream.read(_ZIP64_END.size)
-                    if record[:4] == b"PK\x06\x06":
-                        sizes.append(_ZIP64_END.unpack(record)[8])
-    return max(sizes)
-
-
-def _read_npz_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, name: str):
-    """Read one array, checking the zip's and the .npy header's sizes before unpacking."""
-    is_images = key.startswith("x_")
-    if is_images:
-        limit_bytes = MAX_MNIST_IMAGES * IMAGE_BYTES
-        limit = f"the {MAX_MNIST_IMAGES:,} images of {IMAGE_SIDE}x{IMAGE_SIDE} uint8 pixels"
-    else:
-        limit_bytes = MAX_MNIST_IMAGES * MAX_LABEL_BYTES
-        limit = f"the {MAX_MNIST_IMAGES:,} labels"
-    if info.file_size > limit_bytes + NPY_HEADER_MAX_BYTES:
-        raise MnistFileError(
-            f"npz file {name}: '{key}' unpacks to {info.file_size:,} bytes, more than {limit} "
-            "MNIST has at most; it is not MNIST, and it is not unpacked because it could fill "
-            "the memory"
-        )
-    if info.flag_bits & _ZIP_ENCRYPTED_FLAG:
-        raise MnistFileError(
-            f"npz file {name}: '{key}' is encrypted (password-protected); save the arrays with "
-            "numpy.savez or numpy.savez_compressed instead"
-        )
-    # Only deflate lets us bound how much one read unpacks; bzip2 or lzma can unpack gigabytes
-    # from a few kilobytes at once. NumPy writes stored or deflated members.
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise MnistFileError(
-            f"npz file {name}: '{key}' is packed with zip method {info.compress_type}; only "
-            "the methods numpy.savez and numpy.savez_compressed use (stored, deflated) are read"
-        )
-    with archive.open(info) as member:
-        shape, fortran_order, dtype = _read_npy_header(member, key, name)
-        _check_npy_header(shape, dtype, key, name, limit)
-        data_bytes = math.prod(shape) * dtype.itemsize
-        body = _read_exactly(member, data_bytes)
-        if len(body) < data_bytes:
-            raise MnistFileError(
-                f"npz file {name}: '{key}' is truncated: its header says shape {shape} "
-                f"({data_bytes:,} bytes) but it holds only {len(body):,} bytes"
-            )
-        # Reading one byte more also makes zipfile verify the member's checksum.
-        if member.read(1):
-            raise MnistFileError(
-                f"npz file {name}: '{key}' holds more data than its header says (shape {shape})"
-            )
-    return np.frombuffer(body, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
-
-
-def _read_npy_header(member, key: str, name: str):
-    """Return `(shape, fortran_order, dtype)` from the .npy header at the start of `member`."""
-    try:
-        version = np.lib.format.read_magic(member)
-        if version == (1, 0):
-            return np.lib.format.read_array_header_1_0(member, max_header_size=NPY_HEADER_MAX_BYTES)
-        if version == (2, 0):
-            return np.lib.format.read_array_header_2_0(member, max_header_size=NPY_HEADER_MAX_BYTES)
-    except ValueError as error:
-        raise MnistFileError(
-            f"npz file {name}: '{key}' is not a NumPy array, or its header is damaged ({error})"
-        ) from error
-    raise MnistFileError(
-        f"npz file {name}: '{key}' uses .npy format version {version[0]}.{version[1]}, which "
-        "MNIST arrays never need; save it again with numpy.savez"
-    )
-
-
-def _check_npy_header(shape, dtype: np.dtype, key: str, name: str, limit: str) -> None:
-    if dtype.hasobject:
-        raise MnistFileError(
-            f"npz file {name} holds '{key}' as an array of Python objects (pickled data); "
-            "it is refused because unpickling can run arbitrary code"
-        )
-    if any(side < 0 for side in shape):
-        raise MnistFileError(f"npz file {name}: '{key}' has a damaged header (shape {shape})")
-    if key.startswith("x_"):
-        if dtype != np.uint8:
-            raise MnistFileError(
-                f"npz file {name}: '{key}' holds {dtype} values, but MNIST images must be "
-                "uint8 (pixel values 0..255)"
-            )
-        too_many = math.prod(shape) > MAX_MNIST_IMAGES * IMAGE_BYTES
-    else:
-        if dtype.kind not in "iu":
-            raise MnistFileError(
-                f"npz file {name}: '{key}' holds {dtype} values, but MNIST labels must be whole "
-                "numbers 0..9"
-            )
-        too_many = math.prod(shape) > MAX_MNIST_IMAGES
-    if too_many:
-        raise MnistFileError(
-            f"npz file {name}: '{key}' has shape {shape}, more than {limit} MNIST has at most; "
-            "it is not MNIST, and it is not unpacked because it could fill the memory"
-        )
 
 
 # ---- the arrays --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ Use `load_mnist()` and read `.describe()` / `.notes` to tell the class where the
 
     data = load_mnist()                 # or load_mnist("path/to/folder")
     data.x_train, data.y_train          # (n, 28, 28) uint8 and (n,) uint8, read-only
+    read_mnist_folder("path/to/folder") # the four arrays of one folder, npz or IDX files
 
 Search order: an explicit folder (`data_dir` or env `EXPLORER_DATA_DIR`, holding `mnist.npz` or
 the four IDX files), Keras' cache (`$KERAS_HOME/datasets/mnist.npz` or
@@ -28,12 +29,13 @@ import numpy as np
 
 from explorer.data.files import (
     NPZ_FILE_NAME,
+    MnistFileError,
+    check_folder,
     entry_exists,
-    read_mnist_folder,
-    read_npz,
-    read_npz_source,
+    read_idx_folder,
     validate_mnist_arrays,
 )
+from explorer.data.npz import read_npz, read_npz_source
 
 DATA_SOURCES = ("data-dir", "keras-cache", "download", "sample")
 DATA_DIR_ENV = "EXPLORER_DATA_DIR"
@@ -48,6 +50,23 @@ DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 # so a trickling connection cannot hold the page forever either.
 DOWNLOAD_TOTAL_TIME_FACTOR = 6
 FULL_MNIST_SIZES = (60_000, 10_000)
+
+
+def read_mnist_folder(
+    folder: str | os.PathLike,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read `(x_train, y_train, x_test, y_test)` from `folder/mnist.npz` or its four IDX files.
+
+    Raises `MnistFileError` naming the folder or file if anything is missing or broken.
+    """
+    try:
+        folder = Path(folder).expanduser()
+    except RuntimeError as error:  # "~" or "~user" with no known home folder
+        raise MnistFileError(f"MNIST folder {folder}: {error}") from error
+    check_folder(folder)
+    if entry_exists(folder / NPZ_FILE_NAME):
+        return read_npz(folder / NPZ_FILE_NAME)
+    return read_idx_folder(folder)
 
 
 @dataclass(frozen=True, eq=False)

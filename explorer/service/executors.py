@@ -10,7 +10,7 @@ An executor has `slots` (how many jobs it trains at once: the service runs one w
 slot), `run`, `warm` (get ready before the first job), `start_seconds` (what the next job still
 pays to get ready) and `close`. `run` forwards progress to the job (its ProgressListener
 methods), obeys `job.stop_event`, sets `job`'s worker, and raises TrainingFailed or
-TrainingInterrupted (explorer.service.local) when the run does not finish.
+TrainingInterrupted (explorer.service.jobs) when the run does not finish.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@
 
 A job can be waited for by several sessions at once (they asked for the same configuration);
 it keeps who they are, so a student's Stop only cancels a run nobody else waits for.
+
+Every executor (explorer.service.executors) raises TrainingFailed or TrainingInterrupted, from
+here, when a run ends without a result; the service marks the run "failed" or "interrupted".
 """
 
 from __future__ import annotations
@@ -16,11 +19,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from explorer.config import TrainingConfig
-from explorer.store.records import ACTIVE_STATUSES
+from explorer.service import protocol
+from explorer.store.records import ACTIVE_STATUSES, Status
 
-ROLES = ("teacher", "student", "command")
+
+class Role(StrEnum):
+    """Who a requester is. A member is its own string ("teacher")."""
+
+    TEACHER = "teacher"
+    STUDENT = "student"
+    COMMAND = "command"  # the command line, on the server, with the teacher's rights
+
+
+ROLES = tuple(Role)
 
 
 @dataclass(frozen=True)
@@ -28,26 +42,26 @@ class Requester:
     """Who asks the service for something: a browser session or the command line.
 
     `session` is a random id the page gives each browser session (never an IP address, which
-    can be spoofed and behind a proxy is the same for everyone). `role` is one of ROLES.
+    can be spoofed and behind a proxy is the same for everyone). `role` is a Role.
     """
 
     session: str
-    role: str = "teacher"
+    role: str = Role.TEACHER
 
     @property
     def is_teacher(self) -> bool:
         """The teacher, or the command line, which runs on the server with the teacher's rights."""
-        return self.role in ("teacher", "command")
+        return self.role in (Role.TEACHER, Role.COMMAND)
 
     @property
     def label(self) -> str:
         """How others see this requester, e.g. "student 3f2a", "teacher", "command line"."""
-        if self.role == "command":
+        if self.role == Role.COMMAND:
             return "command line"
-        return "teacher" if self.role == "teacher" else f"student {self.session[:4]}"
+        return "teacher" if self.role == Role.TEACHER else f"student {self.session[:4]}"
 
 
-COMMAND_LINE = Requester("command", "command")
+COMMAND_LINE = Requester("command", Role.COMMAND)
 
 
 @dataclass(frozen=True)
@@ -56,7 +70,7 @@ class Progress:
 
     run_id: str
     config: TrainingConfig
-    status: str  # queued, running, complete, stopped, failed, interrupted
+    status: str  # a Status: queued, running, complete, stopped, failed, interrupted
     epoch: int = 0  # the epoch in progress (1-based), or the last one
     epochs: int = 0
     step: int = 0  # batches done in the current epoch
@@ -77,7 +91,7 @@ class Progress:
     def fraction(self) -> float:
         """Share of all batches done, 0..1."""
         total = self.epochs * self.steps_per_epoch
-        if self.status == "complete":
+        if self.status == Status.COMPLETE:
             return 1.0
         if not total:
             return 0.0
@@ -99,23 +113,31 @@ class Submission:
 
 class Reporter:
     """The training loop's ProgressListener for a training elsewhere (a child process, a Ray
-    worker): each call becomes a small message for `send`, and `Job.receive` turns it back."""
+    worker): each call becomes a protocol message for `send`, and `Job.receive` turns it back."""
 
-    def __init__(self, send: Callable[[tuple], None]) -> None:
+    def __init__(self, send: Callable[[object], None]) -> None:
         self._send = send
 
     def on_start(self, epochs: int, steps_per_epoch: int, train_samples: int) -> None:
-        self._send(("start", epochs, steps_per_epoch, train_samples))
+        self._send(protocol.Started(epochs, steps_per_epoch, train_samples))
 
     def on_batch(self, epoch: int, step: int, logs: dict[str, float]) -> None:
-        self._send(("batch", epoch, step, {k: float(v) for k, v in logs.items()}))
+        self._send(protocol.Batch(epoch, step, {k: float(v) for k, v in logs.items()}))
 
     def on_epoch(self, epoch: int, record: dict[str, float]) -> None:
-        self._send(("epoch", epoch, record))
+        self._send(protocol.Epoch(epoch, record))
 
 
 class LimitError(ValueError):
     """A request the class's limits refuse; the message says why and what to change."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """The run was cut off from outside (a signal, a hung trainer, a lost node): "interrupted"."""
+
+
+class TrainingFailed(RuntimeError):
+    """The training itself failed; the message is the child's "Kind: message"."""
 
 
 class Job:
@@ -132,7 +154,9 @@ class Job:
         self.stop_event = threading.Event()
         self.done = threading.Event()
         self._lock = threading.Lock()
-        self._state = Progress(run_id=run_id, config=config, status="queued", epochs=config.epochs)
+        self._state = Progress(
+            run_id=run_id, config=config, status=Status.QUEUED, epochs=config.epochs
+        )
         self._started = 0.0
         # Called with the history after every finished epoch (the service saves it to the store).
         self.epoch_listener: Callable[[list[dict]], None] | None = None
@@ -155,22 +179,26 @@ class Job:
     def remaining_seconds(self) -> float:
         """How much longer it should train: its estimate less the time it has run."""
         state = self.snapshot()
-        if state.status == "running" and state.eta_seconds is not None:
+        if state.status == Status.RUNNING and state.eta_seconds is not None:
             return state.eta_seconds
         return max(0.0, self.estimate_seconds - state.elapsed_seconds)
 
-    def receive(self, message: tuple) -> bool:
+    def receive(self, message: object) -> bool:
         """Apply a Reporter's message; False if it is not a progress message."""
-        handler = {"start": self.on_start, "batch": self.on_batch, "epoch": self.on_epoch}
-        if message[0] not in handler:
+        if isinstance(message, protocol.Started):
+            self.on_start(message.epochs, message.steps_per_epoch, message.train_samples)
+        elif isinstance(message, protocol.Batch):
+            self.on_batch(message.epoch, message.step, message.logs)
+        elif isinstance(message, protocol.Epoch):
+            self.on_epoch(message.epoch, message.record)
+        else:
             return False
-        handler[message[0]](*message[1:])
         return True
 
     # ProgressListener methods (explorer.training.loop), called on the worker thread.
     def on_start(self, epochs: int, steps: int, train_samples: int) -> None:
         self._started = time.perf_counter()
-        self.update(status="running", epochs=epochs, steps_per_epoch=steps, epoch=1, step=0)
+        self.update(status=Status.RUNNING, epochs=epochs, steps_per_epoch=steps, epoch=1, step=0)
 
     def on_batch(self, epoch: int, step: int, logs: dict) -> None:
         elapsed = time.perf_counter() - self._started

@@ -10,7 +10,7 @@ Why processes: a training holds a core for seconds. In the server's own process 
 with every page rerun for the interpreter, and Streamlit clears Keras and collects garbage after
 every script run once Keras is imported (bench/class_load.py: reruns of 26 s with 30 sessions).
 
-Each child is `python -m explorer.service.local`: it imports the training code and nothing of the
+Each child is `python -m explorer.service.child`: it imports the training code and nothing of the
 page. It lives for many jobs, so TensorFlow loads once, and talks to the server over a socket:
 the server sends data, jobs and stop requests; the child sends a heartbeat every second, progress,
 and the result (the server writes the store). The server ends a child that
@@ -26,34 +26,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 from explorer.data.sources import MnistData
-from explorer.service.jobs import Job, Reporter
-from explorer.training.loop import training_threads
+from explorer.service import protocol
+from explorer.service.jobs import Job, TrainingFailed, TrainingInterrupted
+from explorer.training.runtime import training_threads
 
 # How often the server checks the stop button and the child's health while waiting for messages.
 POLL_SECONDS = 0.1
-# Training yields to page reruns: a niceness of 5 gives the server the cores when it needs them.
-CHILD_NICENESS = 5
-
-
-class TrainingInterrupted(RuntimeError):
-    """The run was cut off from outside (a signal, a hung trainer, a lost node): "interrupted"."""
-
-
-class TrainingFailed(RuntimeError):
-    """The training itself failed; the message is the child's "Kind: message"."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +135,7 @@ class TrainerProcess:
         self.runs = 0  # runs this child trained
         self.recycles = 0  # children ended for their age or size
         self.rss_mb = 0.0
+        self.version_problem: str | None = None  # the child speaks another protocol version
         self._connection: Connection | None = None
         self._data_fingerprint: str | None = None
         self._ready = False
@@ -164,7 +154,7 @@ class TrainerProcess:
                 self._spawn()
                 self._await_ready()
             if self._data_fingerprint != data.fingerprint:
-                self._send(("data", data))
+                self._send(protocol.LoadData(data))
                 self._data_fingerprint = data.fingerprint
 
     def start_seconds(self) -> float:
@@ -183,8 +173,10 @@ class TrainerProcess:
         killed, hangs, or ignores Stop.
         """
         self.start(data)
+        if self.version_problem is not None:
+            raise TrainingFailed(self.version_problem)
         job.update(worker=f"local:{self.pid}")
-        self._send(("train", job.config, job.run_id))
+        self._send(protocol.Train(job.config, job.run_id))
         settings = self.settings
         heard = time.monotonic()
         stop_sent = None
@@ -192,7 +184,7 @@ class TrainerProcess:
             while True:
                 now = time.monotonic()
                 if job.stop_event.is_set() and stop_sent is None:
-                    self._send(("stop", job.run_id))
+                    self._send(protocol.Stop(job.run_id))
                     stop_sent = now
                 if stop_sent is not None and now - stop_sent > settings.stop_grace_seconds:
                     raise TrainingInterrupted(
@@ -213,15 +205,14 @@ class TrainerProcess:
                 except (EOFError, OSError):
                     raise self._died() from None
                 heard = time.monotonic()
-                kind = message[0]
                 if self._note_state(message) or job.receive(message):
                     pass
-                elif kind == "result":
+                elif isinstance(message, protocol.Finished):
                     self.runs += 1
-                    return message[1]
-                elif kind == "failed":
+                    return message.result
+                elif isinstance(message, protocol.Failed):
                     self.runs += 1
-                    raise TrainingFailed(message[1])
+                    raise TrainingFailed(message.message)
         except TrainingInterrupted:
             self.close(timeout=1.0)
             raise
@@ -244,7 +235,7 @@ class TrainerProcess:
     def _spawn(self) -> None:
         self._end(timeout=1.0)
         ours, theirs = socket.socketpair()
-        command = [sys.executable, "-m", "explorer.service.local", str(theirs.fileno())]
+        command = [sys.executable, "-m", "explorer.service.child", str(theirs.fileno())]
         command += [str(os.getpid()), str(self.threads), repr(self.settings.heartbeat_seconds)]
         command.append(repr(self.settings.idle_seconds))
         environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
@@ -275,14 +266,15 @@ class TrainerProcess:
                 return
             self._note_state(message)
 
-    def _note_state(self, message: tuple) -> bool:
+    def _note_state(self, message: object) -> bool:
         """Take in a message about the child itself (its size, its readiness); False for any
         other message."""
-        if message[0] == "beat":
-            self.rss_mb = message[1]
-        elif message[0] == "ready":
+        if isinstance(message, protocol.Beat):
+            self.rss_mb = message.resident_mb
+        elif isinstance(message, protocol.Ready):
             self._ready = True
-            TrainerProcess.measured_start_seconds = message[1]
+            self.version_problem = protocol.version_problem(message.version)
+            TrainerProcess.measured_start_seconds = message.start_seconds
         else:
             return False
         return True
@@ -293,7 +285,7 @@ class TrainerProcess:
         self._data_fingerprint = None
         if connection is not None:
             with contextlib.suppress(OSError, ValueError):
-                connection.send(("exit",))
+                connection.send(protocol.Exit())
         if process is not None:
             try:
                 process.wait(timeout)
@@ -303,7 +295,7 @@ class TrainerProcess:
         if connection is not None:
             connection.close()
 
-    def _send(self, message: tuple) -> None:
+    def _send(self, message: object) -> None:
         with self._send_lock:
             self._connection.send(message)
 
@@ -320,128 +312,3 @@ class TrainerProcess:
         return TrainingFailed(
             f"The training process ended unexpectedly (exit code {code}). Train again to retry."
         )
-
-
-# -- the child --------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Send this process's stderr (file descriptor 2, where C++ libraries print) to /dev/null,
-    then put it back. An import that fails still raises its error as usual."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def _resident_mb() -> float:
-    """This process's resident memory now, in MiB (its peak where /proc is missing)."""
-    try:
-        with open("/proc/self/statm") as statm:
-            pages = int(statm.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def child_main(fd: int, parent_pid: int, threads: int, heartbeat: float, idle: float) -> None:
-    """The child's loop: receive data and jobs, train, report. Not called directly."""
-    started = time.monotonic()
-    connection = Connection(fd)
-    send_lock = threading.Lock()
-    stop = threading.Event()  # set while the job in hand is asked to stop
-    busy = threading.Event()
-    jobs: list[tuple] = []
-    # Stop names its run: one that arrives before its job is taken up (the trainer was still
-    # warming up) still stops that job, and a late one never stops the next job.
-    stops: set[str] = set()
-    current: list[str | None] = [None]  # the run in hand
-    wake = threading.Condition()
-
-    def send(message: tuple) -> None:
-        with send_lock:
-            connection.send(message)
-
-    def beat() -> None:  # liveness for the server's watchdog, and our size for recycling
-        while True:
-            if os.getppid() != parent_pid:  # the server is gone: nobody needs this training
-                os._exit(1)
-            with contextlib.suppress(OSError, ValueError):
-                send(("beat", _resident_mb()))
-            time.sleep(heartbeat)
-
-    def listen() -> None:  # the main thread trains; this one hears Stop while it does
-        while True:
-            if not connection.poll(idle):
-                with wake:
-                    if not jobs and not busy.is_set():
-                        os._exit(0)  # idle too long: give the memory back
-                continue
-            try:
-                message = connection.recv()
-            except (EOFError, OSError):
-                os._exit(0)
-            with wake:
-                if message[0] == "stop":
-                    stops.add(message[1])
-                    if message[1] == current[0]:
-                        stop.set()
-                    continue
-                jobs.append(message)
-                wake.notify()
-
-    with contextlib.suppress(OSError):  # not allowed here: train at normal priority
-        os.nice(CHILD_NICENESS)
-    os.environ["EXPLORER_TRAINING_THREADS"] = str(threads)
-    threading.Thread(target=beat, daemon=True).start()
-    from explorer.training.loop import load_tensorflow, train, warm_up
-
-    with _quiet_stderr():  # TensorFlow's start-up banner is noise in a teacher's terminal
-        load_tensorflow()  # now, while nobody waits
-    send(("ready", time.monotonic() - started))
-    threading.Thread(target=listen, daemon=True).start()
-    data: MnistData | None = None
-    while True:
-        with wake:
-            wake.wait_for(lambda: jobs)
-            message = jobs.pop(0)
-        if message[0] == "exit":  # nothing is pending: skip the interpreter's slow teardown
-            os._exit(0)
-        if message[0] == "data":
-            data = message[1]
-            # Only a head start: if it fails, the job that follows meets the error and reports it.
-            with contextlib.suppress(Exception):
-                warm_up(data)
-            continue
-        _, config, run_id = message
-        with wake:
-            current[0] = run_id
-            stop.clear()
-            if run_id in stops:
-                stop.set()
-        busy.set()
-        try:
-            result = train(config, data, progress=Reporter(send), stop=stop)
-            reply: tuple[Any, ...] = ("result", result)
-        except Exception as error:  # report it; the server marks the run failed
-            traceback.print_exc()
-            reply = ("failed", f"{type(error).__name__}: {error}")
-        finally:
-            busy.clear()
-            with wake:
-                current[0] = None
-                stops.discard(run_id)
-        try:
-            send(reply)
-        except (OSError, ValueError):
-            return
-
-
-if __name__ == "__main__":
-    child_main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), *map(float, sys.argv[4:6]))

@@ -30,12 +30,11 @@ import threading
 import time
 
 from explorer.data.sources import MnistData
-from explorer.service.jobs import Job, Reporter
-from explorer.service.local import TrainingFailed, TrainingInterrupted
+from explorer.service import protocol
+from explorer.service.jobs import Job, Reporter, TrainingFailed, TrainingInterrupted
 
 POLL_SECONDS = 0.2
 STOP_GRACE_SECONDS = 5.0
-MAX_CALLS = 50
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
@@ -111,15 +110,17 @@ class RayCluster:
                     message = ray.get(next(generator))
                 except StopIteration:
                     raise TrainingFailed("The Ray task ended without a result.") from None
-                kind = message[0]
-                if kind == "node":
-                    job.update(worker=f"ray:{message[1]}")
+                if isinstance(message, protocol.Placed):
+                    problem = protocol.version_problem(message.version)
+                    if problem is not None:
+                        raise TrainingFailed(problem)
+                    job.update(worker=f"ray:{message.node_id}")
                 elif job.receive(message):
                     pass
-                elif kind == "result":
-                    return message[1]
-                elif kind == "failed":
-                    raise TrainingFailed(message[1])
+                elif isinstance(message, protocol.Finished):
+                    return message.result
+                elif isinstance(message, protocol.Failed):
+                    raise TrainingFailed(message.message)
         except TaskCancelledError:
             raise TrainingInterrupted(
                 "Stopped on the cluster; the epochs that finished are kept."
@@ -208,7 +209,7 @@ def _import_ray(address: str):
 
 
 def _train_task(config, data):
-    """The Ray task: yields ("node", id), progress messages, then ("result", TrainingResult).
+    """The Ray task: yields protocol.Placed, progress messages, then Finished or Failed.
 
     Training runs on a thread of the worker; this generator passes its messages on as they come.
     A ray.cancel arrives here as KeyboardInterrupt: the training thread is told to stop.
@@ -217,23 +218,23 @@ def _train_task(config, data):
 
     from explorer.training.loop import train
 
-    yield ("node", ray.get_runtime_context().get_node_id())
+    yield protocol.Placed(ray.get_runtime_context().get_node_id())
     messages: queue.Queue = queue.Queue()
     stop = threading.Event()
 
     def work():
         try:
             result = train(config, data, progress=Reporter(messages.put), stop=stop)
-            messages.put(("result", result))
+            messages.put(protocol.Finished(result))
         except Exception as error:
-            messages.put(("failed", f"{type(error).__name__}: {error}"))
+            messages.put(protocol.Failed.from_error(error))
 
     threading.Thread(target=work, daemon=True).start()
     try:
         while True:
             message = messages.get()
             yield message
-            if message[0] in ("result", "failed"):
+            if isinstance(message, protocol.Finished | protocol.Failed):
                 return
     except KeyboardInterrupt:
         stop.set()

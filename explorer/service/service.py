@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import os
+import secrets
 import sys
 import threading
 import time
@@ -34,16 +36,25 @@ from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData
 from explorer.model import SpeedCalibration, estimate_training_seconds, time_features
 from explorer.service.executors import Executor, InProcess, make_executor
-from explorer.service.jobs import COMMAND_LINE, Job, LimitError, Progress, Requester, Submission
-from explorer.service.local import TrainingFailed, TrainingInterrupted
+from explorer.service.jobs import (
+    COMMAND_LINE,
+    Job,
+    LimitError,
+    Progress,
+    Requester,
+    Role,
+    Submission,
+    TrainingFailed,
+    TrainingInterrupted,
+)
 from explorer.service.queue import FairQueue, Limits
-from explorer.store.records import RunPredictions, RunRecord, StoreError
-from explorer.store.registry import LEASE_SECONDS, RunStore, new_instance_id
-
-# Every service of this process, so tests and clean exits can end them all.
-_ALL: weakref.WeakSet[TrainingService] = weakref.WeakSet()
+from explorer.store.leases import LEASE_SECONDS, new_instance_id
+from explorer.store.records import RunPredictions, RunRecord, Status, StoreError
+from explorer.store.registry import RunStore
 
 SERVER_STOPPED = "The server stopped before it finished."
+# The class server's teacher token, in the run store's folder (see `teacher_token`).
+TOKEN_FILE = "teacher_token"
 # How often a job whose training runs in another process is re-read from the store.
 REMOTE_POLL_SECONDS = 0.5
 # Every page view asks for the time estimate; runs finished by other processes show up after this.
@@ -93,7 +104,6 @@ class TrainingService:
         self._heart = threading.Thread(target=self._heartbeat, name="lease", daemon=True)
         self._heart.start()
         atexit.register(_end_at_exit, weakref.ref(self))
-        _ALL.add(self)
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -109,6 +119,29 @@ class TrainingService:
     def home(self):
         """The folder of the run store (the teacher's token is kept there too)."""
         return self.store.home
+
+    def teacher_token(self) -> str:
+        """The class server's teacher token: made once, kept in `home`/teacher_token (mode 0600,
+        readable by the server's account only) and read from there after a restart."""
+        path = self.home / TOKEN_FILE
+        if path.is_file():
+            return path.read_text().strip()
+        token = secrets.token_urlsafe(16)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as stream:
+            stream.write(token)
+        return token
+
+    @property
+    def slots(self) -> int:
+        """How many runs train at once (one worker thread each)."""
+        return self.executor.slots
+
+    def start_seconds(self) -> float:
+        """What the next run still pays before it trains (a trainer loading TensorFlow); 0 when
+        one is ready."""
+        return self.executor.start_seconds()
 
     def cache_key(self, config: TrainingConfig) -> str:
         return config.cache_key(self.data.fingerprint)
@@ -170,7 +203,7 @@ class TrainingService:
         try:
             return self.store.load_predictions(run_id)
         except StoreError as error:
-            self.store.mark_failed(run_id, str(error))
+            self.store.mark_ended(run_id, str(error))
             raise
 
     def weights(self, run_id: str) -> list:
@@ -239,7 +272,7 @@ class TrainingService:
             if self.store.has_files(record.run_id):
                 return Submission(record.run_id, cached=True, attached=False)
             # Its files are gone: train it again (damaged files are caught when read).
-            self.store.mark_failed(record.run_id, "The run's files are missing.")
+            self.store.mark_ended(record.run_id, "The run's files are missing.")
         with self._lock:
             job = self._active_job(config)
             if job is not None:  # someone here asked for it already: wait with them
@@ -250,7 +283,7 @@ class TrainingService:
             claim = {"owner": self.instance_id, "requested_by": requester.label}
             run_id, created = self.store.claim(config, key, self.data.source, **claim)
             if not created and self._abandoned(run_id):
-                self.store.mark_failed(run_id, "Abandoned: its job had ended.", "interrupted")
+                self.store.mark_ended(run_id, "Abandoned: its job had ended.", Status.INTERRUPTED)
                 run_id, created = self.store.claim(config, key, self.data.source, **claim)
             if not created:
                 record = self.store.get(run_id)
@@ -311,16 +344,13 @@ class TrainingService:
         job = self._jobs.get(run_id)
         if job is not None:
             state = job.snapshot()
-            if state.status == "queued":
+            if state.status == Status.QUEUED:
                 position, wait = self._place(job)
                 return dataclasses.replace(state, position=position, wait_seconds=wait)
             return state
         record = self.store.get(run_id)
         if record is None or record.config is None:
             return None
-        if record.is_active:
-            self.store.interrupt_expired()  # its server or command may be gone
-            record = self.store.get(run_id)
         return Progress(
             run_id=run_id,
             config=record.config,
@@ -340,15 +370,17 @@ class TrainingService:
         time left of the running jobs and the estimates of those ahead, shared among slots."""
         waiting = self._queue.waiting()
         position = waiting.index(job) if job in waiting else 0
-        running = [other for other in self._jobs.values() if other.snapshot().status == "running"]
+        running = [
+            other for other in self._jobs.values() if other.snapshot().status == Status.RUNNING
+        ]
         busy = sum(other.remaining_seconds() for other in running)
         ahead = sum(other.estimate_seconds for other in waiting[:position])
-        return position, (busy + ahead) / max(1, self.executor.slots)
+        return position, (busy + ahead) / max(1, self.slots)
 
     def queue(self) -> list[Progress]:
         """Every job of this service not yet finished: training first, then waiting in order."""
         states = [job.snapshot() for job in list(self._jobs.values())]
-        running = [state for state in states if state.status == "running"]
+        running = [state for state in states if state.status == Status.RUNNING]
         waiting = [self.progress(job.run_id) for job in self._queue.waiting()]
         return running + [state for state in waiting if state is not None]
 
@@ -379,7 +411,7 @@ class TrainingService:
             job.stop_event.set()
             job.update(stop_requested=True)
             if self._queue.remove(job):  # never started: nothing to wait for
-                self._end_unstarted(job, "Stopped before it started.", "stopped")
+                self._end_unstarted(job, "Stopped before it started.", Status.STOPPED)
                 return "Stopped before it started."
         return "Stopping after the current batch…"
 
@@ -414,7 +446,7 @@ class TrainingService:
         if cached is not None and time.monotonic() - cached[0] < CALIBRATION_SECONDS:
             return cached[1]
         samples = []
-        for record in self.store.list_runs(("complete",), limit=40):  # read per page view
+        for record in self.store.list_runs((Status.COMPLETE,), limit=40):  # read per page view
             summary = record.summary
             seconds, train_samples = summary.get("train_seconds"), summary.get("train_samples")
             epochs = summary.get("epochs_completed", 0)
@@ -434,7 +466,7 @@ class TrainingService:
         for job in list(self._jobs.values()):
             job.stop_event.set()
             if self._queue.remove(job):
-                self._end_unstarted(job, SERVER_STOPPED, "interrupted")
+                self._end_unstarted(job, SERVER_STOPPED, Status.INTERRUPTED)
         self._queue.close()
         for worker in self._workers:
             worker.join(timeout)
@@ -460,15 +492,17 @@ class TrainingService:
     def _run(self, job: Job, slot: int) -> None:
         try:
             if job.stop_event.is_set():  # stopped while still queued
-                self._end_unstarted(job, "Stopped before it started.", "stopped")
+                self._end_unstarted(job, "Stopped before it started.", Status.STOPPED)
                 return
             if self._orphaned(job):
                 self._end_unstarted(
-                    job, "Nobody was waiting for it any more, so it was not trained.", "stopped"
+                    job,
+                    "Nobody was waiting for it any more, so it was not trained.",
+                    Status.STOPPED,
                 )
                 return
             self.store.mark_running(job.run_id)
-            job.update(status="running")
+            job.update(status=Status.RUNNING)
             result = self.executor.run(job, self.data, slot)
             if self._closed.is_set():  # cut short because the server is stopping
                 raise TrainingInterrupted(SERVER_STOPPED)
@@ -476,17 +510,18 @@ class TrainingService:
             record = self.store.finish(job.run_id, result)
             job.update(status=record.status, history=record.history)
         except Exception as error:  # the service must outlive any failed run
-            status = "interrupted" if isinstance(error, TrainingInterrupted) else "failed"
+            interrupted = isinstance(error, TrainingInterrupted)
+            status = Status.INTERRUPTED if interrupted else Status.FAILED
             if self._closed.is_set():
-                status, error = "interrupted", TrainingInterrupted(SERVER_STOPPED)
-            elif status == "interrupted" and job.stop_event.is_set():
-                status = "stopped"  # cut off because someone pressed Stop: that is what it is
+                status, error = Status.INTERRUPTED, TrainingInterrupted(SERVER_STOPPED)
+            elif status == Status.INTERRUPTED and job.stop_event.is_set():
+                status = Status.STOPPED  # cut off because someone pressed Stop: that is what it is
             message = _failure_message(error)
-            if status == "failed":
+            if status == Status.FAILED:
                 traceback.print_exc()
             job.update(status=status, error=message)
             try:
-                self.store.mark_failed(job.run_id, message, status)
+                self.store.mark_ended(job.run_id, message, status)
             except Exception:  # the store itself is failing (disk full): keep serving
                 traceback.print_exc()
         finally:
@@ -500,14 +535,14 @@ class TrainingService:
             return False
         now = time.monotonic()
         return all(
-            requester.role != "command"
+            requester.role != Role.COMMAND
             and now - self._seen.get(session, now) > limits.orphan_seconds
             for session, requester in job.waiters.items()
         )
 
     def _end_unstarted(self, job: Job, message: str, status: str) -> None:
         job.update(status=status, error=message)
-        self.store.mark_failed(job.run_id, message, status)
+        self.store.mark_ended(job.run_id, message, status)
         job.done.set()
 
     def _heartbeat(self) -> None:
@@ -523,11 +558,6 @@ class TrainingService:
                 self.store.interrupt_expired()
             except StoreError:  # a full disk, say: the lease is retried on the next beat
                 traceback.print_exc()
-
-
-def all_services() -> list[TrainingService]:
-    """Every service of this process still alive (tests shut down the ones they made)."""
-    return list(_ALL)
 
 
 def _end_at_exit(reference: weakref.ref) -> None:

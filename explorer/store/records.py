@@ -1,5 +1,6 @@
 """What a run is, independent of where it is kept: statuses, ids, records and predictions.
 
+Status         a run's status, e.g. Status.COMPLETE ("complete"); `sql_statuses` spells some in SQL
 RunRecord      one row of the run registry (config, status, history, scores, confusion)
 RunPredictions what a finished run predicted for each test digit
 check_run_id   validate a run id before it names a folder
@@ -9,17 +10,43 @@ StoreError     what the store cannot do, and why (NoKerasModel: a run kept witho
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from explorer.config import TrainingConfig
 
-# "damaged" is never written: it is what a row that cannot be read is listed as, so that it can
-# still be seen and deleted.
-STATUSES = ("queued", "running", "complete", "stopped", "failed", "interrupted", "damaged")
-ACTIVE_STATUSES = ("queued", "running")
+
+class Status(StrEnum):
+    """A run's status. A member is its own string ("complete"), so rows, links and JSON keep
+    the plain words; in SQL a status is spelled by `sql_statuses` only."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETE = "complete"  # trained every epoch; the cache serves it
+    STOPPED = "stopped"  # someone pressed Stop: the epochs so far are kept
+    FAILED = "failed"  # the training raised
+    INTERRUPTED = "interrupted"  # cut off from outside: a lost process, a stopped server
+    # Never written: what a row that cannot be read is listed as, so that it can still be seen
+    # and deleted.
+    DAMAGED = "damaged"
+
+
+STATUSES = tuple(Status)
+ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+# Statuses whose runs have scores and predictions.
+RESULT_STATUSES = (Status.COMPLETE, Status.STOPPED)
+
+
+def sql_statuses(statuses: Iterable[str]) -> str:
+    """The SQL list for `status IN ...`, e.g. "('queued', 'running')": the one place a status
+    becomes SQL. Raises ValueError for a word that is not a status."""
+    return "(" + ", ".join(f"'{Status(status).value}'" for status in statuses) + ")"
+
+
 RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -65,7 +92,7 @@ class RunRecord:
 
     @property
     def is_complete(self) -> bool:
-        return self.status == "complete"
+        return self.status == Status.COMPLETE
 
     @property
     def is_active(self) -> bool:
@@ -74,7 +101,7 @@ class RunRecord:
     @property
     def has_result(self) -> bool:
         """Complete or stopped runs have scores, a confusion matrix and predictions."""
-        return self.status in ("complete", "stopped") and self.confusion_matrix is not None
+        return self.status in RESULT_STATUSES and self.confusion_matrix is not None
 
     @property
     def test_samples(self) -> int:

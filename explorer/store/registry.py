@@ -4,6 +4,7 @@
     store.register_instance(instance_id)                  # a server or command holding runs
     run_id, created = store.claim(config, key, "sample", owner=instance_id)
     store.mark_running(run_id, worker="local:4242"); store.save_progress(run_id, history)
+    store.mark_ended(run_id, message, Status.STOPPED)     # a run that ends without a result
     store.finish(run_id, result)                          # files first, then one transaction
     store.find_complete(key)                              # the cache lookup
     store.load_predictions(run_id)                        # per test digit; no pickle, ever
@@ -15,10 +16,8 @@ and its row is updated in one transaction, so a crash never leaves a half-writte
 as complete. Each folder also holds `run.json`, the row as JSON, so `explorer.store.doctor` can
 rebuild a damaged registry from the folders.
 
-**Leases.** Every server or command that trains registers an instance and renews its heartbeat
-every few seconds. A queued or running run belongs to an instance; once that instance's
-heartbeat is older than LEASE_SECONDS, the run is interrupted, wherever its process was. A bare
-process id would not do: in a container the server is always process 1, alive or not.
+Leases (explorer.store.leases): a queued or running run belongs to a server or command whose
+lease holds; once it expires, the run is interrupted.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import tempfile
 import time
 import zipfile
@@ -39,19 +37,24 @@ import numpy as np
 
 from explorer.config import MODEL_VERSION, TrainingConfig
 from explorer.store.connections import ConnectionPool
+from explorer.store.leases import InstanceLeases
 from explorer.store.records import (
+    ACTIVE_STATUSES,
     NoKerasModel,
     RunPredictions,
     RunRecord,
+    Status,
     StoreError,
     check_run_id,
+    sql_statuses,
 )
 
-# A lease not renewed for this long has expired. Holders renew every LEASE_SECONDS / 5.
-LEASE_SECONDS = 15.0
 RUN_FILE = "run.json"
 # The trained network in Keras' format; runs stored before it was kept have only weights.npz.
 MODEL_FILE = "model.keras"
+# The SQL spellings of the statuses that queries name.
+_ACTIVE = sql_statuses(ACTIVE_STATUSES)
+_COMPLETE = sql_statuses([Status.COMPLETE])
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -85,10 +88,6 @@ _ADDED_COLUMNS = {
     "requested_by": "TEXT",
     "stop_requested": "INTEGER NOT NULL DEFAULT 0",
 }
-# Instances registered by this process: a row with this process's id and host that is not one
-# of these belongs to an earlier process that had the same id (a restarted container).
-_OWN_INSTANCES: set[str] = set()
-_HOST = socket.gethostname()
 
 
 def default_home() -> Path:
@@ -99,11 +98,7 @@ def default_home() -> Path:
     return Path(cache) / "mnist-explorer"
 
 
-def new_instance_id() -> str:
-    return secrets.token_hex(8)
-
-
-class RunStore:
+class RunStore(InstanceLeases):
     """SQLite registry (runs.db, WAL) plus run folders (runs/<run_id>/) under `home`.
 
     Raises StoreError, saying what happened and what to do, if the folder cannot be used or the
@@ -158,77 +153,6 @@ class RunStore:
         """A pooled connection in a transaction (see explorer.store.connections)."""
         return self._pool.transaction(write)
 
-    # -- instances and their leases ------------------------------------------------------------
-
-    def register_instance(self, instance_id: str) -> None:
-        """Start the lease of a server or command (renew it with `renew_instance`)."""
-        _OWN_INSTANCES.add(instance_id)
-        now = time.time()
-        with self._connect() as connection:
-            connection.execute(
-                "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?)",
-                (instance_id, os.getpid(), _HOST, now, now),
-            )
-
-    def renew_instance(self, instance_id: str) -> None:
-        with self._connect() as connection:
-            connection.execute(
-                "UPDATE instances SET heartbeat_at = ? WHERE instance_id = ?",
-                (time.time(), instance_id),
-            )
-
-    def end_instance(self, instance_id: str, reason: str) -> int:
-        """End a lease: its active runs become interrupted with `reason`; returns how many."""
-        with self._connect() as connection:
-            count = self._interrupt(connection, "owner = ?", (instance_id,), reason)
-            connection.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,))
-        _OWN_INSTANCES.discard(instance_id)
-        return count
-
-    def interrupt_expired(self) -> int:
-        """Active runs whose owner's lease has expired become "interrupted"; returns how many."""
-        with self._connect() as connection:
-            live = self._live_instances(connection)
-            rows = connection.execute(
-                "SELECT run_id, owner FROM runs WHERE status IN ('queued', 'running')"
-            ).fetchall()
-            orphans = [run_id for run_id, owner in rows if owner not in live]
-            if not orphans:
-                return 0
-            marks = ", ".join("?" for _ in orphans)
-            reason = "The process training this run stopped before it finished."
-            return self._interrupt(connection, f"run_id IN ({marks})", tuple(orphans), reason)
-
-    def _live_instances(self, connection) -> set[str]:
-        """Instances whose lease holds: a fresh heartbeat, and, on this machine, a process that
-        still exists and is not this one (unless this process registered it)."""
-        cutoff = time.time() - LEASE_SECONDS
-        rows = connection.execute(
-            "SELECT instance_id, pid, host FROM instances WHERE heartbeat_at >= ?", (cutoff,)
-        ).fetchall()
-        return {
-            instance
-            for instance, pid, host in rows
-            if instance in _OWN_INSTANCES
-            or host != _HOST
-            or (pid != os.getpid() and _process_exists(pid))
-        }
-
-    def _interrupt(self, connection, where: str, parameters: tuple, reason: str) -> int:
-        rows = connection.execute(
-            f"SELECT run_id FROM runs WHERE status IN ('queued', 'running') AND {where}",
-            parameters,
-        ).fetchall()
-        for (run_id,) in rows:
-            for leftover in self.runs_dir.glob(f".{run_id}-*"):  # files cut off half-written
-                shutil.rmtree(leftover, ignore_errors=True)
-            connection.execute(
-                "UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? "
-                "WHERE run_id = ?",
-                (time.time(), reason, run_id),
-            )
-        return len(rows)
-
     # -- writing -------------------------------------------------------------------------------
 
     def claim(
@@ -251,26 +175,27 @@ class RunStore:
             live = self._live_instances(connection)
             rows = connection.execute(
                 "SELECT run_id, owner, status, config_json FROM runs WHERE cache_key = ? AND "
-                "status IN ('complete', 'queued', 'running') "
-                "ORDER BY status = 'complete' DESC, created_at DESC",
+                f"status IN {sql_statuses([Status.COMPLETE, *ACTIVE_STATUSES])} "
+                f"ORDER BY status IN {_COMPLETE} DESC, created_at DESC",
                 (cache_key,),
             ).fetchall()
             for run_id, run_owner, status, config_json in rows:
                 if _config_problem(config_json) is None and (
-                    status == "complete" or run_owner in live
+                    status == Status.COMPLETE or run_owner in live
                 ):
                     return run_id, False
             run_id = secrets.token_hex(8)
             connection.execute(
                 "INSERT INTO runs (run_id, cache_key, config_json, data_source, model_version, "
                 "status, created_at, owner_pid, owner, requested_by) "
-                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     cache_key,
                     config.canonical_json(),
                     data_source,
                     MODEL_VERSION,
+                    Status.QUEUED.value,
                     time.time(),
                     os.getpid(),
                     owner,
@@ -280,7 +205,7 @@ class RunStore:
         return run_id, True
 
     def mark_running(self, run_id: str, worker: str | None = None) -> None:
-        self._update(run_id, status="running", started_at=time.time(), worker=worker)
+        self._update(run_id, status=Status.RUNNING.value, started_at=time.time(), worker=worker)
 
     def set_worker(self, run_id: str, worker: str) -> None:
         self._update(run_id, worker=worker)
@@ -289,16 +214,16 @@ class RunStore:
         """Record finished epochs as they come, so a stop or crash keeps the curve so far."""
         self._update(run_id, history_json=json.dumps(history))
 
-    def mark_failed(self, run_id: str, message: str, status: str = "failed") -> None:
-        self._update(run_id, status=status, error=message, finished_at=time.time())
+    def mark_ended(self, run_id: str, message: str, status: str = Status.FAILED) -> None:
+        """End a run without a result: failed (the default), stopped or interrupted, and why."""
+        self._update(run_id, status=Status(status).value, error=message, finished_at=time.time())
 
     def request_stop(self, run_id: str) -> bool:
         """Ask whoever trains `run_id` to stop it (they poll for this); False if not active."""
         check_run_id(run_id)
         with self._connect() as connection:
             cursor = connection.execute(
-                "UPDATE runs SET stop_requested = 1 WHERE run_id = ? AND status IN "
-                "('queued', 'running')",
+                f"UPDATE runs SET stop_requested = 1 WHERE run_id = ? AND status IN {_ACTIVE}",
                 (run_id,),
             )
             return cursor.rowcount > 0
@@ -308,7 +233,7 @@ class RunStore:
         with self._connect(write=False) as connection:
             rows = connection.execute(
                 "SELECT run_id FROM runs WHERE owner = ? AND stop_requested = 1 AND status IN "
-                "('queued', 'running')",
+                f"{_ACTIVE}",
                 (owner,),
             ).fetchall()
         return [run_id for (run_id,) in rows]
@@ -320,7 +245,7 @@ class RunStore:
         final_dir = self.runs_dir / run_id
         temporary = Path(tempfile.mkdtemp(prefix=f".{run_id}-", dir=self.runs_dir))
         columns = {
-            "status": "stopped" if result.stopped else "complete",
+            "status": (Status.STOPPED if result.stopped else Status.COMPLETE).value,
             "finished_at": time.time(),
             "history_json": json.dumps(result.history),
             "summary_json": json.dumps(result.summary()),
@@ -345,7 +270,7 @@ class RunStore:
             os.replace(temporary, final_dir)
         except OSError as error:
             shutil.rmtree(temporary, ignore_errors=True)
-            self.mark_failed(run_id, f"Could not save the run's files: {error}")
+            self.mark_ended(run_id, f"Could not save the run's files: {error}")
             raise StoreError(f"Could not save run {run_id}: {error}") from error
         self._update(run_id, **columns)
         return self.get(run_id)
@@ -384,14 +309,14 @@ class RunStore:
     def find_complete(self, cache_key: str) -> RunRecord | None:
         """The newest complete run for `cache_key`: the cache lookup."""
         rows = self._select(
-            "WHERE cache_key = ? AND status = 'complete' ORDER BY finished_at DESC", (cache_key,)
+            f"WHERE cache_key = ? AND status IN {_COMPLETE} ORDER BY finished_at DESC", (cache_key,)
         )
-        return next((record for record in rows if record.status == "complete"), None)
+        return next((record for record in rows if record.status == Status.COMPLETE), None)
 
     def find_latest(self, cache_key: str) -> RunRecord | None:
         """The newest readable run for `cache_key` whatever its status (a stopped one, say)."""
         rows = self._select("WHERE cache_key = ? ORDER BY created_at DESC", (cache_key,))
-        return next((record for record in rows if record.status != "damaged"), None)
+        return next((record for record in rows if record.status != Status.DAMAGED), None)
 
     def list_runs(
         self, statuses: tuple[str, ...] | None = None, limit: int | None = None
@@ -405,14 +330,6 @@ class RunStore:
         if statuses:
             records = [record for record in records if record.status in statuses]
         return records[:limit] if limit is not None else records
-
-    def active_owners(self) -> dict[str, str | None]:
-        """Run id -> owner of every queued or running run."""
-        with self._connect(write=False) as connection:
-            rows = connection.execute(
-                "SELECT run_id, owner FROM runs WHERE status IN ('queued', 'running')"
-            ).fetchall()
-        return dict(rows)
 
     def has_files(self, run_id: str) -> bool:
         """Whether both files of a finished run are in place (a cheap check: no reading)."""
@@ -473,19 +390,6 @@ class RunStore:
         return [record_from_row(row) for row in rows]
 
 
-def _process_exists(pid: int) -> bool:
-    """Whether a process with this id exists on this machine. A dead one frees its runs at
-    once; a live one may be another program that got the id (a restarted container), which the
-    lease's expiry catches."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by another user
-    return True
-
-
 def record_from_row(row: dict[str, Any]) -> RunRecord:
     """A RunRecord from a registry row. A row that cannot be read becomes a "damaged" record
     that says why, so it is listed and can be deleted instead of vanishing."""
@@ -497,7 +401,7 @@ def record_from_row(row: dict[str, Any]) -> RunRecord:
     }
     problem = _config_problem(row["config_json"])
     if problem is not None:
-        return RunRecord(config=None, status="damaged", error=problem, **base)
+        return RunRecord(config=None, status=Status.DAMAGED, error=problem, **base)
     try:
         confusion = row["confusion_json"]
         return RunRecord(
@@ -516,7 +420,9 @@ def record_from_row(row: dict[str, Any]) -> RunRecord:
             **base,
         )
     except (ValueError, TypeError) as error:
-        return RunRecord(config=None, status="damaged", error=f"Unreadable row: {error}", **base)
+        return RunRecord(
+            config=None, status=Status.DAMAGED, error=f"Unreadable row: {error}", **base
+        )
 
 
 def _config_problem(config_json: str) -> str | None:

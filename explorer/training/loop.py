@@ -11,7 +11,6 @@ inside `train`, never at module import, so importing this module is cheap.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -20,9 +19,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from explorer import metrics
-from explorer.config import TrainingConfig, cpu_kind
+from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData, stratified_subset
 from explorer.model import steps_per_call, steps_per_epoch
+from explorer.training.runtime import configure_tensorflow
+from explorer.training.saving import keras_model_bytes
 
 # Large batches for scoring the test set: evaluation has no gradient, so bigger is just faster.
 EVALUATION_BATCH_SIZE = 2000
@@ -76,52 +77,6 @@ class TrainingResult:
         }
 
 
-def training_threads(workers: int = 1) -> int:
-    """TensorFlow threads for each of `workers` trainers on this machine:
-    EXPLORER_TRAINING_THREADS, else 1 on CPUs with AMX, else the cores shared out.
-
-    With AMX, bfloat16 products are so fast that one thread beats two for this network
-    (bench/training.py: 0.32 s per epoch against 0.45 s; its steps are too small to split with
-    profit), and it leaves the other core to the pages. Without AMX the products dominate and
-    two cores win, in bfloat16 on AVX512-BF16 too (bench/README.md, section 1).
-    """
-    chosen = os.environ.get("EXPLORER_TRAINING_THREADS", "").strip()
-    if chosen.isdigit() and int(chosen) > 0:
-        return int(chosen)
-    if cpu_kind() == "amx":
-        return 1
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
-
-
-def load_tensorflow() -> None:
-    """Import TensorFlow and Keras and set their threads (a trainer does this while idle, so
-    the first training does not pay for it)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's start-up chatter
-    import keras  # noqa: F401
-    import tensorflow as tf
-
-    # Every training traces its own steps; TensorFlow's "retracing" warning about that is noise
-    # in a teacher's terminal.
-    tf.get_logger().setLevel("ERROR")
-
-    try:
-        threads = training_threads()
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:  # TensorFlow already ran in this process: its pools are fixed
-        pass
-
-
-def configure_tensorflow(seed: int) -> None:
-    """Seed every generator and make kernels deterministic: same config and seed, same result."""
-    load_tensorflow()
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-
-
 def warm_up(data: MnistData, config: TrainingConfig | None = None) -> None:
     """Build, trace and run once the graphs of `config` (the tutorial's by default) on `data`,
     and keep them: a trainer does this while idle, so that its first training of these shapes
@@ -130,7 +85,6 @@ def warm_up(data: MnistData, config: TrainingConfig | None = None) -> None:
     configure_tensorflow(config.seed)
     import tensorflow as tf
 
-    from explorer.training.saving import keras_model_bytes
     from explorer.training.steps import WARM, build_model, build_optimizer
 
     model = build_model(config)
@@ -169,7 +123,6 @@ def train(
     configure_tensorflow(config.seed)
     import tensorflow as tf
 
-    from explorer.training.saving import keras_model_bytes
     from explorer.training.steps import WARM, build_model, build_optimizer
 
     x_train, y_train = data.x_train, data.y_train

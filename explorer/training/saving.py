@@ -37,7 +37,7 @@ def keras_model_bytes(model) -> bytes:
 def keras_model_from_weights(config: TrainingConfig, weights: list[np.ndarray]) -> bytes:
     """The `.keras` file of `config`'s network holding stored `weights` (kernel and bias of each
     layer, as `RunStore.load_weights` gives them). Loads TensorFlow: for the command line."""
-    from explorer.training.loop import load_tensorflow
+    from explorer.training.runtime import load_tensorflow
     from explorer.training.steps import build_model
 
     load_tensorflow()

@@ -180,7 +180,6 @@ BASELINE = "baseline_run_id"
 VIEW = "view"
 PRESENT = "present"
 LESSON_RUNS = "lesson_runs"  # the configs a lesson's Compare step puts side by side
-OPTION_STATE = {"present": PRESENT, "lesson": "lesson", "step": "lesson_step"}
 _APPLIED = "link_applied"
 
 

@@ -108,7 +108,7 @@ def _sidebar(service: TrainingService | None, presenter: bool) -> None:
         )
         lessons.picker()
         if not presenter:
-            roles.teacher_panel()
+            roles.unlock_panel()
             if service is not None and roles.is_teacher():
                 teacher.panel(service)
 
@@ -145,7 +145,7 @@ def explore(service: TrainingService | None) -> None:
             config,
             service.estimate(config),
             service.calibration().measured_runs,
-            service.executor.start_seconds(),
+            service.start_seconds(),
         )
     _data_banner(data)
     if action is not None:
@@ -206,7 +206,7 @@ def _scroll_into_view(key: str) -> None:
 
 def _service() -> TrainingService | None:
     try:
-        return get_service()
+        return get_service(roles.class_mode())
     except (StoreError, ValueError) as error:
         plain.alert("error", str(error))
         return None

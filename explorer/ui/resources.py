@@ -1,6 +1,6 @@
 """What every session of this server shares: the training service, runs' predictions, charts.
 
-    service = get_service()                        # made on the first page view
+    service = get_service(class_mode)              # made on the first page view
     predictions = run_predictions(service, run_id) # read-only arrays, read once per server
     show_curves(("curves", run_id), {"": history})       # loss and accuracy, side by side
 
@@ -39,14 +39,13 @@ def server_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return known
 
 
-def get_service() -> TrainingService:
+def get_service(class_mode: bool) -> TrainingService:
     """The service for this server's data folder, run store and trainers, made on the first
-    page view. On a class server students get the class's limits (explorer.service.queue)."""
-    from explorer.ui.roles import class_mode
-
+    page view. On a class server (`roles.class_mode()`) students get the class's limits
+    (explorer.service.queue)."""
     arguments = server_arguments()
     home = os.environ.get("EXPLORER_HOME")
-    return _service_for(arguments.data_dir, home, arguments.ray, class_mode())
+    return _service_for(arguments.data_dir, home, arguments.ray, class_mode)
 
 
 @st.cache_resource(show_spinner=False)

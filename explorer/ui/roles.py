@@ -2,14 +2,15 @@
 
     roles.setup()                 # first thing on every run: class mode, a ?teacher= link
     requester = roles.requester() # Requester(session id, "teacher" | "student") for the service
-    roles.teacher_panel()         # in the sidebar: unlock with the secret, or "Teacher" if unlocked
+    roles.unlock_panel()          # in the sidebar: unlock with the secret, or "Teacher" if unlocked
 
 **Laptop** (the server listens on localhost only, the default): the one user is the teacher.
 **Class server** (it listens on any other address, or EXPLORER_TEACHER_PASSWORD is set): every
 session is a student until it unlocks with the teacher's secret, from `?teacher=SECRET` or the
 sidebar's "Teacher" field. The secret is, in this order: EXPLORER_TEACHER_PASSWORD;
-`teacher_password` in .streamlit/secrets.toml; a token the server makes once, keeps in
-EXPLORER_HOME/teacher_token (mode 0600) and prints in its terminal as a `?teacher=` link.
+`teacher_password` in .streamlit/secrets.toml; a token the service makes once, keeps in
+EXPLORER_HOME/teacher_token (mode 0600, `TrainingService.teacher_token`), and the server prints
+in its terminal as a `?teacher=` link.
 
 The secret is compared with `hmac.compare_digest`, leaves the address bar at once, and never
 enters a link, a log line or an export. Wrong guesses are slowed down per session and bounded
@@ -27,12 +28,12 @@ import secrets
 import streamlit as st
 
 from explorer.service.guesses import WRONG, GuessLimiter, check_secret_strength
-from explorer.service.jobs import Requester
+from explorer.service.jobs import Requester, Role
+from explorer.ui.resources import get_service
 
 LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1", "")
 SESSION = "session_id"
 TEACHER = "is_teacher"
-TOKEN_FILE = "teacher_token"
 
 
 def class_mode() -> bool:
@@ -104,13 +105,13 @@ def is_teacher() -> bool:
 
 def requester() -> Requester:
     """This session as the service knows it."""
-    role = "teacher" if is_teacher() else "student"
+    role = Role.TEACHER if is_teacher() else Role.STUDENT
     return Requester(st.session_state[SESSION], role)
 
 
-def teacher_panel() -> None:
+def unlock_panel() -> None:
     """On a class server: the sidebar's Teacher field, or a note that this session is the
-    teacher's (with a way to lock it again)."""
+    teacher's (with a way to lock it again). The teacher's own panel is explorer.ui.teacher."""
     if not class_mode():
         return
     sidebar = st.sidebar
@@ -178,17 +179,7 @@ def teacher_secret() -> str:
             return password
     except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
         pass  # no secrets file: not an error
-    from explorer.ui.resources import get_service
-
-    path = get_service().home / TOKEN_FILE
-    if path.is_file():
-        token = path.read_text().strip()
-    else:
-        token = secrets.token_urlsafe(16)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as stream:
-            stream.write(token)
+    token = get_service(class_mode()).teacher_token()
     port = st.get_option("server.port")
     scheme = "https" if st.get_option("server.sslCertFile") else "http"
     print(f"Teacher link (keep it to yourself): {scheme}://<this computer>:{port}/?teacher={token}")

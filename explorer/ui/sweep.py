@@ -51,7 +51,7 @@ def sweep_page(service: TrainingService) -> None:
         return
     configs = sweeps.sweep_configs(spec)
     records = {config: service.latest(config) for config in configs}
-    plan = sweeps.plan_runs(configs, service.estimate, records, service.executor.slots)
+    plan = sweeps.plan_runs(configs, service.estimate, records, service.slots)
     with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
         plain.caption(plan.text)
         if plan.to_train and st.button(

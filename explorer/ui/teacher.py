@@ -1,5 +1,9 @@
 """The teacher's panel (sidebar): the whole queue with who asked, the class's limits, and
-clearing the run store. Drawn only for the teacher, and never in presenter mode."""
+clearing the run store. Drawn only for the teacher, and never in presenter mode; unlocking it is
+explorer.ui.roles.
+
+    teacher.panel(service)
+"""
 
 from __future__ import annotations
 

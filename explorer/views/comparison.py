@@ -126,7 +126,7 @@ def metric_deltas(summaries: Mapping[str, Mapping], baseline: str) -> pd.DataFra
             value = _number_or_nan(summary.get(metric.key))
             delta = value - base[metric.key]
             better = None
-            if run != baseline and metric.higher_is_better is not None and delta == delta:
+            if run != baseline and metric.higher_is_better is not None and not math.isnan(delta):
                 # A zero change is neither better nor worse: None keeps it uncoloured.
                 better = None if delta == 0 else (delta > 0) == metric.higher_is_better
             rows.append((run, metric.key, metric.label, value, delta, better))

@@ -397,30 +397,6 @@ def learning_band_panels(band: pd.DataFrame) -> list[alt.TopLevelMixin]:
 # -- best epoch against last epoch -------------------------------------------------------------
 
 
-def best_last_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per group: n, best and last (mean test accuracy of the best and of the last epochs),
-    drop (mean of best − last) and drop_std, runs_past_best (runs whose last epoch is not their
-    best) and text (`best_last_text`)."""
-    rows = []
-    for group, part in frame.groupby("group", sort=False):
-        done = part[part["best_minus_last"].notna()]
-        drop = stats.summarise(done["best_minus_last"].tolist())
-        rows.append(
-            {
-                "group": group,
-                "n": drop.n,
-                "best": stats.summarise(done["best_test_accuracy"].tolist()).mean,
-                "last": stats.summarise(done["last_test_accuracy"].tolist()).mean,
-                "drop": drop.mean,
-                "drop_std": drop.std,
-                "runs_past_best": int((done["best_minus_last"] > 0).sum()),
-                "text": _best_last_sentence(drop, int((done["best_minus_last"] > 0).sum())),
-            }
-        )
-    columns = ["group", "n", "best", "last", "drop", "drop_std", "runs_past_best", "text"]
-    return pd.DataFrame(rows, columns=columns)
-
-
 def best_last_text(frame: pd.DataFrame, group: str | None = None) -> str:
     """One sentence on the best against the last epoch, e.g. "The last epoch is 0.30 ± 0.10
     percentage points below the best one (n = 3): training went on past its best point.\""""

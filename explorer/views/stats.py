@@ -236,7 +236,7 @@ def seed_groups(records) -> list[dict]:
         group["seeds"].append(seed)
         group["runs"].append(record.run_id)
         # Only complete runs count: a stopped run's accuracy is of fewer epochs than its config.
-        complete = record.status == "complete"
+        complete = record.is_complete
         group["values"].append(record.summary.get("test_accuracy") if complete else None)
     output = []
     for group in groups.values():

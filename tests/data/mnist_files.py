@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.data.files import NPZ_KEYS
+from explorer.data.npz import NPZ_KEYS
 
 
 def small_arrays(train: int = 30, test: int = 20, seed: int = 0):
@@ -244,6 +244,12 @@ def write_npz_bomb(path: Path, images: int = BOMB_IMAGES, zip_header_lies=False)
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_zip(path, members)
+
+
+# What reading a bomb (a small file that unpacks to gigabytes) may take before it is refused.
+PEAK_MEMORY_LIMIT_BYTES = 200 * 1024 * 1024
+# Refusing a bomb takes milliseconds; reading one took 15 seconds. Generous for a busy machine.
+SECONDS_LIMIT = 3
 
 
 class MemoryAndTime:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from explorer.data import sources as data
-from explorer.data.files import NPZ_KEYS, read_npz
+from explorer.data.npz import NPZ_KEYS, read_npz
 from explorer.data.sources import (
     DATA_SOURCES,
     SAMPLE_PATH,
@@ -42,13 +42,6 @@ from tests.data.mnist_files import (
 
 # Read before any fixture changes the environment: the optional full-MNIST check uses it.
 FULL_MNIST_DIR = os.environ.get("EXPLORER_DATA_DIR", "")
-
-
-@pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch, tmp_path):
-    """No data folder from the environment and an empty Keras home, so only fixtures are used."""
-    monkeypatch.delenv("EXPLORER_DATA_DIR", raising=False)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
 
 
 def test_explicit_folder_wins_over_environment_and_cache(tmp_path, monkeypatch):

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from explorer.config import TrainingConfig
-from explorer.data.files import read_npz
+from explorer.data.npz import read_npz
 from explorer.data.sources import SAMPLE_PATH, MnistData, fingerprint_arrays
-from explorer.store.registry import RunStore, new_instance_id
 from testkit.fakes import fake_result
 from testkit.server import CHROMIUM, StreamlitServer, launch_chromium
+from testkit.store import seed_store
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
@@ -114,19 +114,8 @@ def stored_runs(running_server):
     arrays = read_npz(SAMPLE_PATH)
 
     data = MnistData(*arrays, source="sample", location="", fingerprint=fingerprint_arrays(*arrays))
-    store = RunStore(running_server.env["EXPLORER_HOME"])
-    # Claimed under a lease of this process, as a real writer does: the running server marks a
-    # run without a live owner interrupted and removes its half-written files (on a loaded
-    # machine it did so while this fixture was writing them).
-    owner = new_instance_id()
-    store.register_instance(owner)
-    ids = []
-    for index, config in enumerate([TrainingConfig(), *VARIANTS]):
-        key = config.cache_key(data.fingerprint)
-        run_id, created = store.claim(config, key, "sample", owner=owner)
-        if not created:
-            ids.append(run_id)
-            continue
+
+    def result_for(index, config):
         history = [
             {
                 "epoch": e,
@@ -141,6 +130,7 @@ def stored_runs(running_server):
         if index == 3:
             result.predicted_labels = data.y_test.astype(np.uint8).copy()
             result.confusion_matrix = np.diag(np.bincount(data.y_test, minlength=10))
-        store.finish(run_id, result)
-        ids.append(run_id)
-    return ids
+        return result
+
+    home = running_server.env["EXPLORER_HOME"]
+    return seed_store(home, data, [TrainingConfig(), *VARIANTS], result_for)

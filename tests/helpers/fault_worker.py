@@ -5,7 +5,9 @@ Run from the repository root so `explorer` and `tests` are importable. Modes:
     hold HOME HIDDEN1          claim a run, mark it running, save one epoch, print READY, sleep
     hold-finish HOME HIDDEN1   ... then start `finish` and sleep half-way through the files
     swarm HOME INDEX GO_FILE   a TrainingService with a fake trainer: wait for GO_FILE, submit
-                               3 overlapping configs, list runs meanwhile, print a JSON report
+                               3 overlapping configs, list runs meanwhile, print a JSON report;
+                               no run finishes before every process has submitted (a file
+                               handshake next to GO_FILE), so some must join another's run
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import traceback
 from pathlib import Path
 
 from explorer.config import TrainingConfig
-from explorer.store.registry import RunStore, new_instance_id
+from explorer.store.leases import new_instance_id
+from explorer.store.registry import RunStore
 from testkit.fakes import FakeTrainer, fake_result, tiny_data
 
 DATA = tiny_data()
@@ -71,16 +74,32 @@ def hold(home: str, hidden1: int, during_finish: bool) -> None:
     store.finish(run_id, fake_result(config, DATA, HISTORY * 3))
 
 
+def submitted_file(go_file: str, index: int) -> Path:
+    """The file process `index` of the swarm makes once it has submitted all its configs."""
+    return Path(go_file).with_name(f"submitted-{index}")
+
+
+def wait_for_files(paths: list[Path], what: str, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not all(path.exists() for path in paths):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} never appeared")
+        time.sleep(0.005)
+
+
 def swarm(home: str, index: int, go_file: str) -> None:
     fake = FakeTrainer(steps=3)
+    everyone_submitted = [submitted_file(go_file, other) for other in range(SWARM_PROCESSES)]
 
-    def slow_trainer(config, data, *, progress=None, stop=None):
-        time.sleep(0.5)  # every process submits before the first run completes
+    def held_trainer(config, data, *, progress=None, stop=None):
+        # A barrier: no run finishes before every process has submitted, so every config's
+        # later submissions find its run active and join it.
+        wait_for_files(everyone_submitted, "the other processes' submissions")
         return fake(config, data, progress=progress, stop=stop)
 
     from explorer.service.service import TrainingService
 
-    service = TrainingService(RunStore(home), lambda: DATA, trainer=slow_trainer)
+    service = TrainingService(RunStore(home), lambda: DATA, trainer=held_trainer)
     errors: list[str] = []
     listings = 0
     done = threading.Event()
@@ -96,11 +115,7 @@ def swarm(home: str, index: int, go_file: str) -> None:
             time.sleep(0.01)
 
     print("ARRIVED", flush=True)
-    deadline = time.monotonic() + 20
-    while not Path(go_file).exists():  # start together: every process has imported by now
-        if time.monotonic() > deadline:
-            raise SystemExit("the go file never appeared")
-        time.sleep(0.005)
+    wait_for_files([Path(go_file)], "the go file")  # start together: all have imported by now
     lister = threading.Thread(target=keep_listing, daemon=True)
     lister.start()
     report: dict = {"index": index, "submissions": [], "trainer_calls": 0}
@@ -110,6 +125,7 @@ def swarm(home: str, index: int, go_file: str) -> None:
             config = swarm_config(number)
             submissions.append((config, service.submit(config)))
             service.store.list_runs()
+        submitted_file(go_file, index).touch()
         for config, submission in submissions:
             final = service.wait(submission.run_id, timeout=20)
             report["submissions"].append(

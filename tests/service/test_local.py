@@ -204,7 +204,7 @@ SERVER_STAND_IN = textwrap.dedent(
 
 
 def test_server_never_loads_tensorflow_and_its_child_dies_with_it(tmp_path, monkeypatch):
-    monkeypatch.setattr("explorer.store.registry.LEASE_SECONDS", 0.5)
+    monkeypatch.setattr("explorer.store.leases.LEASE_SECONDS", 0.5)
     script = tmp_path / "server.py"
     script.write_text(SERVER_STAND_IN)
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}

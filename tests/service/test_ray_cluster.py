@@ -43,7 +43,7 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def service(cluster, tmp_path_factory):
-    from explorer.data.files import read_npz
+    from explorer.data.npz import read_npz
     from explorer.data.sources import SAMPLE_PATH, MnistData, fingerprint_arrays
     from explorer.service.ray_cluster import RayCluster
 

@@ -197,3 +197,16 @@ def test_a_broken_data_folder_is_reported_once_in_the_log_never_raised_in_a_thre
     )
     assert log.count(expected) == 1
     assert not any("Traceback" in line for line in log)
+
+
+def test_the_teacher_token_is_made_once_and_kept_for_the_servers_account_only(tmp_path, service):
+    token = service.teacher_token()
+    path = tmp_path / "teacher_token"
+    assert path.read_text() == token and len(token) >= 16
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert service.teacher_token() == token  # read back, not made again
+
+
+def test_the_service_says_how_many_runs_train_at_once_and_what_a_start_costs(service):
+    assert service.slots == 1  # this process, one worker thread
+    assert service.start_seconds() == 0.0  # nothing to start in this process

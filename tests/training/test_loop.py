@@ -162,26 +162,3 @@ def test_a_warmed_up_trainer_gives_the_bits_of_a_cold_one(sample_data):
     for after_warm_up, after_cold_start in zip(warm.weights, cold.weights, strict=True):
         np.testing.assert_array_equal(after_warm_up, after_cold_start)
     assert warm.test_accuracy == cold.test_accuracy
-
-
-@pytest.mark.parametrize(
-    ("kind", "cores", "workers", "chosen", "expected"),
-    [
-        ("amx", 2, 1, "", 1),  # one thread beats two there, and leaves a core to the pages
-        ("avx512_bf16", 2, 1, "", 2),
-        ("no bfloat16", 2, 1, "", 2),
-        ("no bfloat16", 8, 2, "", 4),  # the cores shared out between the trainers
-        ("no bfloat16", 2, 4, "", 1),
-        ("amx", 2, 1, "3", 3),  # EXPLORER_TRAINING_THREADS wins
-        ("no bfloat16", 2, 1, "0", 2),
-    ],
-)
-def test_training_threads_follow_the_cpu_kind_and_the_workers(
-    monkeypatch, kind, cores, workers, chosen, expected
-):
-    from explorer.training import loop
-
-    monkeypatch.setattr(loop, "cpu_kind", lambda: kind)
-    monkeypatch.setattr(loop.os, "cpu_count", lambda: cores)
-    monkeypatch.setenv("EXPLORER_TRAINING_THREADS", chosen)
-    assert loop.training_threads(workers) == expected

@@ -70,7 +70,7 @@ def _train_a_few_steps(config, data, *, hand_written, steps=3, batch_size=32):
     (hand_written=False) by the tape and Keras' own SGD."""
     import tensorflow as tf
 
-    from explorer.training.loop import configure_tensorflow
+    from explorer.training.runtime import configure_tensorflow
 
     configure_tensorflow(config.seed)
     model = build_model(config)

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.config import TrainingConfig
 from explorer.model import total_parameters
-from tests.apptest import alerts
+from tests.apptest import alerts, page_service
 from tests.waiting import wait_until
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -199,10 +199,7 @@ def test_a_session_whose_run_was_deleted_is_told_so(sample_data):
     teacher = new_page()
     teacher.query_params["view"] = "compare"
     teacher.run()
-    from explorer.service.service import all_services
-
-    service = next(s for s in all_services() if s.get(run_id) is not None)
-    service.delete([run_id])
+    page_service().delete([run_id])
     student.run()
     assert any("was deleted" in text for text in alerts(student, "info"))
 

@@ -49,7 +49,7 @@ def test_the_filter_keeps_the_matching_runs(seeded, text, expected):
 
 
 def test_the_status_filter_hides_failed_runs(seeded, tmp_path):
-    RunStore(tmp_path / "home").mark_failed(seeded[1], "broken on purpose")
+    RunStore(tmp_path / "home").mark_ended(seeded[1], "broken on purpose")
     app = history_page()
     assert seeded[1] not in table_run_ids(app)
     app.multiselect(key="status_filter").set_value(["failed"]).run()

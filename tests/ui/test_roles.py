@@ -10,8 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.config import TrainingConfig
-from explorer.service.service import all_services
-from tests.apptest import alerts
+from tests.apptest import alerts, page_service
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 SECRET = "correct horse battery staple"
@@ -47,7 +46,7 @@ def press_train_on(app: AppTest, values: dict) -> AppTest:
 
 def job_of(config: TrainingConfig):
     """The page's job for `config`, as the server's service sees it."""
-    jobs = [state for service in all_services() for state in service.queue()]
+    jobs = page_service().queue()
     return next(state for state in jobs if state.config == config)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from explorer.config import TrainingConfig
-from explorer.service.service import all_services
+from tests.apptest import page_service
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -41,12 +41,12 @@ def test_repeat_three_queues_three_seeds_and_says_n():
     app.number_input(key="repeat_count").set_value(3)
     app.button(key="repeat").click().run()
     assert not app.exception
-    jobs = [state.config for service in all_services() for state in service.queue()]
+    service = page_service()
+    jobs = [state.config for state in service.queue()]
     base = TrainingConfig(hidden1=16, hidden2=0, epochs=1, train_fraction=0.05)
     queued = sorted(config.seed for config in jobs if config.replace(seed=0) == base)
     finished = [
         record.config.seed
-        for service in all_services()
         for record in service.runs()
         if record.config and record.config.replace(seed=0) == base
     ]

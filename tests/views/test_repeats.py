@@ -227,12 +227,12 @@ def test_learning_band_panels_draw_a_band_and_a_line_per_metric() -> None:
 
 def test_best_last_by_hand() -> None:
     frame = repeats.seeds_frame(group_a(), "A")
-    summary = repeats.best_last_summary(frame).iloc[0]
     # Seed 0 peaked at 0.97 and ended at 0.96; seed 1 ended on its best, 0.98.
-    assert (summary["n"], summary["runs_past_best"]) == (2, 1)
-    assert summary["best"] == pytest.approx(0.975) and summary["last"] == pytest.approx(0.97)
-    assert summary["drop"] == pytest.approx(0.005)
-    assert summary["drop_std"] == pytest.approx(0.01 / math.sqrt(2))
+    by_seed = frame.set_index("seed")
+    assert by_seed.loc[[0, 1], "best_test_accuracy"].tolist() == pytest.approx([0.97, 0.98])
+    assert by_seed.loc[[0, 1], "last_test_accuracy"].tolist() == pytest.approx([0.96, 0.98])
+    # Drops of 1 and 0 points: mean 0.50, standard deviation 0.01 / sqrt(2) = 0.71 points.
+    assert by_seed.loc[[0, 1], "best_minus_last"].tolist() == pytest.approx([0.01, 0.0])
     assert repeats.best_last_text(frame) == (
         "The last epoch is 0.50 ± 0.71 percentage points below the best one (n = 2; 1 of 2 "
         "past their best): training went on past its best point."
