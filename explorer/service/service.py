@@ -79,6 +79,9 @@ class TrainingService:
         self._calibration: tuple[float, SpeedCalibration] | None = None  # (when, what)
         self._warming = threading.Event()  # a warm-up is under way
         self._closed = threading.Event()
+        # Called as hook(config, requester, submission) after every submit (the classroom notes
+        # who asked for which run during a challenge: explorer.service.classroom).
+        self.submit_hooks: list[Callable[[TrainingConfig, Requester, Submission], None]] = []
         self.store.register_instance(self.instance_id)
         # Runs left "running" by a server or command that is gone are not running: say so.
         self.store.interrupt_expired()
@@ -220,6 +223,12 @@ class TrainingService:
         A student's new job must fit the class's limits (`self.limits`): LimitError otherwise,
         with a message that says what to change.
         """
+        submission = self._submit(config, requester)
+        for hook in self.submit_hooks:
+            hook(config, requester, submission)
+        return submission
+
+    def _submit(self, config: TrainingConfig, requester: Requester) -> Submission:
         self.touch(requester)
         key = self.cache_key(config)
         record = self.store.find_complete(key)
