@@ -46,7 +46,11 @@ SETTINGS = (
 )
 # A setting with more values than this is compared in this many groups of values.
 BINS = 6
+# The evaluator compares the best TARGET_QUANTILE of the runs with all of them; with few runs
+# the best ones are at least MIN_TOP_RUNS (two runs that share every setting would make every
+# setting look decisive).
 TARGET_QUANTILE = 0.1
+MIN_TOP_RUNS = 5
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,8 @@ class ImportanceResult:
     seed_share: float | None = None
     reason: str | None = None
     method: str = (
-        "Optuna's PED-ANOVA importance of each setting for the top 10% of test accuracies, "
-        "normalised to shares that sum to 1"
+        "Optuna's PED-ANOVA importance of each setting for the best test accuracies (the top "
+        "10%, at least 5 runs), normalised to shares that sum to 1"
     )
 
     @property
@@ -132,6 +136,7 @@ def setting_importance(runs: list[tuple[TrainingConfig, float]]) -> ImportanceRe
         name: optuna.distributions.CategoricalDistribution(sorted(set(levels[name].values())))
         for name in names
     }
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" line per call
     study = optuna.create_study(direction="maximize")
     ordered = sorted(runs, key=lambda run: (run[0].canonical_json(), run[1]))
     study.add_trials(
@@ -144,7 +149,8 @@ def setting_importance(runs: list[tuple[TrainingConfig, float]]) -> ImportanceRe
             for config, accuracy in ordered
         ]
     )
-    evaluator = optuna.importance.PedAnovaImportanceEvaluator(target_quantile=TARGET_QUANTILE)
+    quantile = min(0.5, max(TARGET_QUANTILE, MIN_TOP_RUNS / count))
+    evaluator = optuna.importance.PedAnovaImportanceEvaluator(target_quantile=quantile)
     shares = optuna.importance.get_param_importances(study, evaluator=evaluator, normalize=True)
     seed_share = float(shares.get("seed", 0.0))
     importances = [

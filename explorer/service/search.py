@@ -207,6 +207,7 @@ class MachineSearch:
             sampler = optuna.samplers.RandomSampler(seed=seed)
         else:
             sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=STARTUP_TRIALS)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" line per ask
         study = optuna.create_study(direction="maximize", sampler=sampler)
         study.add_trials(
             [

@@ -35,7 +35,7 @@ from explorer.model import SpeedCalibration, estimate_training_seconds, time_fea
 from explorer.service.executors import Executor, InProcess, make_executor
 from explorer.service.jobs import COMMAND_LINE, Job, LimitError, Progress, Requester, Submission
 from explorer.service.local import TrainingFailed, TrainingInterrupted
-from explorer.service.queue import FairQueue, Limits
+from explorer.service.queue import MACHINE_SESSION, FairQueue, Limits
 from explorer.store.records import RunPredictions, RunRecord, StoreError
 from explorer.store.registry import LEASE_SECONDS, RunStore, new_instance_id
 
@@ -257,7 +257,8 @@ class TrainingService:
             job.estimate_seconds = estimate
             job.epoch_listener = lambda history, rid=run_id: self.store.save_progress(rid, history)
             self._jobs[run_id] = job
-            self._queue.put(job, self._unfinished_of(requester) - 1)
+            last = requester.session == MACHINE_SESSION  # the machine waits for everyone
+            self._queue.put(job, self._unfinished_of(requester) - 1, last=last)
         return Submission(run_id, cached=False, attached=False)
 
     def _abandoned(self, run_id: str) -> bool:
