@@ -20,7 +20,7 @@ import argparse
 import json
 import sys
 
-from explorer.service.classroom import DATA_SETS, Classroom
+from explorer.service.classroom import DATA_SETS, Classroom, classroom_of
 from explorer.service.jobs import COMMAND_LINE, Requester
 from explorer.service.search import MachineSearch, SearchSpec
 from explorer.service.service import TrainingService
@@ -83,7 +83,7 @@ def _limit_flags(command: argparse.ArgumentParser) -> None:
 def nickname_requester(service: TrainingService, nickname: str) -> Requester:
     """The command line asking on behalf of `nickname` in the active challenge (ValueError if
     no challenge is on or the nickname is not allowed or taken by a page's session)."""
-    classroom = Classroom(service)
+    classroom = classroom_of(service)
     session = f"command-line:{' '.join(nickname.split()).casefold()}"
     requester = Requester(session, "command")
     classroom.set_nickname(requester, nickname)
@@ -92,7 +92,7 @@ def nickname_requester(service: TrainingService, nickname: str) -> Requester:
 
 def run_class_command(service: TrainingService, arguments, run_to_json) -> int:
     """Run a class command; returns the exit status."""
-    classroom = Classroom(service)
+    classroom = classroom_of(service)
     if arguments.command == "challenge":
         return _challenge(classroom, arguments)
     if arguments.command == "board":

@@ -49,7 +49,7 @@ from explorer.config import (
 from explorer.data.drawing import image_to_mnist
 from explorer.inference import forward
 from explorer.model import total_parameters
-from explorer.service.classroom import Classroom
+from explorer.service.classroom import classroom_of
 from explorer.service.jobs import COMMAND_LINE, LimitError, Requester
 from explorer.service.service import TrainingService, create_service
 from explorer.store.records import NoKerasModel, RunRecord, StoreError, check_run_id
@@ -359,7 +359,7 @@ def _list_runs(service: TrainingService, output: str) -> int:
     records = service.runs()
     # Each run's accuracy on the two halves of the test set (explorer.halves), from its stored
     # predictions; None for a run without a result.
-    halves = Classroom(service).half_scores(records) if output != "text" and records else {}
+    halves = classroom_of(service).half_scores(records) if output != "text" and records else {}
     if output == "json":
         payloads = [run_to_json(record) | _half_columns(halves, record) for record in records]
         print(json.dumps(payloads, indent=2))

@@ -1,6 +1,6 @@
 """The class as a whole: a challenge with limits, nicknames, the board, and what mattered.
 
-    classroom = Classroom(service)              # one per service; shares its run store
+    classroom = classroom_of(service)           # one per service; shares its run store
     classroom.start_challenge("Small and sharp", teacher, max_params=50_000, max_epochs=5)
     classroom.challenge()                        # the active challenge (a banner), or None
     classroom.limit_problems(config)             # before Train: ["1 limit it breaks", ...]
@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import threading
 import unicodedata
+import weakref
 from dataclasses import dataclass
 
 import pandas as pd
@@ -133,7 +134,10 @@ class BoardView:
 
 
 class Classroom:
-    """Challenge, nicknames, board, half scores and importances over one service's store."""
+    """Challenge, nicknames, board, half scores and importances over one service's store.
+
+    Get it with `classroom_of(service)`, not by making one per session.
+    """
 
     def __init__(self, service: TrainingService) -> None:
         self.service = service
@@ -419,6 +423,20 @@ class Classroom:
             if data_set_of(record) == data_set
         ]
         return setting_importance(runs)
+
+
+_CLASSROOMS: weakref.WeakKeyDictionary[TrainingService, Classroom] = weakref.WeakKeyDictionary()
+_CLASSROOMS_LOCK = threading.Lock()
+
+
+def classroom_of(service: TrainingService) -> Classroom:
+    """The one Classroom of `service` (made on first use): every session of a server shares it,
+    and with it the board's cache; a second one would record each request twice."""
+    with _CLASSROOMS_LOCK:
+        classroom = _CLASSROOMS.get(service)
+        if classroom is None:
+            classroom = _CLASSROOMS[service] = Classroom(service)
+        return classroom
 
 
 @functools.cache

@@ -1,6 +1,7 @@
 """The machine as a classmate: Optuna's TPE sampler proposes runs within a challenge's limits.
 
-    classroom = Classroom(service)
+    search = start_search(classroom_of(service), 20, teacher)   # the page: the challenge's limits
+    search.running; search.trials()                              # progress, from the store
     search = MachineSearch(classroom, SearchSpec(seed=0, max_params=50_000, max_epochs=3))
     run_ids = search.run(trials=20)            # blocks; each trial an ordinary run
     search.start(trials=20)                    # the same on a thread, for the page
@@ -38,7 +39,7 @@ import optuna
 from explorer.config import ACTIVATIONS, BOUNDS, OPTIMIZERS, TrainingConfig
 from explorer.model import total_parameters
 from explorer.service.classroom import Classroom, data_set_of
-from explorer.service.jobs import Requester
+from explorer.service.jobs import LimitError, Requester
 from explorer.service.queue import MACHINE_SESSION
 from explorer.store.challenges import SearchTrial
 
@@ -300,3 +301,33 @@ class MachineSearch:
 
 def data_set_of_service(service) -> str:
     return "sample" if service.data.is_sample else "mnist"
+
+
+def start_search(
+    classroom: Classroom,
+    trials: int,
+    requester: Requester,
+    *,
+    seed: int = 0,
+    learn_from_class: bool = False,
+    train_fraction: float = 1.0,
+) -> MachineSearch:
+    """Start the machine's search of `trials` trials on a background thread (the teacher's
+    right), within the active challenge's limits; returns it (`running`, `trials()`).
+
+    The same seed and switch carry on the search already in the store, after a restart too.
+    """
+    if not requester.is_teacher:
+        raise LimitError("Only the teacher can start the machine's search.")
+    challenge = classroom.challenge()
+    spec = SearchSpec(
+        seed=seed,
+        max_params=None if challenge is None else challenge.max_params,
+        max_epochs=None if challenge is None else challenge.max_epochs,
+        max_seconds=None if challenge is None else challenge.max_seconds,
+        train_fraction=train_fraction,
+        learn_from_class=learn_from_class,
+    )
+    search = MachineSearch(classroom, spec)
+    search.start(trials, parallel=classroom.service.executor.slots)
+    return search

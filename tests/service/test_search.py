@@ -10,10 +10,10 @@ import pytest
 
 from explorer.config import BOUNDS, TrainingConfig
 from explorer.model import total_parameters
-from explorer.service.classroom import Classroom
-from explorer.service.jobs import Requester
+from explorer.service.classroom import classroom_of
+from explorer.service.jobs import COMMAND_LINE, LimitError, Requester
 from explorer.service.queue import Limits
-from explorer.service.search import MACHINE, MachineSearch, SearchSpec
+from explorer.service.search import MACHINE, MachineSearch, SearchSpec, start_search
 from explorer.service.service import TrainingService
 from explorer.store.registry import RunStore
 from testkit.classroom import ScoringTrainer
@@ -46,7 +46,7 @@ def make(home, trainer=None):
         trainer=trainer,
         limits=Limits(drop_orphans=False),
     )
-    return Classroom(service), trainer
+    return classroom_of(service), trainer
 
 
 def configs(classroom, search) -> list[TrainingConfig]:
@@ -144,3 +144,17 @@ def test_a_machine_job_never_starts_while_a_students_job_waits(tmp_path):
         service.wait(submission.run_id, timeout=10)
     assert [config.hidden1 for config in trainer.calls] == [1, 4, 3, 2]
     service.shutdown()
+
+
+def test_only_the_teacher_starts_the_search_and_it_takes_the_challenges_limits(tmp_path):
+    classroom, _ = make(tmp_path)
+    classroom.start_challenge("Small", COMMAND_LINE, max_params=9_000, max_epochs=1)
+    with pytest.raises(LimitError, match="Only the teacher can start the machine's search"):
+        start_search(classroom, 3, STUDENT)
+    search = start_search(classroom, 3, Requester("t" * 8, "teacher"))
+    wait_until(lambda: not search.running, timeout=30)
+    found = configs(classroom, search)
+    assert len(found) == 3
+    assert all(total_parameters(config) <= 9_000 and config.epochs == 1 for config in found)
+    assert classroom_of(classroom.service) is classroom_of(classroom.service)
+    classroom.service.shutdown()
