@@ -7,7 +7,8 @@ small configurations: 1 epoch, a tenth of the training data, at most `--max-para
 Both samplers draw from the same space, and their first STARTUP_TRIALS trials are random for
 both; one store serves every search, so a configuration two searches propose trains once (the
 same config gives the same result). Prints the best public-half accuracy after 5, 10 and 20
-trials for each sampler and seed, their means, and the best run's private-half accuracy.
+trials for each sampler and seed, their means, the best run's private-half accuracy, and how
+many of the trials were distinct configurations (a repeat is a cache hit).
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def main() -> None:
                 best_index = max(range(len(public)), key=public.__getitem__)
                 private = scores[run_ids[best_index]].private_accuracy
                 seconds = time.perf_counter() - begin
-                rows.append([sampler, seed, *best_so_far, private, round(seconds)])
+                distinct = len({record.config for record in records})
+                rows.append([sampler, seed, *best_so_far, private, distinct, round(seconds)])
                 payload.append(
                     {
                         "sampler": sampler,
@@ -74,6 +76,7 @@ def main() -> None:
                         "best_public_after": dict(zip(checkpoints, best_so_far, strict=True)),
                         "best_private": private,
                         "best_config": records[best_index].config.to_dict(),
+                        "distinct_configs": distinct,
                         "seconds": seconds,
                     }
                 )
@@ -84,14 +87,15 @@ def main() -> None:
     for sampler in ("tpe", "random"):
         mine = [row for row in rows if row[0] == sampler]
         means = [statistics.mean(row[2 + i] for row in mine) for i in range(len(checkpoints))]
-        rows.append([f"{sampler} mean", "", *means, statistics.mean(row[-2] for row in mine), ""])
+        private_mean = statistics.mean(row[-3] for row in mine)
+        rows.append([f"{sampler} mean", "", *means, private_mean, "", ""])
     print(
         f"\nbest public-half accuracy after N trials (1 epoch, 10% of the data, at most "
         f"{arguments.max_params:,} parameters; the first {STARTUP_TRIALS} trials are random "
         f"for both); {total:.0f} s in all"
     )
     headers = ["sampler", "seed", *[f"after {count}" for count in checkpoints]]
-    common.print_table([*headers, "its private", "s"], rows)
+    common.print_table([*headers, "its private", "distinct", "s"], rows)
     common.write_results("machine", {"searches": payload, "seconds": total})
 
 
