@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import traceback
 import unicodedata
 import weakref
 from dataclasses import dataclass
@@ -263,6 +264,12 @@ class Classroom:
     def _on_submit(
         self, config: TrainingConfig, requester: Requester, submission: Submission
     ) -> None:
+        try:
+            self._record(requester, submission)
+        except StoreError:  # a full disk, say: the run still trains, only the board misses it
+            traceback.print_exc()
+
+    def _record(self, requester: Requester, submission: Submission) -> None:
         challenge = self.challenge()
         if challenge is None:
             return

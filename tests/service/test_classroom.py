@@ -151,6 +151,9 @@ def test_the_board_ranks_each_nicknames_best_run_on_the_public_half(service, cla
         (2, "Bob", 0.80),
     ]
     assert entries[0]["parameters"] == total_parameters(config(8))
+    # A student is shown by nickname only, never by session id.
+    shown = json.dumps(classroom.board().to_json())
+    assert ADA.session not in shown and BOB.session not in shown
 
 
 def test_private_figures_appear_only_after_reveal_and_ranks_move(service, classroom):
