@@ -55,7 +55,7 @@ STARTUP_TRIALS = 5
 # A proposal whose time estimate does not fit even with one epoch is told as failed and another
 # is asked for, at most this many times.
 MAX_REDRAWS = 50
-_INPUT, _OUTPUT = 784, 10
+_INPUT, _OUTPUT = 784, 10  # pixels in, digits out
 
 
 @dataclass(frozen=True)
@@ -73,11 +73,17 @@ class SearchSpec:
     def __post_init__(self) -> None:
         if self.sampler not in ("tpe", "random"):
             raise ValueError(f"sampler must be tpe or random; got {self.sampler!r}.")
-        if self.max_params is not None and self.max_params < _INPUT + 1 + _OUTPUT * 2 + 1:
+        smallest = total_parameters(TrainingConfig(hidden1=1, hidden2=0))
+        if self.max_params is not None and self.max_params < smallest:
             raise ValueError(
-                f"max_params must allow at least one neuron ({_INPUT + 1 + 2 * _OUTPUT + 1:,} "
-                f"parameters); got {self.max_params:,}."
+                f"max_params must allow one neuron ({smallest:,} parameters); "
+                f"got {self.max_params:,}."
             )
+        if self.max_epochs is not None and self.max_epochs < 1:
+            raise ValueError(f"max_epochs must be at least 1; got {self.max_epochs}.")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise ValueError(f"max_seconds must be above 0; got {self.max_seconds}.")
+        TrainingConfig(train_fraction=self.train_fraction)  # its own check and message
 
     @property
     def epochs_high(self) -> int:

@@ -158,3 +158,30 @@ def test_only_the_teacher_starts_the_search_and_it_takes_the_challenges_limits(t
     assert all(total_parameters(config) <= 9_000 and config.epochs == 1 for config in found)
     assert classroom_of(classroom.service) is classroom_of(classroom.service)
     classroom.service.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"max_params": 804}, "max_params must allow one neuron (805 parameters); got 804."),
+        ({"max_epochs": 0}, "max_epochs must be at least 1; got 0."),
+        ({"max_seconds": 0.0}, "max_seconds must be above 0; got 0.0."),
+        ({"train_fraction": 0.0}, "train_fraction must be a number from 0.01 to 1"),
+    ],
+    ids=["params", "epochs", "seconds", "fraction"],
+)
+def test_a_search_with_impossible_limits_is_refused_with_the_field_named(changes, message):
+    with pytest.raises(ValueError) as refused:
+        dataclasses.replace(SPEC, **changes)
+    assert message in str(refused.value)
+
+
+def test_the_widest_layers_the_parameter_limit_allows_fit_it_exactly():
+    spec = SearchSpec(max_params=20_000)
+    widest = TrainingConfig(hidden1=spec.hidden1_high(), hidden2=0)
+    assert total_parameters(widest) <= 20_000
+    assert total_parameters(widest.replace(hidden1=widest.hidden1 + 1)) > 20_000
+    second = spec.hidden2_high(20)
+    assert second == (20_000 - 785 * 20 - 10) // (20 + 11) == 138  # below the slider's 512
+    assert total_parameters(TrainingConfig(hidden1=20, hidden2=second)) <= 20_000
+    assert total_parameters(TrainingConfig(hidden1=20, hidden2=second + 1)) > 20_000
