@@ -255,3 +255,42 @@ def test_search_takes_the_challenges_limits_and_joins_its_board(capsys):
     assert all(t["params_total"] <= 9_000 and t["config"]["epochs"] == 1 for t in trials)
     entries = json.loads(run(capsys, "board", "--json")[1])["entries"]
     assert [e["nickname"] for e in entries] == ["machine"]
+
+
+@pytest.mark.slow
+def test_the_real_commands_on_the_bundled_sample(tmp_path):
+    """The commands as a teacher types them: real trainings on the sample, its own halves."""
+    from tests.test_cli import QUICK, run_cli
+
+    env = {"EXPLORER_HOME": str(tmp_path / "home")}
+    started = run_cli("challenge", "start", "Tiny", "--max-params", "20000", env=env)
+    assert started.returncode == 0, started.stderr
+    trained = run_cli("train", *QUICK, "--nickname", "Ada", "--json", env=env)
+    assert trained.returncode == 0, trained.stderr
+    run = json.loads(trained.stdout)
+    board = json.loads(run_cli("board", "--json", env=env).stdout)
+    assert [(e["nickname"], e["run_id"]) for e in board["entries"]] == [("Ada", run["run_id"])]
+    listed = json.loads(run_cli("runs", "--json", env=env).stdout)[0]
+    # The sample's halves have 500 digits each: their mean is the test accuracy.
+    mean = (listed["public_accuracy"] + listed["private_accuracy"]) / 2
+    assert mean == pytest.approx(run["test_accuracy"])
+    searched = run_cli(
+        "search",
+        "--trials",
+        "2",
+        "--max-epochs",
+        "1",
+        "--train-fraction",
+        "0.1",
+        "--json",
+        env=env,
+    )
+    assert searched.returncode == 0, searched.stderr
+    trials = json.loads(searched.stdout)["trials"]
+    assert len(trials) == 2 and all(t["params_total"] <= 20_000 for t in trials)
+    assert "A new study created" not in searched.stderr
+    # Full MNIST's runs and the sample's are never mixed: none of the first, three of the other.
+    too_few = run_cli("importance", env=env)
+    assert too_few.returncode == 1 and "Cannot tell yet: 0 complete runs" in too_few.stderr
+    too_few = run_cli("importance", "--data", "sample", env=env)
+    assert too_few.returncode == 1 and "Cannot tell yet: 3 complete runs" in too_few.stderr
