@@ -145,6 +145,8 @@ class Classroom:
         self.store = ClassroomStore(service.store.path)
         self._cache: dict[tuple, object] = {}
         self._cache_lock = threading.Lock()
+        # The machine's search this server started (explorer.service.search.start_search).
+        self.machine_search = None
         service.submit_hooks.append(self._on_submit)
 
     # -- the challenge -------------------------------------------------------------------------
@@ -204,13 +206,18 @@ class Classroom:
                 f"{config.epochs} epochs; the challenge allows at most {challenge.max_epochs}."
             )
         if challenge.max_seconds is not None:
-            estimate = self.service.estimate(config)
+            estimate = self.training_seconds(config)
             if estimate > challenge.max_seconds:
                 problems.append(
                     f"Training would take about {estimate:.0f} s; the challenge allows at most "
                     f"{challenge.max_seconds:.0f} s. Try fewer epochs, a bigger batch or less data."
                 )
         return problems
+
+    def training_seconds(self, config: TrainingConfig) -> float:
+        """The estimated training time the time limit is about: without a trainer's start,
+        which depends on the server's state, not on the configuration."""
+        return self.service.estimate(config) - self.service.executor.start_seconds()
 
     def within_limits(self, record: RunRecord, challenge: Challenge) -> bool:
         """Whether a stored run counts on the challenge's board (see the module docstring)."""
@@ -247,6 +254,18 @@ class Classroom:
             return None
         held = self.store.nicknames(challenge.challenge_id).get(requester.session)
         return None if held is None else held.nickname
+
+    def nicknames(self) -> list[tuple[str, bool]]:
+        """(nickname, hidden) of everyone in the challenge (the active one, else the last), in
+        alphabetical order: the teacher's list to hide from. No session ids."""
+        challenge = self.store.latest_challenge()
+        if challenge is None:
+            return []
+        held = self.store.nicknames(challenge.challenge_id).values()
+        return sorted(
+            ((holder.nickname, holder.hidden) for holder in held),
+            key=lambda pair: pair[0].casefold(),
+        )
 
     def hide_nickname(self, nickname: str, requester: Requester, hidden: bool = True) -> None:
         """Take a nickname off the board (or put it back): the teacher's right."""

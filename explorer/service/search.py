@@ -1,7 +1,7 @@
 """The machine as a classmate: Optuna's TPE sampler proposes runs within a challenge's limits.
 
     search = start_search(classroom_of(service), 20, teacher)   # the page: the challenge's limits
-    search.running; search.trials()                              # progress, from the store
+    classroom.machine_search.running; search.trials()            # progress, from the store
     search = MachineSearch(classroom, SearchSpec(seed=0, max_params=50_000, max_epochs=3))
     run_ids = search.run(trials=20)            # blocks; each trial an ordinary run
     search.start(trials=20)                    # the same on a thread, for the page
@@ -176,7 +176,7 @@ class MachineSearch:
         cap = self.spec.max_seconds
         if cap is None:
             return config
-        while self.service.estimate(config) > cap:
+        while self.classroom.training_seconds(config) > cap:
             if config.epochs == 1:
                 return None
             config = config.replace(epochs=config.epochs - 1)
@@ -325,6 +325,9 @@ def start_search(
     """
     if not requester.is_teacher:
         raise LimitError("Only the teacher can start the machine's search.")
+    running = classroom.machine_search
+    if running is not None and running.running:
+        raise LimitError("The machine's search is already running; wait for it to finish.")
     challenge = classroom.challenge()
     spec = SearchSpec(
         seed=seed,
@@ -336,4 +339,5 @@ def start_search(
     )
     search = MachineSearch(classroom, spec)
     search.start(trials, parallel=classroom.service.executor.slots)
+    classroom.machine_search = search  # every session's page can show its progress
     return search

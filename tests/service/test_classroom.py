@@ -197,7 +197,10 @@ def test_a_hidden_nickname_is_not_shown(service, classroom):
     classroom.set_nickname(BOB, "Bob")
     train(service, config(8), ADA)
     train(service, config(16), BOB)
+    with pytest.raises(LimitError, match="Only the teacher can hide a nickname"):
+        classroom.hide_nickname("Bob", ADA)
     classroom.hide_nickname("ada", TEACHER)
+    assert classroom.nicknames() == [("Ada", True), ("Bob", False)]
     board = classroom.board().to_json()
     assert [e["nickname"] for e in board["entries"]] == ["Bob"]
     assert "Ada" not in json.dumps(board)

@@ -147,11 +147,18 @@ def test_a_machine_job_never_starts_while_a_students_job_waits(tmp_path):
 
 
 def test_only_the_teacher_starts_the_search_and_it_takes_the_challenges_limits(tmp_path):
-    classroom, _ = make(tmp_path)
+    classroom, trainer = make(tmp_path)
     classroom.start_challenge("Small", COMMAND_LINE, max_params=9_000, max_epochs=1)
     with pytest.raises(LimitError, match="Only the teacher can start the machine's search"):
         start_search(classroom, 3, STUDENT)
-    search = start_search(classroom, 3, Requester("t" * 8, "teacher"))
+    teacher = Requester("t" * 8, "teacher")
+    trainer.gate.clear()  # hold its first trial while a second search is asked for
+    search = start_search(classroom, 3, teacher)
+    wait_until(trainer.started.is_set)
+    assert classroom.machine_search is search and search.running
+    with pytest.raises(LimitError, match="already running"):
+        start_search(classroom, 3, teacher)
+    trainer.gate.set()
     wait_until(lambda: not search.running, timeout=30)
     found = configs(classroom, search)
     assert len(found) == 3
