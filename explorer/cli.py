@@ -9,6 +9,8 @@
     python -m explorer warm lessons/1-width.toml --workers 2   # a lesson's runs, before class
     python -m explorer predict RUN_ID seven.png [--json]   # which digit a run reads in a picture
     python -m explorer export RUN_ID [--out run.zip]       # Keras model, config, history, ...
+    python -m explorer challenge start TITLE --max-params 50000 | board | importance | search
+                                             # the class: see explorer.classroom_commands
 
 Teachers use `train`, `sweep` and `warm` to pre-train a lesson's configurations before class:
 the page then shows them at once. A cached configuration returns without loading TensorFlow, and
@@ -30,6 +32,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from explorer.classroom_commands import (
+    CLASS_COMMANDS,
+    add_parsers,
+    nickname_requester,
+    run_class_command,
+)
 from explorer.config import (
     ACTIVATIONS,
     BATCH_SIZE_CHOICES,
@@ -41,7 +49,8 @@ from explorer.config import (
 from explorer.data.drawing import image_to_mnist
 from explorer.inference import forward
 from explorer.model import total_parameters
-from explorer.service.jobs import COMMAND_LINE, LimitError
+from explorer.service.classroom import classroom_of
+from explorer.service.jobs import COMMAND_LINE, LimitError, Requester
 from explorer.service.service import TrainingService, create_service
 from explorer.store.records import NoKerasModel, RunRecord, StoreError, check_run_id
 from explorer.views import stats
@@ -82,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
             )
         _executor_flags(command)
         command.add_argument("--json", action="store_true", help="print JSON")
+        command.add_argument(
+            "--nickname", metavar="NAME", help="count the runs for NAME on the challenge's board"
+        )
     sweep.add_argument("--seeds", metavar="0,1,2", help="repeat each cell with these seeds (0)")
 
     runs = commands.add_parser("runs", help="list stored runs, newest first")
@@ -121,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for command in (runs, stop, delete, predict, export):
         command.add_argument("--data-dir", help=argparse.SUPPRESS)
+    add_parsers(commands, _executor_flags)
     return parser
 
 
@@ -164,10 +177,15 @@ def main(argv: list[str] | None = None) -> int:
             return _predict(service, arguments.run_id, digit, arguments.image, arguments.json)
         if arguments.command == "export":
             return _export(service, arguments.run_id, arguments.out)
+        if arguments.command in CLASS_COMMANDS:
+            return run_class_command(service, arguments, run_to_json)
+        requester = COMMAND_LINE
+        if getattr(arguments, "nickname", None):
+            requester = nickname_requester(service, arguments.nickname)
         if arguments.command == "train":
-            return _train(service, configs[0], arguments.json)
+            return _train(service, configs[0], arguments.json, requester)
         if arguments.command in ("sweep", "warm"):
-            return _sweep(service, configs, arguments)
+            return _sweep(service, configs, arguments, requester)
         if arguments.command == "stop":
             print(service.stop(arguments.run_id, COMMAND_LINE))
             return 0
@@ -220,9 +238,14 @@ def _configs(arguments: argparse.Namespace) -> list[TrainingConfig]:
     ]
 
 
-def _train(service: TrainingService, config: TrainingConfig, as_json: bool) -> int:
+def _train(
+    service: TrainingService,
+    config: TrainingConfig,
+    as_json: bool,
+    requester: Requester = COMMAND_LINE,
+) -> int:
     started = time.perf_counter()
-    submission = service.submit(config, COMMAND_LINE)
+    submission = service.submit(config, requester)
     if not submission.cached:
         _follow(service, [submission.run_id], quiet=as_json)
     record = service.get(submission.run_id)
@@ -235,8 +258,13 @@ def _train(service: TrainingService, config: TrainingConfig, as_json: bool) -> i
     return 0 if record.status in ("complete", "stopped") else 1
 
 
-def _sweep(service: TrainingService, configs: list[TrainingConfig], arguments) -> int:
-    submissions = [service.submit(config, COMMAND_LINE) for config in configs]
+def _sweep(
+    service: TrainingService,
+    configs: list[TrainingConfig],
+    arguments,
+    requester: Requester = COMMAND_LINE,
+) -> int:
+    submissions = [service.submit(config, requester) for config in configs]
     pending = [s.run_id for s in submissions if not s.cached]
     print(
         f"{len(configs)} runs: {len(configs) - len(pending)} stored, {len(pending)} to train.",
@@ -332,10 +360,14 @@ def _summary_text(record: RunRecord, cached: bool, data_description: str) -> str
 
 def _list_runs(service: TrainingService, output: str) -> int:
     records = service.runs()
+    # Each run's accuracy on the two halves of the test set (explorer.halves), from its stored
+    # predictions; None for a run without a result.
+    halves = classroom_of(service).half_scores(records) if output != "text" and records else {}
     if output == "json":
-        print(json.dumps([run_to_json(record) for record in records], indent=2))
+        payloads = [run_to_json(record) | _half_columns(halves, record) for record in records]
+        print(json.dumps(payloads, indent=2))
         return 0
-    rows = [run_table_row(record) for record in records]
+    rows = [run_table_row(record) | _half_columns(halves, record) for record in records]
     if output == "csv":
         print(rows_to_csv(rows), end="")
         return 0
@@ -346,6 +378,14 @@ def _list_runs(service: TrainingService, output: str) -> int:
         accuracy = "" if row["test_accuracy"] is None else f"{row['test_accuracy']:.4f}"
         print(f"{row['run_id']}  {row['status']:<11} {accuracy:>6}  {row['label']}")
     return 0
+
+
+def _half_columns(halves: dict, record: RunRecord) -> dict:
+    scores = halves.get(record.run_id)
+    return {
+        "public_accuracy": None if scores is None else scores.public_accuracy,
+        "private_accuracy": None if scores is None else scores.private_accuracy,
+    }
 
 
 def _check_id(run_id: str) -> None:

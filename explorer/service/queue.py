@@ -9,6 +9,10 @@
 its requester already had when it was queued, and the queue serves the lowest round first, in
 order of arrival. So if A queues three jobs and then B and C one each, they train A1, B1, C1, A2,
 A3, and one student's long list never holds back another student's first job.
+
+The machine's search (explorer.service.search) asks as the session MACHINE_SESSION: the service
+queues its jobs `last`, behind every other waiting job, so they start only when nobody else's
+job waits.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import threading
 from dataclasses import dataclass
 
 from explorer.service.jobs import Job
+
+# The session of the machine's search: one more participant, served last.
+MACHINE_SESSION = "machine"
 
 
 @dataclass(frozen=True)
@@ -80,14 +87,16 @@ class FairQueue:
         self._ready = threading.Condition()
         self._closed = False
 
-    def put(self, job: Job, unfinished_of_requester: int) -> None:
+    def put(self, job: Job, unfinished_of_requester: int, *, last: bool = False) -> None:
         """Queue `job`; `unfinished_of_requester` is how many jobs its requester already has
-        queued or training (the service counts them): that is its round."""
+        queued or training (the service counts them): that is its round. A `last` job (the
+        machine's) waits behind every other job, whatever its round."""
         with self._ready:
             self._sequence += 1
             job.fair_round, job.sequence = unfinished_of_requester, self._sequence
+            job.last = last
             self._waiting.append(job)
-            self._waiting.sort(key=lambda queued: (queued.fair_round, queued.sequence))
+            self._waiting.sort(key=lambda queued: (queued.last, queued.fair_round, queued.sequence))
             self._ready.notify()
 
     def take(self, timeout: float | None = None) -> Job | None:

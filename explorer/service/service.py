@@ -47,7 +47,7 @@ from explorer.service.jobs import (
     TrainingFailed,
     TrainingInterrupted,
 )
-from explorer.service.queue import FairQueue, Limits
+from explorer.service.queue import MACHINE_SESSION, FairQueue, Limits
 from explorer.store.leases import LEASE_SECONDS, new_instance_id
 from explorer.store.records import RunPredictions, RunRecord, Status, StoreError
 from explorer.store.registry import RunStore
@@ -92,6 +92,9 @@ class TrainingService:
         self._warming = threading.Event()  # a warm-up is under way
         self._reported = ""  # the last problem the warm-up printed to the log
         self._closed = threading.Event()
+        # Called as hook(config, requester, submission) after every submit (the classroom notes
+        # who asked for which run during a challenge: explorer.service.classroom).
+        self.submit_hooks: list[Callable[[TrainingConfig, Requester, Submission], None]] = []
         self.store.register_instance(self.instance_id)
         # Runs left "running" by a server or command that is gone are not running: say so.
         self.store.interrupt_expired()
@@ -265,6 +268,12 @@ class TrainingService:
         A student's new job must fit the class's limits (`self.limits`): LimitError otherwise,
         with a message that says what to change.
         """
+        submission = self._submit(config, requester)
+        for hook in self.submit_hooks:
+            hook(config, requester, submission)
+        return submission
+
+    def _submit(self, config: TrainingConfig, requester: Requester) -> Submission:
         self.touch(requester)
         key = self.cache_key(config)
         record = self.store.find_complete(key)
@@ -293,7 +302,8 @@ class TrainingService:
             job.estimate_seconds = estimate
             job.epoch_listener = lambda history, rid=run_id: self.store.save_progress(rid, history)
             self._jobs[run_id] = job
-            self._queue.put(job, self._unfinished_of(requester) - 1)
+            last = requester.session == MACHINE_SESSION  # the machine waits for everyone
+            self._queue.put(job, self._unfinished_of(requester) - 1, last=last)
         return Submission(run_id, cached=False, attached=False)
 
     def _abandoned(self, run_id: str) -> bool:

@@ -125,7 +125,7 @@ def _check_files(store: RunStore, report: Report, repair: bool) -> None:
         report.healthy_now = False
         return
     for run_id, what in missing.items():
-        store.mark_failed(run_id, f"Its files are gone ({what} missing); train it again.")
+        store.mark_ended(run_id, f"Its files are gone ({what} missing); train it again.")
     report.actions.append(f"marked {len(missing)} run(s) failed: their files are gone")
 
 
