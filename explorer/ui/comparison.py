@@ -27,6 +27,7 @@ LETTERS = "ABCD"
 FORMAT_OF = {metric.key: metric.format for metric in comparison.METRICS}
 TUTORIAL = TrainingConfig()
 HEATMAPS_PER_ROW = 3
+DRILL_DOWN_DIGITS = 30  # the most digits a click shows; the caption says how many there are
 
 
 def compare_page(service: TrainingService) -> None:
@@ -335,9 +336,10 @@ def _cell_clicked(event, run_id: str) -> tuple[str, int, int] | None:
 def _cell_digits(service, names, predictions, run_id: str, true: int, predicted: int) -> None:
     data = service.data
     run = predictions[run_id]
-    chosen = comparison.examples_for_cell(
-        data.y_test, run.predicted_labels, run.confidence, true, predicted, limit=30
+    every = comparison.examples_for_cell(
+        data.y_test, run.predicted_labels, run.confidence, true, predicted, limit=None
     )
+    chosen = every[:DRILL_DOWN_DIGITS]
     st.markdown(
         f"**Test digits behind the click** (true {true}, predicted {predicted}, "
         f"run {names[run_id]})"
@@ -345,9 +347,9 @@ def _cell_digits(service, names, predictions, run_id: str, true: int, predicted:
     if not len(chosen):
         st.caption("No test digits there.")
         return
-    _digit_grid(
-        data, run, chosen, f"{len(chosen)} digit{'s' * (len(chosen) != 1)}, most confident first."
-    )
+    count = comparison.part_of(len(chosen), len(every))
+    plural = "s" * (len(every) != 1)
+    _digit_grid(data, run, chosen, f"{count} digit{plural}, most confident first.")
 
 
 def _digit_grid(data, run, chosen, caption: str) -> None:
@@ -367,19 +369,21 @@ def _changed_digits(service, names, predictions, base, run_id: str, digit: int) 
     data = service.data
     run = predictions[run_id]
     fixed, broken = comparison.changed_examples(
-        data.y_test, run.predicted_labels, predictions[base.run_id].predicted_labels, digit
+        data.y_test, run.predicted_labels, predictions[base.run_id].predicted_labels, digit, None
     )
     name, base_name = names[run_id], names[base.run_id]
     st.markdown(f"**The {digit}s that changed** between {base_name} and run {name}")
-    for chosen, what in (
+    for every, what in (
         (fixed, f"{name} gets right and {base_name} got wrong"),
         (broken, f"{name} gets wrong and {base_name} got right"),
     ):
-        if not len(chosen):
+        if not len(every):
             st.caption(f"No {digit}s that {what}.")
             continue
+        chosen = every[:DRILL_DOWN_DIGITS]
+        count = comparison.part_of(len(chosen), len(every))
         _digit_grid(
-            data, run, chosen, f"{len(chosen)} {digit}s that {what} (labels: run {name}'s answers)."
+            data, run, chosen, f"{count} {digit}s that {what} (labels: run {name}'s answers)."
         )
 
 
