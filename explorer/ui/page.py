@@ -19,7 +19,7 @@ from explorer.store.records import StoreError
 
 # Only what the first paint needs is imported here: the views of results, comparisons and
 # sweeps (with pandas and Altair) load after the controls are on the screen.
-from explorer.ui import controls, lessons, links, network, plain, roles, styles, teacher
+from explorer.ui import controls, lessons, links, live, network, plain, roles, styles, teacher
 from explorer.ui.resources import get_service
 
 # The runs this browser session started: their results are "new", not shown as cached.
@@ -38,7 +38,8 @@ def main() -> None:
         initial_sidebar_state="auto",
     )
     roles.setup()
-    links.apply_link_once()
+    if links.apply_link_once():
+        lessons.apply_current_step()  # a link to a lesson step sets what Next would set
     presenter = bool(st.session_state.get(links.PRESENT))
     styles.apply(presenter)
     service = _service()
@@ -177,21 +178,30 @@ def _start(service: TrainingService, config: TrainingConfig, action: str) -> Non
 
 def _still_training_elsewhere(service: TrainingService, config: TrainingConfig) -> None:
     """A run this session started that is still going, for another config than the one shown:
-    say so (moving a slider used to hide it), with a way back to it."""
+    say so (moving a slider used to hide it), with a way back to it. Its share done follows
+    the training on its own."""
     for run_id in reversed(st.session_state.get(SESSION_RUNS, [])):
         state = service.progress(run_id)
         if state is None or state.finished or state.config == config:
             continue
-        text = f"Still training: {state.config.label()} ({state.fraction:.0%} done)."
-        with st.container(horizontal=True, vertical_alignment="center", key="elsewhere"):
-            plain.alert("info", text)
-            st.button(
-                "Show it",
-                key=f"show_{run_id}",
-                on_click=controls.set_config,
-                args=(state.config,),
-            )
+        live.part(_elsewhere_line, pending=True, args=(service, run_id))
         return
+
+
+def _elsewhere_line(service: TrainingService, run_id: str) -> bool:
+    state = service.progress(run_id)
+    if state is None or state.finished:
+        return False
+    text = f"Still training: {state.config.label()} ({state.fraction:.0%} done)."
+    with st.container(horizontal=True, vertical_alignment="center", key="elsewhere"):
+        plain.alert("info", text)
+        st.button("Show it", key=f"show_{run_id}", on_click=_show, args=(state.config,))
+    return True
+
+
+def _show(config: TrainingConfig) -> None:
+    controls.set_config(config)
+    st.rerun()  # the whole page: the button sits in a part that redraws alone
 
 
 def _scroll_into_view(key: str) -> None:
@@ -229,7 +239,11 @@ def run_panel(service: TrainingService, config: TrainingConfig) -> None:
 
     repeat_of = st.session_state.get(REPEAT_OF)
     if repeat_of is not None and repeat_of == config.replace(seed=0):
-        results.repeat_summary(service, config)
+        # Counts and charts follow the seeds as they finish, without a click.
+        count = int(st.session_state.get(controls.REPEATS, 3))
+        seeds = repeats_of(config, count)
+        pending = any(_active(service, seed) for seed in seeds)
+        live.part(results.repeat_summary, pending=pending, args=(service, config))
     latest = service.latest(config)
     if latest is not None and latest.is_active:  # here, or in another process on the store
         progress.live_progress(service, latest.run_id)
@@ -258,6 +272,17 @@ def run_panel(service: TrainingService, config: TrainingConfig) -> None:
     st.session_state[SHOWN_RUN] = record.run_id
     new = record.run_id in st.session_state.get(SESSION_RUNS, [])
     results.result_view(service, record, cached=not new)
+
+
+def repeats_of(config: TrainingConfig, count: int) -> list[TrainingConfig]:
+    from explorer.views import repeats
+
+    return repeats.repeat_configs(config, count)
+
+
+def _active(service: TrainingService, config: TrainingConfig) -> bool:
+    latest = service.latest(config)
+    return latest is not None and latest.is_active
 
 
 def _data_banner(data: MnistData) -> None:

@@ -33,3 +33,21 @@ def test_a_lesson_step_opens_from_a_link_in_presenter_mode():
     notes = " ".join(e.proto.body for e in app.get("html") if "plain-note" in e.proto.body)
     assert "Train accuracy climbs towards 100 %" in notes
     assert "font-size:1.3rem" in notes  # large print on a projector
+
+
+def test_a_link_to_a_step_applies_it_as_next_does():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"lesson": "2-depth", "step": "2"})
+    app.run()
+    assert not app.exception
+    assert (app.slider(key="hidden1").value, app.slider(key="hidden2").value) == (64, 64)
+    assert app.query_params["hidden1"] == "64" and app.query_params["step"] == "2"
+
+
+def test_a_link_to_a_compare_step_opens_compare():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"lesson": "1-width", "step": "3"})
+    app.run()
+    assert not app.exception
+    assert app.query_params["view"] == "compare"
+    assert app.button(key="lesson_train").label == "Train this step's runs (4)"
