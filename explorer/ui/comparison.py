@@ -44,7 +44,10 @@ def _from_lesson(service: TrainingService) -> None:
     if not configs:
         return
     records = [service.lookup(config) for config in configs]
-    st.session_state[links.BASELINE] = records[0].run_id if records[0] is not None else None
+    baseline = records[0].run_id if records[0] is not None else None
+    # The picker's own state too: it keeps what it showed before (the tutorial's network when
+    # the step's runs were not stored yet) over the index it is drawn with.
+    st.session_state[links.BASELINE] = st.session_state["baseline_choice"] = baseline
     chosen = [record.run_id for record in records[1:] if record is not None]
     st.session_state[links.COMPARED] = chosen
     st.session_state["compare_runs"] = chosen

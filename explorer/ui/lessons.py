@@ -139,7 +139,7 @@ def _step_runs(service: TrainingService, step: LessonStep) -> bool:
     ]
     if training:
         plain.caption(f"Training this step's runs: {stored} of {len(step.configs)} stored…")
-    elif live.refreshing():
+    elif live.ticking():
         # The last run was stored while this part followed them: compare them all.
         st.session_state[links.LESSON_RUNS] = list(step.configs)
     if missing and st.button(

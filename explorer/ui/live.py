@@ -21,6 +21,7 @@ import streamlit as st
 
 LOW_SECONDS, HIGH_SECONDS = 1.0, 2.0
 INTERVAL = "live_interval_seconds"  # this session's interval, drawn once
+_TICK = "live_ticking"
 
 
 def interval() -> float:
@@ -33,17 +34,29 @@ def interval() -> float:
 
 def part(draw: Callable[..., bool], *, pending: bool, args: tuple = ()) -> None:
     """Draw `draw(*args)` (it returns whether what it shows is still pending); redraw it every
-    `interval()` seconds while `pending` is true, then rerun the page once it is not."""
-    if not pending:
-        draw(*args)
-        return
-    st.fragment(_follow, run_every=interval())(draw, args)
+    `interval()` seconds while `pending` is true, then rerun the page once it is not.
+
+    It is a fragment either way, so the part keeps its place on the page (an element drawn
+    outside a fragment and then inside one was left behind as a stale copy)."""
+    run_every = interval() if pending else None
+    st.fragment(_follow, run_every=run_every)(draw, args, pending)
 
 
-def _follow(draw: Callable[..., bool], args: tuple) -> None:
+def _follow(draw: Callable[..., bool], args: tuple, timed: bool) -> None:
     # Named once, so the fragment keeps its identity from one page run to the next.
-    if not draw(*args) and refreshing():
+    st.session_state[_TICK] = timed and refreshing()
+    try:
+        still_pending = draw(*args)
+    finally:
+        st.session_state[_TICK] = False
+    if timed and not still_pending and refreshing():
         st.rerun(scope="app")
+
+
+def ticking() -> bool:
+    """Whether the part being drawn is redrawing itself on its timer (not for a click, not as
+    part of the whole page): a `draw` that finds its runs done can then act on it once."""
+    return bool(st.session_state.get(_TICK))
 
 
 def refreshing() -> bool:

@@ -148,13 +148,18 @@ def explore(service: TrainingService | None) -> None:
             service.executor.start_seconds(),
         )
     _data_banner(data)
-    if action is not None:
-        _start(service, config, action)
-    _still_training_elsewhere(service, config)
+    # One slot, drawn on every run, for what comes and goes above the run panel: the live parts
+    # below keep their places on the page (see `run_panel`).
+    with st.container():
+        if action is not None:
+            _start(service, config, action)
+        _still_training_elsewhere(service, config)
     with st.container(key="run_panel"):
+        run_panel(service, config)
+        # Last in the panel: drawn first, it moved the live parts below it on this run only,
+        # and a timer that fired meanwhile redrew a part at its old place, left there for good.
         if st.session_state.pop(SCROLL, False):
             _scroll_into_view("run_panel")
-        run_panel(service, config)
     network.network_panel(config)
 
 
@@ -238,12 +243,11 @@ def run_panel(service: TrainingService, config: TrainingConfig) -> None:
     from explorer.ui import progress, results
 
     repeat_of = st.session_state.get(REPEAT_OF)
-    if repeat_of is not None and repeat_of == config.replace(seed=0):
-        # Counts and charts follow the seeds as they finish, without a click.
-        count = int(st.session_state.get(controls.REPEATS, 3))
-        seeds = repeats_of(config, count)
-        pending = any(_active(service, seed) for seed in seeds)
-        live.part(results.repeat_summary, pending=pending, args=(service, config))
+    # The summary has a slot of its own, drawn on every run, so the live progress below keeps
+    # its place whether or not the summary shows.
+    with st.container():
+        if repeat_of is not None and repeat_of == config.replace(seed=0):
+            _repeat_part(service, config)
     latest = service.latest(config)
     if latest is not None and latest.is_active:  # here, or in another process on the store
         progress.live_progress(service, latest.run_id)
@@ -274,10 +278,14 @@ def run_panel(service: TrainingService, config: TrainingConfig) -> None:
     results.result_view(service, record, cached=not new)
 
 
-def repeats_of(config: TrainingConfig, count: int) -> list[TrainingConfig]:
+def _repeat_part(service: TrainingService, config: TrainingConfig) -> None:
+    """The Repeat summary: its counts and charts follow the seeds as they finish, no click."""
+    from explorer.ui import results
     from explorer.views import repeats
 
-    return repeats.repeat_configs(config, count)
+    count = int(st.session_state.get(controls.REPEATS, 3))
+    pending = any(_active(service, seed) for seed in repeats.repeat_configs(config, count))
+    live.part(results.repeat_summary, pending=pending, args=(service, config))
 
 
 def _active(service: TrainingService, config: TrainingConfig) -> bool:
