@@ -27,9 +27,10 @@ _TICK = "live_ticking"
 def interval() -> float:
     """This session's refresh interval in seconds (the same for all its live parts)."""
     state = st.session_state
-    if INTERVAL not in state:
-        state[INTERVAL] = round(random.uniform(LOW_SECONDS, HIGH_SECONDS), 2)
-    return float(state[INTERVAL])
+    seconds = state.get(INTERVAL)
+    if seconds is None:
+        seconds = state[INTERVAL] = round(random.uniform(LOW_SECONDS, HIGH_SECONDS), 2)
+    return float(seconds)
 
 
 def part(draw: Callable[..., bool], *, pending: bool, args: tuple = ()) -> None:

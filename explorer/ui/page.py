@@ -8,6 +8,7 @@ trainer processes, which the first page view starts in the background.
 from __future__ import annotations
 
 import time
+import weakref
 
 import streamlit as st
 
@@ -27,6 +28,7 @@ SESSION_RUNS = "started_run_ids"
 SHOWN_RUN = "shown_run_id"  # the run on screen, to say so if the teacher deletes it
 SCROLL = "scroll_to_run"  # set when Train is pressed: bring the progress into view
 REPEAT_OF = "repeat_of"  # the config (seed 0) this session last repeated
+_DATA_LOADED: weakref.WeakSet = weakref.WeakSet()  # services whose MNIST is loaded
 VIEW_NAMES = {"explore": "Explore a network", "compare": "Compare runs", "sweep": "Sweep"}
 
 
@@ -134,8 +136,12 @@ def explore(service: TrainingService | None) -> None:
         network.network_panel(config)
         return
     try:
-        with st.spinner("Loading MNIST…"):
+        if service in _DATA_LOADED:  # a spinner costs a timer thread on every rerun
             data = service.data
+        else:
+            with st.spinner("Loading MNIST…"):
+                data = service.data
+            _DATA_LOADED.add(service)
     except (StoreError, ValueError) as error:
         plain.alert("error", str(error))
         network.network_panel(config)
