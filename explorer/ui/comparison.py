@@ -17,7 +17,7 @@ from explorer.model import total_parameters
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.store.records import RunRecord, StoreError
-from explorer.ui import drawing, history, links, plain, roles
+from explorer.ui import drawing, history, links, live, plain, roles
 from explorer.ui.resources import run_predictions, show_curves
 from explorer.views import charts, comparison, digits, repeats
 from explorer.views.text import data_text
@@ -79,7 +79,10 @@ def comparison_section(service: TrainingService) -> None:
         return
     _settings(runs, names)
     _metric_cards(runs, names, base)
-    _real_or_noise(service, runs, names, base)
+    # The verdicts follow the seeds that "Repeat them over 3 seeds" trains, as they finish.
+    live.part(
+        _real_or_noise, pending=_seeds_pending(service, runs), args=(service, runs, names, base)
+    )
     st.markdown("**Learning curves**: solid = train, dashed = test.")
     histories = {names[r.run_id]: r.history for r in runs}
     key = tuple((r.run_id, len(r.history)) for r in runs)
@@ -226,9 +229,20 @@ def _metric_cards(runs: list[RunRecord], names: dict[str, str], base: RunRecord)
             )
 
 
-def _real_or_noise(service, runs, names, base) -> None:
+def _seeds_pending(service: TrainingService, runs: list[RunRecord]) -> bool:
+    """Whether seed 0, 1 or 2 of a compared configuration is queued or training."""
+    for run in runs:
+        for config in repeats.repeat_configs(run.config.replace(seed=0), 3):
+            latest = service.latest(config)
+            if latest is not None and latest.is_active:
+                return True
+    return False
+
+
+def _real_or_noise(service, runs, names, base) -> bool:
     """Is each difference from the baseline bigger than the seed-to-seed spread? Every run
-    counts with the other seeds of its config that the store holds."""
+    counts with the other seeds of its config that the store holds. Returns whether a seed of
+    a compared configuration is still queued or training."""
     complete = [r for r in service.runs(("complete",)) if r.config is not None]
     groups = {}
     for run in runs:
@@ -257,10 +271,12 @@ def _real_or_noise(service, runs, names, base) -> None:
                 plain.alert("warning", str(error))
             else:
                 st.toast("Repeating: the verdicts update as the seeds finish.")
+                st.rerun()  # from now on the verdicts follow the seeds
         if not single:
             deltas = repeats.group_deltas(frame, names[base.run_id], ("test_accuracy",))
             for row in deltas[deltas["group"] != names[base.run_id]].itertuples():
                 plain.caption(f"{row.group}: {row.text} · change {row.delta_text}")
+    return _seeds_pending(service, runs)
 
 
 def _delta_colour(row) -> str:

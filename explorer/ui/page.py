@@ -46,9 +46,13 @@ def main() -> None:
     styles.apply(presenter)
     service = _service()
     _header(presenter)
-    if service is not None:
-        service.touch(roles.requester())
-        queue_line(service)
+    # A slot drawn on every run, whether or not anything trains: the live parts below keep their
+    # places on the page when the line comes and goes (a part that moved was left behind as a
+    # stale copy by a timer that fired meanwhile).
+    with st.container():
+        if service is not None:
+            service.touch(roles.requester())
+            queue_line(service)
     lessons.lesson_bar(service, presenter)
     try:
         _view(service)

@@ -46,7 +46,8 @@ def sweep_page(service: TrainingService) -> None:
         "Vary one or two settings of the network from the Explore view and see the result of "
         "every combination in one picture. Each run is an ordinary run, shared with the class."
     )
-    spec = _spec_from_inputs(base)
+    with st.container():  # one slot for what comes and goes above the live part (page.py)
+        spec = _spec_from_inputs(base)
     if spec is None:
         return
     configs = sweeps.sweep_configs(spec)

@@ -51,3 +51,31 @@ def test_a_lesson_link_sets_the_sliders(page, server, query, total):
     page.goto(f"{server}/?{query}")
     expect(page.get_by_text(total, exact=True)).to_be_visible()
     expect(page.get_by_text("322,230", exact=True)).to_have_count(0)
+
+
+def test_a_sweeps_plan_and_train_button_follow_its_runs(page, server):
+    page.goto(f"{server}/?view=sweep&sweep=hidden1:6,10&hidden2=0&epochs=1&train_fraction=0.1")
+    page.get_by_role("button", name="Train 2 run(s)").click()
+    expect(page.get_by_text("2 runs: 2 stored, 0 training, 0 to train")).to_be_visible(
+        timeout=TRAINING_DEADLINE
+    )
+    expect(page.get_by_role("button", name=re.compile(r"Train \d+ run"))).to_have_count(0)
+    expect(page.get_by_text("2 of 2 cells done").first).to_be_visible()
+
+
+def test_still_training_moves_on_its_own(page, server):
+    # Long enough (30 epochs of 750 small batches) to be still training when the slider moves.
+    page.goto(f"{server}/?hidden1=512&hidden2=256&batch_size=8&epochs=30")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text(re.compile(r"Epoch \d+/30")).first.wait_for(timeout=TRAINING_DEADLINE)
+    slider = page.get_by_role("slider", name="Neurons in hidden layer 1")
+    slider.focus()
+    slider.press("ArrowLeft")
+    notice = page.locator(".plain-info", has_text="Still training: 784-512-256-10")
+    first = re.search(r"\((\d+)% done\)", notice.inner_text()).group(1)
+    # The share done grows with nobody touching the page (it stood still before).
+    expect(notice).not_to_contain_text(f"({first}% done)", timeout=TRAINING_DEADLINE)
+    expect(notice).to_contain_text("% done")
+    page.get_by_role("button", name="Show it").click()  # back to it, and stop it
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_text(re.compile(r"Stopped after \d+ of 30 epochs")).wait_for()
