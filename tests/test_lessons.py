@@ -68,3 +68,45 @@ def test_a_bad_lesson_file_hides_only_itself(tmp_path):
     assert problems == ["Lesson b-bad.toml: needs at least one [[steps]] table."]
     with pytest.raises(ValueError, match=r"b-bad\.toml"):
         all_lessons(tmp_path)  # `warm` and the tests still want every file right
+
+
+# How a note names a change of each setting (any one of the words will do). "784 → …" spells out
+# every layer; "one hidden layer" says the second is gone.
+NAMED_BY = {
+    "hidden1": ("neuron", "784 →"),
+    "hidden2": ("second", "two layers", "one hidden layer", "784 →"),
+    "batch_size": ("batch",),
+    "epochs": ("epoch",),
+    "learning_rate": ("step size", "learning rate"),
+    "train_fraction": ("%",),
+    "activation": ("activation",),
+    "seed": ("seed",),
+    "precision": ("float32", "bfloat16"),
+}
+
+
+def changes(step, before: TrainingConfig) -> dict[str, set]:
+    """Every setting the step changes from `before` (the step shown before it), or varies among
+    its runs, with the values it takes."""
+    changed: dict[str, set] = {}
+    for config in step.configs:
+        for name, value in config.to_dict().items():
+            if value != getattr(before, name) or value != getattr(step.configs[0], name):
+                changed.setdefault(name, set()).add(value)
+    return changed
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.stem)
+def test_a_note_names_every_change_its_step_makes(path):
+    lesson = load_lesson(path)
+    before = TrainingConfig()  # a lesson starts from the tutorial's network
+    for number, step in enumerate(lesson.steps, start=1):
+        note = step.note.lower()
+        for name, values in changes(step, before).items():
+            where = f"{lesson.name} step {number}: {name}"
+            if name == "optimizer":  # each optimizer by its name
+                for value in values | {getattr(step.configs[0], name)}:
+                    assert value in note, f"{where}: {value} is not named"
+            else:
+                assert any(word in note for word in NAMED_BY[name]), f"{where} is not named"
+        before = step.configs[-1] if step.view == "compare" else step.configs[0]

@@ -17,7 +17,7 @@ from explorer.model import total_parameters
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.store.records import RunRecord, StoreError
-from explorer.ui import drawing, history, links, plain, roles
+from explorer.ui import drawing, history, links, live, plain, roles
 from explorer.ui.resources import run_predictions, show_curves
 from explorer.views import charts, comparison, digits, repeats
 from explorer.views.text import data_text
@@ -27,6 +27,7 @@ LETTERS = "ABCD"
 FORMAT_OF = {metric.key: metric.format for metric in comparison.METRICS}
 TUTORIAL = TrainingConfig()
 HEATMAPS_PER_ROW = 3
+DRILL_DOWN_DIGITS = 30  # the most digits a click shows; the caption says how many there are
 
 
 def compare_page(service: TrainingService) -> None:
@@ -43,7 +44,10 @@ def _from_lesson(service: TrainingService) -> None:
     if not configs:
         return
     records = [service.lookup(config) for config in configs]
-    st.session_state[links.BASELINE] = records[0].run_id if records[0] is not None else None
+    baseline = records[0].run_id if records[0] is not None else None
+    # The picker's own state too: it keeps what it showed before (the tutorial's network when
+    # the step's runs were not stored yet) over the index it is drawn with.
+    st.session_state[links.BASELINE] = st.session_state["baseline_choice"] = baseline
     chosen = [record.run_id for record in records[1:] if record is not None]
     st.session_state[links.COMPARED] = chosen
     st.session_state["compare_runs"] = chosen
@@ -75,7 +79,10 @@ def comparison_section(service: TrainingService) -> None:
         return
     _settings(runs, names)
     _metric_cards(runs, names, base)
-    _real_or_noise(service, runs, names, base)
+    # The verdicts follow the seeds that "Repeat them over 3 seeds" trains, as they finish.
+    live.part(
+        _real_or_noise, pending=_seeds_pending(service, runs), args=(service, runs, names, base)
+    )
     st.markdown("**Learning curves**: solid = train, dashed = test.")
     histories = {names[r.run_id]: r.history for r in runs}
     key = tuple((r.run_id, len(r.history)) for r in runs)
@@ -222,9 +229,20 @@ def _metric_cards(runs: list[RunRecord], names: dict[str, str], base: RunRecord)
             )
 
 
-def _real_or_noise(service, runs, names, base) -> None:
+def _seeds_pending(service: TrainingService, runs: list[RunRecord]) -> bool:
+    """Whether seed 0, 1 or 2 of a compared configuration is queued or training."""
+    for run in runs:
+        for config in repeats.repeat_configs(run.config.replace(seed=0), 3):
+            latest = service.latest(config)
+            if latest is not None and latest.is_active:
+                return True
+    return False
+
+
+def _real_or_noise(service, runs, names, base) -> bool:
     """Is each difference from the baseline bigger than the seed-to-seed spread? Every run
-    counts with the other seeds of its config that the store holds."""
+    counts with the other seeds of its config that the store holds. Returns whether a seed of
+    a compared configuration is still queued or training."""
     complete = [r for r in service.runs(("complete",)) if r.config is not None]
     groups = {}
     for run in runs:
@@ -253,10 +271,12 @@ def _real_or_noise(service, runs, names, base) -> None:
                 plain.alert("warning", str(error))
             else:
                 st.toast("Repeating: the verdicts update as the seeds finish.")
+                st.rerun()  # from now on the verdicts follow the seeds
         if not single:
             deltas = repeats.group_deltas(frame, names[base.run_id], ("test_accuracy",))
             for row in deltas[deltas["group"] != names[base.run_id]].itertuples():
                 plain.caption(f"{row.group}: {row.text} · change {row.delta_text}")
+    return _seeds_pending(service, runs)
 
 
 def _delta_colour(row) -> str:
@@ -335,9 +355,10 @@ def _cell_clicked(event, run_id: str) -> tuple[str, int, int] | None:
 def _cell_digits(service, names, predictions, run_id: str, true: int, predicted: int) -> None:
     data = service.data
     run = predictions[run_id]
-    chosen = comparison.examples_for_cell(
-        data.y_test, run.predicted_labels, run.confidence, true, predicted, limit=30
+    every = comparison.examples_for_cell(
+        data.y_test, run.predicted_labels, run.confidence, true, predicted, limit=None
     )
+    chosen = every[:DRILL_DOWN_DIGITS]
     st.markdown(
         f"**Test digits behind the click** (true {true}, predicted {predicted}, "
         f"run {names[run_id]})"
@@ -345,9 +366,9 @@ def _cell_digits(service, names, predictions, run_id: str, true: int, predicted:
     if not len(chosen):
         st.caption("No test digits there.")
         return
-    _digit_grid(
-        data, run, chosen, f"{len(chosen)} digit{'s' * (len(chosen) != 1)}, most confident first."
-    )
+    count = comparison.part_of(len(chosen), len(every))
+    plural = "s" * (len(every) != 1)
+    _digit_grid(data, run, chosen, f"{count} digit{plural}, most confident first.")
 
 
 def _digit_grid(data, run, chosen, caption: str) -> None:
@@ -367,19 +388,21 @@ def _changed_digits(service, names, predictions, base, run_id: str, digit: int) 
     data = service.data
     run = predictions[run_id]
     fixed, broken = comparison.changed_examples(
-        data.y_test, run.predicted_labels, predictions[base.run_id].predicted_labels, digit
+        data.y_test, run.predicted_labels, predictions[base.run_id].predicted_labels, digit, None
     )
     name, base_name = names[run_id], names[base.run_id]
     st.markdown(f"**The {digit}s that changed** between {base_name} and run {name}")
-    for chosen, what in (
+    for every, what in (
         (fixed, f"{name} gets right and {base_name} got wrong"),
         (broken, f"{name} gets wrong and {base_name} got right"),
     ):
-        if not len(chosen):
+        if not len(every):
             st.caption(f"No {digit}s that {what}.")
             continue
+        chosen = every[:DRILL_DOWN_DIGITS]
+        count = comparison.part_of(len(chosen), len(every))
         _digit_grid(
-            data, run, chosen, f"{len(chosen)} {digit}s that {what} (labels: run {name}'s answers)."
+            data, run, chosen, f"{count} {digit}s that {what} (labels: run {name}'s answers)."
         )
 
 

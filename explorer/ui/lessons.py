@@ -14,7 +14,7 @@ import streamlit as st
 from explorer.lessons import Lesson, LessonStep, readable_lessons
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
-from explorer.ui import controls, links, plain, roles
+from explorer.ui import controls, links, live, plain, roles
 
 LESSON = "lesson"  # session keys, mirrored in the link
 STEP = "lesson_step"
@@ -72,6 +72,16 @@ def _go(step: int) -> None:
     apply_step(lesson.steps[number - 1])
 
 
+def apply_current_step() -> None:
+    """Apply the current step, as Next does: for a link to a step (`?lesson=2-depth&step=1`),
+    which names the step but not its settings."""
+    found = current()
+    if found is not None:
+        lesson, number = found
+        st.session_state[STEP] = number
+        apply_step(lesson.steps[number - 1])
+
+
 def apply_step(step: LessonStep) -> None:
     controls.set_config(step.configs[0] if step.view == "explore" else step.configs[-1])
     st.session_state[links.VIEW] = step.view
@@ -108,13 +118,38 @@ def lesson_bar(service: TrainingService | None, presenter: bool) -> None:
                 args=(number + 1,),
             )
             if step.view == "compare" and service is not None:
-                missing = [config for config in step.configs if service.lookup(config) is None]
-                if missing and st.button(
-                    f"Train this step's runs ({len(missing)})",
-                    key="lesson_train",
-                    icon=":material/play_arrow:",
-                ):
-                    _train(service, missing)
+                pending = any(_active(service, config) for config in step.configs)
+                live.part(_step_runs, pending=pending, args=(service, step))
+
+
+def _active(service: TrainingService, config) -> bool:
+    latest = service.latest(config)
+    return latest is not None and latest.is_active
+
+
+def _step_runs(service: TrainingService, step: LessonStep) -> bool:
+    """Train this step's missing runs; while they train, how many are stored. Returns whether
+    any is still queued or training. When the last one is stored, Compare shows them all."""
+    records = {config: service.latest(config) for config in step.configs}
+    stored = sum(1 for record in records.values() if record is not None and record.is_complete)
+    training = [config for config, record in records.items() if record and record.is_active]
+    missing = [
+        config
+        for config, record in records.items()
+        if record is None or not (record.is_complete or record.is_active)
+    ]
+    if training:
+        plain.caption(f"Training this step's runs: {stored} of {len(step.configs)} stored…")
+    elif live.ticking():
+        # The last run was stored while this part followed them: compare them all.
+        st.session_state[links.LESSON_RUNS] = list(step.configs)
+    if missing and st.button(
+        f"Train this step's runs ({len(missing)})",
+        key="lesson_train",
+        icon=":material/play_arrow:",
+    ):
+        _train(service, missing)
+    return bool(training)
 
 
 def _train(service: TrainingService, configs) -> None:
@@ -125,3 +160,4 @@ def _train(service: TrainingService, configs) -> None:
         plain.alert("warning", str(error))
     else:
         st.toast(f"Training {len(configs)} run(s); they appear here when done.")
+        st.rerun()  # from now on the step's runs are followed as they train

@@ -183,10 +183,11 @@ LESSON_RUNS = "lesson_runs"  # the configs a lesson's Compare step puts side by 
 _APPLIED = "link_applied"
 
 
-def apply_link_once() -> None:
-    """On a session's first run, take the configuration, view and runs from the URL."""
+def apply_link_once() -> bool:
+    """On a session's first run, take the configuration, view and runs from the URL; return
+    whether this was that run."""
     if st.session_state.get(_APPLIED):
-        return
+        return False
     st.session_state[_APPLIED] = True
     state = parse_query(st.query_params.to_dict())
     controls.set_config(state.config)
@@ -200,6 +201,7 @@ def apply_link_once() -> None:
         st.session_state[f"link_{name}"] = state.options.get(name)
     for warning in state.warnings:
         plain.alert("warning", warning)
+    return True
 
 
 def sync_link(config: TrainingConfig | None) -> None:

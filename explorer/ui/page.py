@@ -8,6 +8,7 @@ trainer processes, which the first page view starts in the background.
 from __future__ import annotations
 
 import time
+import weakref
 
 import streamlit as st
 
@@ -19,7 +20,7 @@ from explorer.store.records import StoreError
 
 # Only what the first paint needs is imported here: the views of results, comparisons and
 # sweeps (with pandas and Altair) load after the controls are on the screen.
-from explorer.ui import controls, lessons, links, network, plain, roles, styles, teacher
+from explorer.ui import controls, lessons, links, live, network, plain, roles, styles, teacher
 from explorer.ui.resources import get_service
 from explorer.views.text import ended_message
 
@@ -28,6 +29,7 @@ SESSION_RUNS = "started_run_ids"
 SHOWN_RUN = "shown_run_id"  # the run on screen, to say so if the teacher deletes it
 SCROLL = "scroll_to_run"  # set when Train is pressed: bring the progress into view
 REPEAT_OF = "repeat_of"  # the config (seed 0) this session last repeated
+_DATA_LOADED: weakref.WeakSet = weakref.WeakSet()  # services whose MNIST is loaded
 VIEW_NAMES = {"explore": "Explore a network", "compare": "Compare runs", "sweep": "Sweep"}
 
 
@@ -39,14 +41,19 @@ def main() -> None:
         initial_sidebar_state="auto",
     )
     roles.setup()
-    links.apply_link_once()
+    if links.apply_link_once():
+        lessons.apply_current_step()  # a link to a lesson step sets what Next would set
     presenter = bool(st.session_state.get(links.PRESENT))
     styles.apply(presenter)
     service = _service()
     _header(presenter)
-    if service is not None:
-        service.touch(roles.requester())
-        queue_line(service)
+    # A slot drawn on every run, whether or not anything trains: the live parts below keep their
+    # places on the page when the line comes and goes (a part that moved was left behind as a
+    # stale copy by a timer that fired meanwhile).
+    with st.container():
+        if service is not None:
+            service.touch(roles.requester())
+            queue_line(service)
     lessons.lesson_bar(service, presenter)
     try:
         _view(service)
@@ -134,8 +141,12 @@ def explore(service: TrainingService | None) -> None:
         network.network_panel(config)
         return
     try:
-        with st.spinner("Loading MNIST…"):
+        if service in _DATA_LOADED:  # a spinner costs a timer thread on every rerun
             data = service.data
+        else:
+            with st.spinner("Loading MNIST…"):
+                data = service.data
+            _DATA_LOADED.add(service)
     except (StoreError, ValueError) as error:
         plain.alert("error", str(error))
         network.network_panel(config)
@@ -148,13 +159,18 @@ def explore(service: TrainingService | None) -> None:
             service.start_seconds(),
         )
     _data_banner(data)
-    if action is not None:
-        _start(service, config, action)
-    _still_training_elsewhere(service, config)
+    # One slot, drawn on every run, for what comes and goes above the run panel: the live parts
+    # below keep their places on the page (see `run_panel`).
+    with st.container():
+        if action is not None:
+            _start(service, config, action)
+        _still_training_elsewhere(service, config)
     with st.container(key="run_panel"):
+        run_panel(service, config)
+        # Last in the panel: drawn first, it moved the live parts below it on this run only,
+        # and a timer that fired meanwhile redrew a part at its old place, left there for good.
         if st.session_state.pop(SCROLL, False):
             _scroll_into_view("run_panel")
-        run_panel(service, config)
     network.network_panel(config)
 
 
@@ -178,21 +194,30 @@ def _start(service: TrainingService, config: TrainingConfig, action: str) -> Non
 
 def _still_training_elsewhere(service: TrainingService, config: TrainingConfig) -> None:
     """A run this session started that is still going, for another config than the one shown:
-    say so (moving a slider used to hide it), with a way back to it."""
+    say so (moving a slider used to hide it), with a way back to it. Its share done follows
+    the training on its own."""
     for run_id in reversed(st.session_state.get(SESSION_RUNS, [])):
         state = service.progress(run_id)
         if state is None or state.finished or state.config == config:
             continue
-        text = f"Still training: {state.config.label()} ({state.fraction:.0%} done)."
-        with st.container(horizontal=True, vertical_alignment="center", key="elsewhere"):
-            plain.alert("info", text)
-            st.button(
-                "Show it",
-                key=f"show_{run_id}",
-                on_click=controls.set_config,
-                args=(state.config,),
-            )
+        live.part(_elsewhere_line, pending=True, args=(service, run_id))
         return
+
+
+def _elsewhere_line(service: TrainingService, run_id: str) -> bool:
+    state = service.progress(run_id)
+    if state is None or state.finished:
+        return False
+    text = f"Still training: {state.config.label()} ({state.fraction:.0%} done)."
+    with st.container(horizontal=True, vertical_alignment="center", key="elsewhere"):
+        plain.alert("info", text)
+        st.button("Show it", key=f"show_{run_id}", on_click=_show, args=(state.config,))
+    return True
+
+
+def _show(config: TrainingConfig) -> None:
+    controls.set_config(config)
+    st.rerun()  # the whole page: the button sits in a part that redraws alone
 
 
 def _scroll_into_view(key: str) -> None:
@@ -229,8 +254,11 @@ def run_panel(service: TrainingService, config: TrainingConfig) -> None:
     from explorer.ui import progress, results
 
     repeat_of = st.session_state.get(REPEAT_OF)
-    if repeat_of is not None and repeat_of == config.replace(seed=0):
-        results.repeat_summary(service, config)
+    # The summary has a slot of its own, drawn on every run, so the live progress below keeps
+    # its place whether or not the summary shows.
+    with st.container():
+        if repeat_of is not None and repeat_of == config.replace(seed=0):
+            _repeat_part(service, config)
     latest = service.latest(config)
     if latest is not None and latest.is_active:  # here, or in another process on the store
         progress.live_progress(service, latest.run_id)
@@ -255,6 +283,21 @@ def run_panel(service: TrainingService, config: TrainingConfig) -> None:
     st.session_state[SHOWN_RUN] = record.run_id
     new = record.run_id in st.session_state.get(SESSION_RUNS, [])
     results.result_view(service, record, cached=not new)
+
+
+def _repeat_part(service: TrainingService, config: TrainingConfig) -> None:
+    """The Repeat summary: its counts and charts follow the seeds as they finish, no click."""
+    from explorer.ui import results
+    from explorer.views import repeats
+
+    count = int(st.session_state.get(controls.REPEATS, 3))
+    pending = any(_active(service, seed) for seed in repeats.repeat_configs(config, count))
+    live.part(results.repeat_summary, pending=pending, args=(service, config))
+
+
+def _active(service: TrainingService, config: TrainingConfig) -> bool:
+    latest = service.latest(config)
+    return latest is not None and latest.is_active
 
 
 def _data_banner(data: MnistData) -> None:

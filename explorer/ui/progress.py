@@ -6,20 +6,22 @@ import streamlit as st
 
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
-from explorer.ui import roles
+from explorer.ui import live, roles
 from explorer.ui.resources import show_curves
 from explorer.views.text import duration
 
-POLL_SECONDS = 1.0
 
-
-@st.fragment(run_every=POLL_SECONDS)
 def live_progress(service: TrainingService, run_id: str) -> None:
     """Progress bar, epoch k/N, ETA, live learning curves and a Stop button for one job.
 
-    Re-runs itself every POLL_SECONDS; when the job ends it re-runs the whole page, which then
-    shows the result instead of this panel.
+    Re-runs itself every second or two (live.interval(): each session at its own pace, so a
+    class does not poll at once); when the job ends it re-runs the whole page, which then shows
+    the result instead of this panel.
     """
+    st.fragment(_progress_panel, run_every=live.interval())(service, run_id)
+
+
+def _progress_panel(service: TrainingService, run_id: str) -> None:
     progress = service.progress(run_id)
     if progress is None or progress.finished:
         st.rerun(scope="app")

@@ -19,9 +19,10 @@ from explorer.views.text import ago, duration, percent
 GRID_SIZE = 20  # the tutorial shows the first 20 test digits
 
 
-def repeat_summary(service: TrainingService, config: TrainingConfig) -> None:
+def repeat_summary(service: TrainingService, config: TrainingConfig) -> bool:
     """How the result varies over the seeds of `config`: every seed a point, the mean and its
-    spread with n, the learning curves as bands, and best against last epoch."""
+    spread with n, the learning curves as bands, and best against last epoch. Returns whether
+    a seed is still queued or training."""
     count = int(st.session_state.get("repeat_count", 3))
     seeds = {seed: service.latest(seed) for seed in repeats.repeat_configs(config, count)}
     frame = repeats.seeds_frame(seeds)
@@ -39,6 +40,7 @@ def repeat_summary(service: TrainingService, config: TrainingConfig) -> None:
             panels = repeats.learning_band_panels(repeats.band_frame(seeds))
             show_chart((*key, "band"), lambda: panels[-1])  # accuracy: what the class compares
         plain.caption(repeats.best_last_text(frame))
+    return any(record is not None and record.is_active for record in seeds.values())
 
 
 def result_view(service: TrainingService, record: RunRecord, *, cached: bool) -> None:

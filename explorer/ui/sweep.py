@@ -12,7 +12,7 @@ import streamlit as st
 from explorer.config import ACTIVATIONS, BATCH_SIZE_CHOICES, FIELD_LABELS, OPTIMIZERS, PRECISIONS
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
-from explorer.ui import controls, links, plain, roles
+from explorer.ui import controls, links, live, plain, roles
 from explorer.ui.resources import show_chart
 from explorer.views import sweeps
 from explorer.views.stats import TEST_EXPLANATION
@@ -46,9 +46,18 @@ def sweep_page(service: TrainingService) -> None:
         "Vary one or two settings of the network from the Explore view and see the result of "
         "every combination in one picture. Each run is an ordinary run, shared with the class."
     )
-    spec = _spec_from_inputs(base)
+    with st.container():  # one slot for what comes and goes above the live part (page.py)
+        spec = _spec_from_inputs(base)
     if spec is None:
         return
+    configs = sweeps.sweep_configs(spec)
+    pending = any(sweeps.is_active(service.latest(config)) for config in configs)
+    live.part(_sweep_part, pending=pending, args=(service, spec))
+
+
+def _sweep_part(service: TrainingService, spec: sweeps.SweepSpec) -> bool:
+    """The plan ("3 runs: 1 stored, 2 to train"), Train, and the picture: redrawn every second
+    or two while a cell is pending. Returns whether one is."""
     configs = sweeps.sweep_configs(spec)
     records = {config: service.latest(config) for config in configs}
     plan = sweeps.plan_runs(configs, service.estimate, records, service.slots)
@@ -61,7 +70,8 @@ def sweep_page(service: TrainingService) -> None:
             icon=":material/play_arrow:",
         ):
             _submit(service, configs)
-    sweep_picture(service, spec)
+    sweep_picture(service, spec, records)
+    return any(sweeps.is_active(record) for record in records.values())
 
 
 def _spec_from_inputs(base) -> sweeps.SweepSpec | None:
@@ -72,6 +82,13 @@ def _spec_from_inputs(base) -> sweeps.SweepSpec | None:
             linked = sweeps.SweepSpec.parse(text, base, int(st.session_state.get(SEEDS) or 1))
         except ValueError as error:
             plain.alert("warning", f"Ignored the sweep from the link: {error}")
+        else:
+            fixed = sweeps.fixed_settings(text)
+            if fixed and linked.base != base:
+                # A setting given one value is not swept: it is set, for every cell.
+                controls.set_config(base := linked.base)
+            if fixed:
+                plain.caption(sweeps.fixed_text(fixed))
     names = list(sweeps.KNOBS)
     with st.container(horizontal=True, wrap=True, gap="medium"):
         knobs = []
@@ -144,21 +161,22 @@ def _submit(service: TrainingService, configs) -> None:
         plain.alert("warning", f"{error} ({queued} of the sweep's runs were queued.)")
         return
     st.toast(f"Queued {queued} run(s); the picture fills in as they finish.")
+    st.rerun()  # the plan and the picture now follow the runs
 
 
-@st.fragment(run_every=2.0)
-def sweep_picture(service: TrainingService, spec: sweeps.SweepSpec) -> None:
-    """The picture; redrawn every 2 s while cells are pending (a click opens that cell's run)."""
+def sweep_picture(service: TrainingService, spec: sweeps.SweepSpec, records: dict) -> None:
+    """The picture, with the metric it shows (a click on a cell opens that cell's run)."""
     metric = st.selectbox(
         "Show", list(METRICS), format_func=METRICS.get, key="sweep_metric", width=320
     )
-    configs = sweeps.sweep_configs(spec)
-    records = {config: service.latest(config) for config in configs}
     frame = sweeps.sweep_frame(spec, records, metric)
     plain.caption(sweeps.progress_text(frame))
     statuses = tuple(frame["status"])
     chart = sweeps.sweep_chart(spec, frame)
-    clickable = bool(chart.to_dict().get("params")) or "layer" in chart.to_dict()
+    drawn = chart.to_dict()  # clickable once a cell has a point (pending marks are not)
+    clickable = bool(drawn.get("params")) or any(
+        layer.get("params") for layer in drawn.get("layer", [])
+    )
     event = st.altair_chart(
         chart,
         on_select="rerun" if clickable else "ignore",
@@ -188,3 +206,4 @@ def sweep_picture(service: TrainingService, spec: sweeps.SweepSpec) -> None:
 def _open(config) -> None:
     controls.set_config(config)
     st.session_state[links.VIEW] = "explore"
+    st.rerun()  # the whole page: the button may sit in a part that redraws alone

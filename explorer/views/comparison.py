@@ -201,12 +201,12 @@ def examples_for_cell(
     confidence: np.ndarray,
     true_digit: int,
     predicted_digit: int,
-    limit: int = 30,
+    limit: int | None = 30,
 ) -> np.ndarray:
     """Indices of test digits with true label `true_digit` that a run read as `predicted_digit`.
 
-    Most confident first (ties keep test-set order), at most `limit`. Use it for a clicked
-    confusion cell: (true 4, predicted 9) gives the 4s this run most firmly took for 9s.
+    Most confident first (ties keep test-set order), at most `limit` (None: all). Use it for a
+    clicked confusion cell: (true 4, predicted 9) gives the 4s this run most firmly took for 9s.
     """
     chosen = (true_labels == true_digit) & (predicted_labels == predicted_digit)
     indices = np.flatnonzero(chosen)
@@ -219,18 +219,25 @@ def changed_examples(
     predicted_labels: np.ndarray,
     baseline_labels: np.ndarray,
     digit: int,
-    limit: int = 30,
+    limit: int | None = 30,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The test digits `digit` whose verdict changed against the baseline, for a clicked bar.
 
     Returns (fixed, broken): indices the run gets right and the baseline wrong, and the other
-    way round, each in test-set order and at most `limit` long. Their counts make the bar.
+    way round, each in test-set order and at most `limit` long (None: all). Their counts make
+    the bar.
     """
     of_digit = true_labels == digit
     right, base_right = predicted_labels == true_labels, baseline_labels == true_labels
     fixed = np.flatnonzero(of_digit & right & ~base_right)[:limit]
     broken = np.flatnonzero(of_digit & ~right & base_right)[:limit]
     return fixed.astype(np.int64), broken.astype(np.int64)
+
+
+def part_of(shown: int, total: int) -> str:
+    """How many of a list a drill-down shows: "30 of 39" when it is cut short, "39" when it
+    shows all, so its counts add up to the bar or the cell that was clicked."""
+    return f"{shown:,} of {total:,}" if shown < total else f"{total:,}"
 
 
 def disagreement_rate(predictions: Mapping[str, np.ndarray]) -> float:

@@ -16,7 +16,8 @@ The sweep in a link (URL query parameters)::
 
     sweep   one knob, or two separated by ";": a setting's name, ":", and at least two values
             separated by ","; any setting but the seed (numbers as in the page's links:
-            learning_rate:0.001,0.01,0.1; optimizer:sgd,adam)
+            learning_rate:0.001,0.01,0.1; optimizer:sgd,adam). A setting with one value
+            (epochs:1) is not swept but set for every cell (`fixed_settings`).
     seeds   optional, 2 to 10: every cell is trained with seeds 0, 1, …; without it, once with
             the base config's seed
     others  the base config: the page's usual settings (hidden2=0, …); the knobs override theirs
@@ -206,7 +207,11 @@ class SweepSpec:
                 )
             listed = tuple(value.strip() for value in values.split(",") if value.strip())
             knobs.append(Knob(name.strip().lower(), listed))
-        return cls(tuple(knobs), base or TrainingConfig(), seeds)
+        fixed = fixed_settings(text)
+        if len(fixed) == len(knobs):  # nothing left to vary: the knob says what is missing
+            fixed = {}
+        base = (base or TrainingConfig()).replace(**fixed)
+        return cls(tuple(knob for knob in knobs if knob.name not in fixed), base, seeds)
 
     @classmethod
     def from_query(
@@ -241,6 +246,33 @@ class SweepSpec:
 
 
 _CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(TrainingConfig))
+
+
+def fixed_settings(text: str) -> dict[str, Any]:
+    """The settings a sweep= text gives one value each ("hidden1:16,64;epochs:1" → {"epochs":
+    1}): they are set for every cell, not swept. ValueError if such a value is not allowed."""
+    fixed = {}
+    for part in filter(None, (piece.strip() for piece in str(text).split(";"))):
+        name, _, values = part.partition(":")
+        name = name.strip().lower()
+        listed = [value.strip() for value in values.split(",") if value.strip()]
+        if len(listed) == 1 and name in KNOBS:
+            fixed[name] = _parse_value(name, listed[0])
+    return fixed
+
+
+def fixed_text(fixed: Mapping[str, Any]) -> str:
+    """A sentence for the page: "The link gives epochs one value (1): it is set for every cell,
+    not swept."."""
+    parts = " and ".join(
+        f"{name} one value ({_value_text(value)})" for name, value in fixed.items()
+    )
+    return f"The link gives {parts}: it is set for every cell, not swept."
+
+
+def is_active(record: RunRecord | None) -> bool:
+    """Whether a run is queued or training (None: never asked for)."""
+    return record is not None and record.status in ACTIVE_STATUSES
 
 
 def sweep_configs(spec: SweepSpec) -> list[TrainingConfig]:
@@ -502,7 +534,11 @@ def sweep_line_chart(spec: SweepSpec, frame: pd.DataFrame) -> alt.LayerChart:
             nice=False,
             padding=12,
         )
-        axis = alt.Axis(values=list(knob.values), format="~g", labelOverlap=True)
+        # The values as they were set (16, 32, 64): a format would go through the scale's
+        # tick format, which rounds to the ticks' step ("2e+1, 3e+1, 6e+1").
+        axis = alt.Axis(
+            values=list(knob.values), labelExpr=tick_labels(knob.values), labelOverlap=True
+        )
         x = alt.X(f"{knob.name}:Q", title=FIELD_LABELS[knob.name], scale=scale, axis=axis)
     else:
         x = alt.X(f"{knob.name}:N", title=FIELD_LABELS[knob.name], sort=list(knob.values))
@@ -512,8 +548,16 @@ def sweep_line_chart(spec: SweepSpec, frame: pd.DataFrame) -> alt.LayerChart:
         spread=[_spread_text(metric, row.n, row.mean, row.std) for row in frame.itertuples()],
     )
     done = shown[shown["mean"].notna()]
-    if done.empty:
-        return message_chart(f"No cell finished yet · {progress_text(frame)}")
+    # At the bottom edge of the plot ("height"), not at a pixel count: a mark beyond the plot
+    # would make the fitted chart squash the plot to make room for it.
+    waiting = alt.Chart(shown[shown["mean"].isna()])
+    waiting = waiting.mark_text(fontSize=14, color=PENDING_INK, baseline="bottom", dy=-4)
+    waiting = waiting.encode(x, y=alt.value("height"), text="label:N", tooltip=["status:N"])
+    title = alt.TitleParams(
+        f"{chosen.label} by {FIELD_LABELS[knob.name].lower()}", subtitle=_subtitle(spec, frame)
+    )
+    if done.empty:  # the axis and every cell as pending, before the first one finishes
+        return alt.layer(waiting, title=title).properties(height=LINE_HEIGHT, **FILL)
     y_scale = alt.Scale(zero=False, type="log" if COLOUR_SCALES[metric].log else "linear")
     y_axis = alt.Axis(format=_axis_format(chosen.kind))
     y = {
@@ -535,14 +579,6 @@ def sweep_line_chart(spec: SweepSpec, frame: pd.DataFrame) -> alt.LayerChart:
         tooltip=tooltip,
         size=alt.when(selection, empty=False).then(alt.value(200)).otherwise(alt.value(80)),
     ).add_params(selection)
-    # At the bottom edge of the plot ("height"), not at a pixel count: a mark beyond the plot
-    # would make the fitted chart squash the plot to make room for it.
-    waiting = alt.Chart(shown[shown["mean"].isna()])
-    waiting = waiting.mark_text(fontSize=14, color=PENDING_INK, baseline="bottom", dy=-4)
-    waiting = waiting.encode(x, y=alt.value("height"), text="label:N")
-    title = alt.TitleParams(
-        f"{chosen.label} by {FIELD_LABELS[knob.name].lower()}", subtitle=_subtitle(spec, frame)
-    )
     chart = alt.layer(bars, line, points, waiting, title=title)
     return chart.properties(height=LINE_HEIGHT, **FILL)
 
@@ -594,6 +630,14 @@ def cost_chart(spec: SweepSpec, frame: pd.DataFrame) -> alt.LayerChart:
         subtitle="Up and to the left is better: more accuracy from fewer numbers to learn.",
     )
     return alt.layer(bars, points, title=title).properties(height=COST_HEIGHT, **FILL)
+
+
+def tick_labels(values: Sequence[Any]) -> str:
+    """A Vega expression that labels each swept value as a link writes it (16, 0.001, 1e-05)."""
+    expression = "''"
+    for value in reversed(values):
+        expression = f"datum.value === {_value_text(value)} ? '{_value_text(value)}' : {expression}"
+    return expression
 
 
 def _subtitle(spec: SweepSpec, frame: pd.DataFrame) -> list[str]:

@@ -77,3 +77,21 @@ def test_lesson_text_is_plain_and_a_bad_file_hides_only_itself(lesson_folder, pr
     assert "&lt;b&gt;tags&lt;/b&gt;" in bodies  # the note
     markdown = " ".join(element.value for element in app.markdown)
     assert "example.com" not in markdown and "Bold" not in markdown
+
+
+def test_a_link_to_a_step_applies_it_as_next_does():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"lesson": "2-depth", "step": "2"})
+    app.run()
+    assert not app.exception
+    assert (app.slider(key="hidden1").value, app.slider(key="hidden2").value) == (64, 64)
+    assert app.query_params["hidden1"] == "64" and app.query_params["step"] == "2"
+
+
+def test_a_link_to_a_compare_step_opens_compare():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"lesson": "1-width", "step": "3"})
+    app.run()
+    assert not app.exception
+    assert app.query_params["view"] == "compare"
+    assert app.button(key="lesson_train").label == "Train this step's runs (4)"

@@ -210,3 +210,18 @@ def test_disagreement_rate() -> None:
     assert compare.disagreement_rate(PREDICTIONS) == pytest.approx(3 / 6)
     assert compare.disagreement_rate({"A": PREDICTIONS["A"]}) == 0.0
     assert compare.disagreement_rate({"A": np.array([], dtype=np.uint8)}) == 0.0
+
+
+def test_a_drill_down_says_how_much_of_the_list_it_shows() -> None:
+    true = np.full(50, 8)
+    run = np.where(np.arange(50) < 39, 3, 8)  # 39 eights read wrong by the run
+    base = np.full(50, 8)  # all right for the baseline
+    fixed, broken = compare.changed_examples(true, run, base, digit=8, limit=None)
+    assert (len(fixed), len(broken)) == (0, 39)
+    shown = compare.changed_examples(true, run, base, digit=8)[1]
+    assert compare.part_of(len(shown), len(broken)) == "30 of 39"
+    assert compare.part_of(39, 39) == "39"
+    assert compare.part_of(1_200, 1_500) == "1,200 of 1,500"
+    confidence = np.linspace(0.1, 0.9, 50)
+    every = compare.examples_for_cell(true, run, confidence, 8, 3, limit=None)
+    assert len(every) == 39 and every[0] == 38  # the most confident first

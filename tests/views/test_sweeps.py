@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -423,12 +424,58 @@ def test_a_choice_knob_is_drawn_in_its_order() -> None:
     assert x["type"] == "nominal" and x["sort"] == ["relu", "tanh"]
 
 
-def test_a_line_without_finished_cells_says_so() -> None:
+def test_a_line_without_finished_cells_draws_every_cell_as_pending() -> None:
     spec_of_sweep = SweepSpec.parse("hidden1:16,32")
     spec = sweeps.sweep_chart(spec_of_sweep, sweeps.sweep_frame(spec_of_sweep, {})).to_dict()
-    assert layer_rows(spec, spec) == [
-        {"message": "No cell finished yet · 0 of 2 cells done · 2 waiting"}
+    (waiting,) = spec["layer"]
+    rows = layer_rows(spec, waiting)
+    assert [(row["hidden1"], row["label"], row["status"]) for row in rows] == [
+        (16, "…", "pending"),
+        (32, "…", "pending"),
     ]
+    assert waiting["encoding"]["x"]["axis"]["values"] == [16, 32]
+    assert "0 of 2 cells done · 2 waiting" in spec["title"]["subtitle"]
+
+
+def tick_label_map(expression: str) -> dict[float, str]:
+    """The value → label pairs of a `tick_labels` expression, read back from its text."""
+    pairs = re.findall(r"datum\.value === (\S+) \? '([^']*)'", expression)
+    return {float(value): label for value, label in pairs}
+
+
+@pytest.mark.parametrize(
+    ("knob", "labels"),
+    [
+        ("hidden1:16,32,64", ["16", "32", "64"]),
+        ("learning_rate:0.001,0.01,0.1", ["0.001", "0.01", "0.1"]),
+        ("batch_size:32,200,1000", ["32", "200", "1000"]),
+    ],
+    ids=["linear", "log-rate", "log-batch"],
+)
+def test_sweep_ticks_show_the_values_as_they_were_set(knob, labels) -> None:
+    spec_of_sweep = SweepSpec.parse(knob)
+    records = {
+        config: run_record(config, test=[0.9]) for config in sweeps.sweep_configs(spec_of_sweep)
+    }
+    spec = sweeps.sweep_chart(spec_of_sweep, sweeps.sweep_frame(spec_of_sweep, records)).to_dict()
+    axis = spec["layer"][1]["encoding"]["x"]["axis"]
+    # A format goes through the scale's tick format, which rounds to the step: "2e+1" for 16.
+    assert "format" not in axis
+    values = [float(value) for value in axis["values"]]
+    assert tick_label_map(axis["labelExpr"]) == dict(zip(values, labels, strict=True))
+
+
+def test_a_one_value_setting_in_a_sweep_link_is_set_not_swept() -> None:
+    spec = SweepSpec.parse("hidden1:16,32,64;epochs:1", TrainingConfig(hidden2=0))
+    assert spec.names == ("hidden1",) and spec.knobs[0].values == (16, 32, 64)
+    assert spec.base == TrainingConfig(hidden2=0, epochs=1)
+    assert [config.epochs for config in sweeps.sweep_configs(spec)] == [1, 1, 1]
+    assert sweeps.fixed_settings("hidden1:16,32,64;epochs:1") == {"epochs": 1}
+    assert sweeps.fixed_text({"epochs": 1}) == (
+        "The link gives epochs one value (1): it is set for every cell, not swept."
+    )
+    with pytest.raises(ValueError, match="only one value"):
+        SweepSpec.parse("epochs:1")  # nothing left to vary
 
 
 def test_cost_chart_puts_finished_cells_at_their_parameter_count() -> None:

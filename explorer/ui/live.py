@@ -1,0 +1,68 @@
+"""Parts of the page that follow the runs it asked for, on their own, while they train.
+
+    live.part(draw_counts, pending=any_active(configs), args=(service, configs))
+
+`draw` is drawn at once. While `pending` is true it is a fragment that redraws itself every
+second or two (alone: the sliders and the rest of the page do not rerun); when one of its own
+redraws finds nothing pending any more (`draw` returns False), the whole page reruns once, so
+the buttons and counts elsewhere follow and the timer stops. Nothing polls while nothing is
+pending.
+
+Each session redraws at its own interval, drawn once at random between LOW_SECONDS and
+HIGH_SECONDS, so a class whose runs finish together does not ask the server at the same moment.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import streamlit as st
+
+LOW_SECONDS, HIGH_SECONDS = 1.0, 2.0
+INTERVAL = "live_interval_seconds"  # this session's interval, drawn once
+_TICK = "live_ticking"
+
+
+def interval() -> float:
+    """This session's refresh interval in seconds (the same for all its live parts)."""
+    state = st.session_state
+    seconds = state.get(INTERVAL)
+    if seconds is None:
+        seconds = state[INTERVAL] = round(random.uniform(LOW_SECONDS, HIGH_SECONDS), 2)
+    return float(seconds)
+
+
+def part(draw: Callable[..., bool], *, pending: bool, args: tuple = ()) -> None:
+    """Draw `draw(*args)` (it returns whether what it shows is still pending); redraw it every
+    `interval()` seconds while `pending` is true, then rerun the page once it is not.
+
+    It is a fragment either way, so the part keeps its place on the page (an element drawn
+    outside a fragment and then inside one was left behind as a stale copy)."""
+    run_every = interval() if pending else None
+    st.fragment(_follow, run_every=run_every)(draw, args, pending)
+
+
+def _follow(draw: Callable[..., bool], args: tuple, timed: bool) -> None:
+    # Named once, so the fragment keeps its identity from one page run to the next.
+    st.session_state[_TICK] = timed and refreshing()
+    try:
+        still_pending = draw(*args)
+    finally:
+        st.session_state[_TICK] = False
+    if timed and not still_pending and refreshing():
+        st.rerun(scope="app")
+
+
+def ticking() -> bool:
+    """Whether the part being drawn is redrawing itself on its timer (not for a click, not as
+    part of the whole page): a `draw` that finds its runs done can then act on it once."""
+    return bool(st.session_state.get(_TICK))
+
+
+def refreshing() -> bool:
+    """Whether this is a fragment's own rerun (its timer), not a run of the whole page."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    return bool(context is not None and context.fragment_ids_this_run)
