@@ -45,9 +45,11 @@ def parameter_table_html(config: TrainingConfig) -> str:
             f'{max(share * 120, 1):.0f}px"></span>{layer.parameters:,} ({share:.1%})</td>',
         ]
         rows.append(f'<tr data-parameters="{layer.parameters}">{"".join(cells)}</tr>')
-    # The wrapper scrolls sideways on a narrow screen instead of widening the page.
+    # The wrapper scrolls sideways on a narrow screen instead of widening the page, and takes
+    # the keyboard's focus (tabindex) so that arrow keys scroll it too.
     return (
-        '<div style="overflow-x:auto"><table class="parameter-table" style="border-collapse:'
+        '<div role="region" aria-label="Parameters per layer" tabindex="0" '
+        'style="overflow-x:auto"><table class="parameter-table" style="border-collapse:'
         f'collapse;font-size:0.9rem;width:100%"><thead><tr>{header}</tr></thead><tbody>'
         f"{''.join(rows)}</tbody></table></div>"
     )

@@ -143,7 +143,11 @@ def digit_rows_html(
     stack = np.array([predicted for _, predicted, _ in rows]).reshape(len(rows), count)
     disagree = np.any(stack != stack[:1], axis=0).tolist()
     head = '<th scope="row" style="padding:2px 8px 2px 0;text-align:right;white-space:nowrap">'
-    parts = ['<div style="overflow-x:auto"><table class="digit-rows" style="border-spacing:2px">']
+    # The scrolling wrapper takes the keyboard's focus (tabindex), so arrow keys scroll it too.
+    parts = [
+        '<div role="region" aria-label="Test digits and each run\'s answers" tabindex="0" '
+        'style="overflow-x:auto"><table class="digit-rows" style="border-spacing:2px">'
+    ]
     for start in range(0, count, columns or count):
         block = range(start, min(start + (columns or count), count))
         parts.append(f'<tbody class="digit-block"><tr>{head}Digit</th>')
