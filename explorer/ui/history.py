@@ -76,8 +76,16 @@ def history_table(service: TrainingService) -> list[RunRecord]:
 
 
 def _actions(service: TrainingService, shown: list[RunRecord], selected: list[RunRecord]) -> None:
-    compare, export_csv, export_json, delete = st.columns(4)
-    compare.button(
+    # A row that wraps, each button as wide as its label: four equal columns cut the labels
+    # short on a projector ("Compar…", "CSV (17 …").
+    with st.container(horizontal=True, wrap=True, gap="small", key="run_actions"):
+        _action_buttons(selected or shown, selected)
+    if st.session_state.get(_DELETING):
+        _confirm_delete(service, st.session_state[_DELETING])
+
+
+def _action_buttons(chosen: list[RunRecord], selected: list[RunRecord]) -> None:
+    st.button(
         "Compare selected",
         key="compare_selected",
         icon=":material/compare_arrows:",
@@ -86,9 +94,8 @@ def _actions(service: TrainingService, shown: list[RunRecord], selected: list[Ru
         args=([r.run_id for r in selected],),
         help=f"Put 2 to {links.MAX_COMPARED_RUNS} ticked runs side by side below.",
     )
-    chosen = selected or shown
     which = "selected" if selected else "shown"
-    export_csv.download_button(
+    st.download_button(
         f"CSV ({len(chosen)} {which})",
         rows_to_csv([run_table_row(r) for r in chosen]),
         file_name="mnist-explorer-runs.csv",
@@ -96,7 +103,7 @@ def _actions(service: TrainingService, shown: list[RunRecord], selected: list[Ru
         key="export_csv",
         icon=":material/download:",
     )
-    export_json.download_button(
+    st.download_button(
         f"JSON ({len(chosen)} {which})",
         json.dumps([run_to_json(r) for r in chosen], indent=2),
         file_name="mnist-explorer-runs.json",
@@ -106,7 +113,7 @@ def _actions(service: TrainingService, shown: list[RunRecord], selected: list[Ru
     )
     if not roles.is_teacher() or st.session_state.get(links.PRESENT):
         return  # students never delete and see no control for it; nor does a projector
-    delete.button(
+    st.button(
         "Delete selected…",
         key="delete_selected",
         icon=":material/delete:",
@@ -114,8 +121,6 @@ def _actions(service: TrainingService, shown: list[RunRecord], selected: list[Ru
         on_click=_ask_to_delete,
         args=([r.run_id for r in selected],),
     )
-    if st.session_state.get(_DELETING):
-        _confirm_delete(service, st.session_state[_DELETING])
 
 
 def _set_compared(run_ids: list[str]) -> None:
