@@ -132,7 +132,8 @@ def digit_rows_html(
     """One HTML table (class "digit-rows"): the digits, then each run's predictions under them.
 
     `rows` holds one (run name, predicted labels, confidence 0..1) per run, each as long as
-    `images`. Right predictions are green, wrong ones red; columns where the runs disagree are
+    `images`. Right predictions are green, wrong ones red with a ✗ (not told by colour
+    alone); columns where the runs disagree are
     amber and every cell in them has data-disagree="true". `columns` (default: all) wraps the
     digits into blocks of that many. The table scrolls sideways rather than widen the page.
     """
@@ -161,7 +162,8 @@ def digit_rows_html(
             for i in block:
                 label, right = int(predicted[i]), int(predicted[i]) == truth[i]
                 tip = f"{name}: {label} ({float(confidence[i]):.0%} confident), true {truth[i]}"
-                content = f'<span title="{html.escape(tip)}">{label}</span>'
+                mark = "" if right else '<span style="font-size:0.7em"> ✗</span>'
+                content = f'<span title="{html.escape(tip)}">{label}{mark}</span>'
                 colour = RIGHT_COLOUR if right else WRONG_COLOUR
                 style = f"font-size:1.3em;font-weight:700;color:{colour}"
                 data = {"run": name, "predicted": label, "correct": str(right).lower()}
