@@ -27,7 +27,8 @@ from explorer.config import (
     TrainingConfig,
     fast_precision,
 )
-from explorer.ui import plain
+from explorer.model import total_parameters
+from explorer.ui import network, plain
 
 # Learning rates offered on a roughly logarithmic ladder (each optimizer's default is on it).
 LEARNING_RATE_CHOICES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -112,6 +113,15 @@ def control_bar(estimate_text: str | None = None) -> tuple[TrainingConfig | None
                 label_visibility="collapsed",  # the row stays one line high on a projector
             )
             st.caption("seeds")
+            if config is not None:
+                # In sight of the sliders on a projector too, where the network's headline
+                # below is under the fold: the class sees the count change as a slider moves.
+                with st.container(key="parameter_count", width="content"):
+                    st.markdown(
+                        f"**{total_parameters(config):,}** {network.TOTAL_LABEL.lower()}",
+                        help="Every weight and bias of every layer: inputs × neurons + "
+                        "neurons, summed. Where they are: the table below.",
+                    )
             if estimate_text:
                 st.caption(estimate_text)
     return config, "train" if train else "repeat" if repeat else None
