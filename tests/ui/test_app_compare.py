@@ -92,7 +92,7 @@ def test_untrained_baseline_is_said_and_can_be_trained(monkeypatch, tmp_path):
 def test_explore_link_round_trip(seeded):
     app = compare_page(hidden1="64", hidden2="0", optimizer="adam", epochs="3")
     assert not app.exception
-    assert app.slider(key="hidden1").value == 64
+    assert app.select_slider(key="hidden1").value == 64
     assert app.selectbox(key="optimizer").value == "adam"
     assert "784 → 64 → 10" in texts(app.markdown)
     app.slider(key="epochs").set_value(7).run()

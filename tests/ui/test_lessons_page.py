@@ -13,9 +13,10 @@ def test_a_lesson_sets_the_sliders_then_opens_compare_on_its_runs():
     assert not app.exception
     markdown = " ".join(element.value for element in app.markdown)
     assert "step 1 of 3: The tutorial's network" in markdown
-    assert app.slider(key="hidden1").value == 400
+    assert app.select_slider(key="hidden1").value == 400
     app.button(key="lesson_next").click().run()
-    assert app.slider(key="hidden1").value == 16 and app.slider(key="hidden2").value == 0
+    assert app.select_slider(key="hidden1").value == 16
+    assert app.select_slider(key="hidden2").value == 0
     assert app.query_params["lesson"] == "1-width" and app.query_params["step"] == "2"
     app.button(key="lesson_next").click().run()
     assert not app.exception
