@@ -5,7 +5,7 @@
 It trains what the pictures need with the command line first (a few minutes the first time;
 stored runs are reused), then starts `streamlit run app.py` on a free port and drives Debian's
 Chromium: the Explore view on a laptop screen, Compare and presenter mode on a projector
-(683×512 CSS pixels at 150 %), a drawn digit, and a sweep.
+(683×512 CSS pixels at 150 %), a drawn digit, the first layer, and a sweep.
 """
 
 from __future__ import annotations
@@ -123,6 +123,14 @@ def main() -> None:
         settle(page)
         canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
         page.screenshot(path=str(DOCS / "draw.png"))
+        page.context.close()
+        # The tutorial's first layer: its weights, and under each the digits that excite it.
+        page = shoot("first-layer", "", 1280, 800)
+        page.get_by_role("tab", name="What the first layer learned").click()
+        grid = page.locator(".weight-grid").first
+        grid.locator("img.favourite").nth(15).wait_for()
+        page.get_by_text("The pictures get clearer").scroll_into_view_if_needed()
+        page.screenshot(path=str(DOCS / "first-layer.png"))
         page.context.close()
         browser.close()
     print(f"Screenshots written to {DOCS}")
