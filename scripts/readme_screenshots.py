@@ -53,7 +53,8 @@ def main() -> None:
     home = Path(arguments.home or tempfile.mkdtemp(prefix="explorer-shots-"))
     # The page names the data folder, with the home folder as "~": a home of its own keeps
     # this computer's paths out of the pictures.
-    (home / "mnist").symlink_to(Path(arguments.data_dir).resolve(), target_is_directory=True)
+    if not (home / "mnist").exists():  # a --home used before has it already
+        (home / "mnist").symlink_to(Path(arguments.data_dir).resolve(), target_is_directory=True)
     environment = {**os.environ, "EXPLORER_HOME": str(home), "EXPLORER_OFFLINE": "1"}
     environment.update(HOME=str(home), EXPLORER_DATA_DIR=str(home / "mnist"))
     import json
@@ -126,10 +127,12 @@ def main() -> None:
         page.context.close()
         # The tutorial's first layer: its weights, and under each the digits that excite it.
         page = shoot("first-layer", "", 1280, 800)
-        page.get_by_role("tab", name="What the first layer learned").click()
-        grid = page.locator(".weight-grid").first
-        grid.locator("img.favourite").nth(15).wait_for()
-        page.get_by_text("The pictures get clearer").scroll_into_view_if_needed()
+        tab = page.get_by_role("tab", name="What the first layer learned")
+        tab.click()
+        page.locator(".weight-grid img.favourite").nth(15).wait_for()
+        settle(page)
+        tab.evaluate("t => t.scrollIntoView({block: 'start'})")  # just below the header bar
+        page.locator('[data-testid="stMain"]').evaluate("main => main.scrollBy(0, -70)")
         page.screenshot(path=str(DOCS / "first-layer.png"))
         page.context.close()
         browser.close()

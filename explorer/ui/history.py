@@ -11,14 +11,25 @@ from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.store.records import STATUSES, RunRecord, StoreError
 from explorer.ui import links, plain, roles
-from explorer.views.reports import matches_filter, rows_to_csv, run_table_row, run_to_json
+from explorer.views.reports import (
+    matches_filter,
+    rows_to_csv,
+    run_table_row,
+    run_to_json,
+    short_label,
+)
 
 _DELETING = "runs_to_delete"  # run ids waiting for the user's confirmation
 # Few columns, one number format each, so the table fits a projector: the settings are in the
 # label, the rest is in the CSV and JSON exports.
 COLUMNS = {
     "status": st.column_config.TextColumn("Status", width="small"),
-    "label": st.column_config.TextColumn("Network and training", width="medium"),
+    "label": st.column_config.TextColumn(
+        "Network and training",
+        width="medium",
+        help="The layers, then only what differs from the tutorial's training (SGD at its "
+        "default rate, batch 200, 5 epochs, ReLU, all the data, seed 0, float32).",
+    ),
     "accuracy_percent": st.column_config.NumberColumn("Test accuracy", format="%.2f %%"),
     "train_seconds": st.column_config.NumberColumn("Time (s)", format="%.1f"),
     "data": st.column_config.TextColumn("Data", width="small"),
@@ -52,6 +63,10 @@ def history_table(service: TrainingService) -> list[RunRecord]:
     if not frame.empty:  # a run without a result shows an empty cell, not "None"
         frame["accuracy_percent"] = pd.to_numeric(frame["test_accuracy"], errors="coerce") * 100
         frame["train_seconds"] = pd.to_numeric(frame["train_seconds"], errors="coerce")
+        frame["label"] = [
+            short_label(r) if r.config else label
+            for r, label in zip(shown, frame["label"], strict=True)
+        ]
     if frame.empty:
         st.caption(f"No run matches the filter ({len(records)} stored).")
         return []

@@ -44,8 +44,8 @@ READING_GUIDE = (
 # One sentence on what makes the weight pictures worth a look, and what to look at meanwhile.
 CLEARER_PICTURES = (
     "The pictures get clearer with fewer, wider neurons (16 in one hidden layer) and more "
-    "epochs; for any network, the row under each picture shows the test digits that excite "
-    "that neuron most, averaged: what the neuron has learned to look for."
+    "epochs. For any network, the grey picture under each one shows the test digits that "
+    "excite that neuron most, averaged: what the neuron has learned to look for."
 )
 FAVOURITE_COUNT = 30  # test digits averaged into each neuron's favourite picture
 FAVOURITE_POOL = 2000  # the first test digits searched: enough for every digit, and quick

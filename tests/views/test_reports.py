@@ -8,7 +8,13 @@ import pytest
 
 from explorer.config import TrainingConfig
 from explorer.store.records import RunRecord
-from explorer.views.reports import matches_filter, rows_to_csv, run_table_row, run_to_json
+from explorer.views.reports import (
+    matches_filter,
+    rows_to_csv,
+    run_table_row,
+    run_to_json,
+    short_label,
+)
 
 
 def record(**config_changes):
@@ -60,3 +66,24 @@ def test_csv_and_json_exports_parse_back():
     payload = json.loads(json.dumps(run_to_json(record())))
     assert payload["params_total"] == 322_230
     assert payload["config"]["batch_size"] == 200
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, "784-400-20-10"),
+        ({"hidden1": 256, "hidden2": 0, "epochs": 1}, "784-256-10 · 1 epoch"),
+        ({"hidden1": 256, "hidden2": 0, "epochs": 3}, "784-256-10 · 3 epochs"),
+        ({"optimizer": "adam", "learning_rate": 0.001}, "784-400-20-10 · adam"),  # its default
+        ({"learning_rate": 0.1, "batch_size": 32}, "784-400-20-10 · rate 0.1 · batch 32"),
+        (
+            {"activation": "tanh", "train_fraction": 0.2, "seed": 3, "precision": "bfloat16"},
+            "784-400-20-10 · tanh · 20% of data · seed 3 · bfloat16",
+        ),
+    ],
+    ids=["tutorial", "one-epoch", "three-epochs", "adam", "rate-batch", "the-rest"],
+)
+def test_short_label_names_the_layers_and_only_what_differs_from_the_tutorial(changes, expected):
+    """The full label ran past a projector's column: runs that differed at its end looked the
+    same. The short one keeps them apart."""
+    assert short_label(record(**changes)) == expected
