@@ -42,6 +42,12 @@ WIDTH_LADDERS = {
 }
 EXACT = "_exact"  # suffix of the keys of the exact-size inputs
 MORE_SETTINGS = ("optimizer", "learning_rate", "activation", "precision", "seed", "train_fraction")
+# The activations in a student's words, the name first (it is what links and tables say).
+ACTIVATION_LABELS = {
+    "relu": "relu (negatives become 0)",
+    "tanh": "tanh (squashed into −1 … 1)",
+    "sigmoid": "sigmoid (squashed into 0 … 1)",
+}
 REPEATS = "repeat_count"
 LAST_CONFIG = "last_valid_config"  # a plain copy: it survives runs that draw no controls
 SLIDER_WIDTH = 240
@@ -177,7 +183,9 @@ def _more_settings(state) -> None:
             ACTIVATIONS,
             key="activation",
             width=SLIDER_WIDTH,
-            help="The non-linearity of the hidden layers (the tutorial's ReLU).",
+            format_func=lambda name: ACTIVATION_LABELS.get(name, name),
+            help="What each hidden neuron does with its weighted sum before passing it on "
+            "(the tutorial's ReLU). Without it, the layers would add up to one straight line.",
         )
         st.selectbox(
             FIELD_LABELS["precision"],
