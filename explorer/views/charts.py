@@ -443,7 +443,13 @@ def activation_strip(frame: pd.DataFrame) -> alt.Chart:
             x=alt.X("start:Q", title=None, axis=None, scale=alt.Scale(domain=[0, 1], nice=False)),
             x2="end:Q",
             y=alt.Y("layer:N", title=None, sort=layers),
-            color=alt.Color("activation:Q", title="Activation", scale=scale),
+            # Below the strips: beside a chart two strips high, the legend's ends ("0") were cut.
+            color=alt.Color(
+                "activation:Q",
+                title="Activation",
+                scale=scale,
+                legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=200),
+            ),
             tooltip=tooltip,
         )
     )

@@ -266,8 +266,13 @@ def seed_points_chart(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt
     several = len(groups) > 1
     # Seeds differ by tenths of a point: two decimals, few ticks, so no two labels read alike.
     axis = alt.Axis(format=".2%" if chosen.kind == "percent" else "~g", tickCount=6)
-    # Every layer gets the same scale: zoomed in (no zero), as the seeds differ by tenths.
-    scale = alt.Scale(zero=False, padding=12)  # padding: no dot cut in half at the edge
+    # Every layer gets the same scale: zoomed in (no zero), as the seeds differ by tenths. Its
+    # domain is set here, a tenth of the span beyond every dot and bar: left to Vega, a dot at
+    # the edge was drawn half outside its axis.
+    values = pd.concat([done[metric], summaries["low"], summaries["high"]]).dropna()
+    low, high = float(values.min()), float(values.max())
+    margin = (high - low) / 10 or max(abs(high) / 1000, 1e-4)
+    scale = alt.Scale(domain=[low - margin, high + margin], nice=False, zero=False)
     x_of = {
         field: alt.X(f"{field}:Q", title=chosen.label, scale=scale, axis=axis)
         for field in (metric, "low", "mean")

@@ -233,6 +233,8 @@ def test_activation_strip_gives_each_layer_the_full_width() -> None:
     colour = spec["encoding"]["color"]["scale"]
     assert colour == {"scheme": "reds", "domain": [0, 3.0]}
     assert spec["height"] == 2 * 36
+    # The colour legend lies below the strips: beside two strips its "0" was cut off.
+    assert spec["encoding"]["color"]["legend"]["orient"] == "bottom"
     negative = activation_strip(frame.assign(activation=frame["activation"] - 1)).to_dict()
     scale = negative["encoding"]["color"]["scale"]
     assert scale["domain"] == [-2.0, 2.0] and scale["domainMid"] == 0

@@ -151,9 +151,15 @@ def test_seed_points_chart_draws_finished_seeds_mean_and_spread() -> None:
     (selection,) = spec["params"]  # Altair lifts a layer's selection to the top
     assert selection["name"] == "run" and selection["select"]["fields"] == ["run_id"]
     assert selection["views"] == [dots["name"]]
-    # Every layer zooms in on the same axis.
+    # Every layer zooms in on the same axis, which holds every dot and bar with a margin (a dot
+    # at the edge was drawn half outside it).
     scales = [layer["encoding"]["x"]["scale"] for layer in spec["layer"]]
-    assert scales == [{"zero": False, "padding": 12}] * 3
+    assert all(scale == scales[0] for scale in scales) and scales[0]["nice"] is False
+    low, high = scales[0]["domain"]
+    drawn = [row["test_accuracy"] for row in seeds]
+    drawn += [row[end] for row in spreads for end in ("low", "high")]
+    margin = (max(drawn) - min(drawn)) / 10
+    assert low == pytest.approx(min(drawn) - margin) and high == pytest.approx(max(drawn) + margin)
 
 
 def test_seed_points_chart_of_one_group_shows_its_headline() -> None:
