@@ -19,7 +19,7 @@ from explorer.service.service import TrainingService
 from explorer.store.records import RunRecord, StoreError
 from explorer.ui import drawing, history, links, plain, roles
 from explorer.ui.resources import run_predictions, show_curves
-from explorer.views import charts, comparison, digits, repeats
+from explorer.views import charts, comparison, digits, repeats, reports
 from explorer.views.text import data_text
 
 BASELINE = "Baseline"
@@ -207,7 +207,10 @@ def _metric_cards(runs: list[RunRecord], names: dict[str, str], base: RunRecord)
     for column, run in zip(st.columns(len(runs)), runs, strict=True):
         name = names[run.run_id]
         column.markdown(f"**{name}** · `{run.run_id}`")
-        column.caption(run.config.label() + (" · stopped" if run.status == "stopped" else ""))
+        # The layers and what differs from the tutorial: in a projector's narrow column the
+        # full label wrapped over five lines, and runs were hard to tell apart.
+        label = reports.short_label(run) + (" · stopped" if run.status == "stopped" else "")
+        column.caption(label, help=run.config.label())
         for row in deltas[deltas["run"] == name].itertuples():
             kind = FORMAT_OF[row.metric]
             delta = (
