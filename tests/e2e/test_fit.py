@@ -107,6 +107,11 @@ def test_compare_on_a_projector_cuts_no_label_short(browser, server, stored_runs
     page.locator('[data-testid="stVegaLiteChart"]').nth(3 + 5 + 4).wait_for()
     assert_fits(page)  # every chart drawn
     assert page.evaluate(CUT_TEXT) == {"buttons": [], "charts": []}
+    # A chart's toolbar (full screen, data) covered the section title above it.
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.hover()
+    toolbars = page.locator('[data-testid="stElementToolbar"]')
+    assert all(not toolbars.nth(i).is_visible() for i in range(toolbars.count()))
     page.context.close()
 
 
