@@ -185,7 +185,7 @@ def _more_settings(state) -> None:
             width=SLIDER_WIDTH,
             format_func=lambda name: ACTIVATION_LABELS.get(name, name),
             help="What each hidden neuron does with its weighted sum before passing it on "
-            "(the tutorial's ReLU). Without it, the layers would add up to one straight line.",
+            "(the tutorial's ReLU). Without it, all the layers together could do no more than one.",
         )
         st.selectbox(
             FIELD_LABELS["precision"],
