@@ -32,6 +32,8 @@ def open_view(page, server: str, stored_runs: list[str], view: str) -> None:
     if view == "explore":
         page.goto(server)  # the tutorial's run is stored: its results are drawn
         page.locator(".digit-cell").nth(19).wait_for()
+        page.get_by_text("More settings").click()  # its controls are checked too
+        page.get_by_role("spinbutton", name="Neurons in hidden layer 1, exact").wait_for()
     elif view == "presenter":
         page.goto(f"{server}/?present=1")
         page.locator(".digit-cell").nth(19).wait_for()
