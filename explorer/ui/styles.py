@@ -22,6 +22,12 @@ _FIT = """
    b…") on a projector. A column left alone on its line takes the whole width. */
 [class*="st-key-wrap_"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; row-gap: 1rem; }
 [class*="st-key-wrap_"] [data-testid="stColumn"] { min-width: min(100%, 20rem); }
+/* A metric's change wraps inside its badge rather than end in "…": in Compare's narrow
+   columns "−0.85 percentage points" read "−0.85 percent…". */
+[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  height: auto !important;
+}
 /* On a narrow screen a chart's toolbar (full screen, data) covered the title above it. */
 @media (max-width: 800px) { [data-testid="stElementToolbar"] { display: none; } }
 </style>

@@ -79,11 +79,13 @@ def test_compare_with_four_runs_fits(browser, server, stored_runs, size):
     page.context.close()
 
 
-# Every element whose text is cut short: a button label that overflows its box (Streamlit ends
-# it with "…"), and Vega's titles, axis titles and legends, which Vega cuts with "…".
+# Every element whose text is cut short: a button label or a metric's change that overflows
+# its box (Streamlit ends it with "…"), and Vega's titles, axis titles and legends, which Vega
+# cuts with "…".
 CUT_TEXT = """() => {
     const main = document.querySelector('[data-testid="stMain"]');
-    const buttons = [...main.querySelectorAll('button')].filter(button => {
+    const boxes = main.querySelectorAll('button, [data-testid="stMetricDelta"]');
+    const buttons = [...boxes].filter(button => {
         return [button, ...button.querySelectorAll('*')].some(element =>
             element.clientWidth > 0 && element.scrollWidth > element.clientWidth + 1);
     }).map(button => button.innerText);
