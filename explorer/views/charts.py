@@ -407,7 +407,9 @@ def probability_bars(probabilities: Sequence[float], highlight: int | None = Non
     y = alt.Y("probability:Q", title="Probability", scale=alt.Scale(domain=[0, 1]))
     bars = alt.Chart(frame).mark_bar().encode(x=x, y=y.axis(format=".0%"), color=colour)
     bars = bars.encode(tooltip=tooltip)
-    labels = alt.Chart(frame).mark_text(dy=-6, fontSize=11).encode(x=x, y=y, text="label:N")
+    labels = (
+        alt.Chart(frame).mark_text(dy=-6, fontSize=CELL_FONT_SIZE).encode(x=x, y=y, text="label:N")
+    )
     chart = alt.layer(bars, labels.transform_filter(alt.datum.probability >= 0.005))
     return chart.properties(height=PROBABILITY_HEIGHT, **_FILL)
 
