@@ -84,7 +84,7 @@ same, switch = [], []
 for _ in range(repeats):
     s = time.perf_counter(); at.run(); same.append(time.perf_counter() - s); ok &= has_result(at)
 for index in range(repeats):
-    at.slider(key="hidden2").set_value(0 if index % 2 == 0 else 20)
+    at.select_slider(key="hidden2").set_value(0 if index % 2 == 0 else 20)
     s = time.perf_counter(); at.run(); switch.append(time.perf_counter() - s)
     ok &= has_result(at)
 second = AppTest.from_file(app_path, default_timeout=120)

@@ -62,6 +62,13 @@ UPDATED = """([line, untrained]) => {
 }"""
 
 
+def wider(hidden1: int) -> int:
+    """The next width up on the slider's ladder: where one ArrowRight takes hidden layer 1."""
+    from explorer.ui.controls import WIDTH_LADDERS
+
+    return min(width for width in WIDTH_LADDERS["hidden1"] if width > hidden1)
+
+
 def line(hidden1: int) -> str:
     return f"784 → {hidden1} → 10"
 
@@ -76,7 +83,9 @@ def shows(untrained: bool, hidden1: int):
 
 
 async def protocol_move(session, hidden1: int, untrained: bool, mode: str) -> dict:
-    sent = await session.set_slider("hidden1", hidden1)
+    # The width slider steps along a ladder; a protocol client types the width instead, as a
+    # student can under More settings (the same rerun, the same page).
+    sent = await session.set_whole_number("hidden1_exact", hidden1)
     run = await session.full_run_after(sent, shows(untrained, hidden1))
     between = [r.status for r in session.runs if r.started >= sent and r.started <= run.started]
     return {
@@ -90,7 +99,7 @@ async def protocol_move(session, hidden1: int, untrained: bool, mode: str) -> di
 
 async def burst(sessions, hidden1: int, untrained_back: bool) -> list[dict]:
     """Every session moves the slider at the same moment, then back."""
-    away = [protocol_move(s, hidden1 + 1, True, "burst") for s in sessions]
+    away = [protocol_move(s, wider(hidden1), True, "burst") for s in sessions]
     results = list(await asyncio.gather(*away))
     back = [protocol_move(s, hidden1, untrained_back, "burst") for s in sessions]
     return results + list(await asyncio.gather(*back))
@@ -106,7 +115,7 @@ async def staggered(sessions, page, hidden1: int, untrained_back: bool, done) ->
             if session is page:
                 results += await browser_trips(page, hidden1, untrained_back, trips=1)
             elif not done():
-                results.append(await protocol_move(session, hidden1 + 1, True, "staggered"))
+                results.append(await protocol_move(session, wider(hidden1), True, "staggered"))
                 results.append(await protocol_move(session, hidden1, untrained_back, "staggered"))
         return results
 
@@ -124,7 +133,7 @@ async def browser_move(page, key: str, target: int, untrained: bool) -> dict:
 async def browser_trips(page, hidden1: int, untrained_back: bool, trips: int = 5) -> list[dict]:
     results = []
     for _ in range(trips):
-        results.append(await browser_move(page, "ArrowRight", hidden1 + 1, True))
+        results.append(await browser_move(page, "ArrowRight", wider(hidden1), True))
         results.append(await browser_move(page, "ArrowLeft", hidden1, untrained_back))
     return results
 
@@ -257,6 +266,10 @@ def main() -> None:
 
     config = TrainingConfig.from_mapping(dict(parse_qsl(arguments.query)))
     assert config.hidden2 == 0 and config.hidden1 < 1024, "the slider probe needs hidden2=0"
+    from explorer.ui.controls import WIDTH_LADDERS
+
+    # ArrowLeft from the next width up comes back only to a width on the ladder.
+    assert config.hidden1 in WIDTH_LADDERS["hidden1"], "the slider probe needs a ladder width"
     key = config.cache_key(load_mnist(data_dir).fingerprint)
     with common.temporary_home("class-load") as home:
         env = common.bench_env(home, data_dir)

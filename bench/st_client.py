@@ -106,6 +106,12 @@ class Session:
         self.states[widget_id] = state
         return await self.rerun()
 
+    async def set_whole_number(self, key: str, value: int) -> float:
+        """Type a whole number into the number input `key` (e.g. "hidden1_exact")."""
+        widget_id = self.widget_ids[key]
+        self.states[widget_id] = WidgetState(id=widget_id, int_value=int(value))
+        return await self.rerun()
+
     async def click(self, key: str) -> float:
         return await self.rerun(trigger=self.widget_ids[key])
 

@@ -71,7 +71,7 @@ FIELD_LABELS = {
 
 def fast_precision() -> str:
     """The arithmetic this computer multiplies fastest: "bfloat16" where the CPU has AMX or
-    AVX512-BF16 (several times faster, same accuracy), else "float32".
+    AVX512-BF16 (faster, same accuracy: figures in the README), else "float32".
 
     Only advice for the page's labels: the default of a config never depends on the computer,
     so a link or the tutorial's baseline names the same run everywhere.

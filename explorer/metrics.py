@@ -13,7 +13,8 @@ import numpy as np
 NUM_CLASSES = 10
 
 THRESHOLDED_EXPLANATION = (
-    "The tutorial printed this figure as its 'test accuracy'. It turns every probability above 0.5 "
+    "The tutorial printed this figure as its 'test accuracy' (softmax > 0.5: the ten "
+    "probabilities the network gives, each cut at 0.5). It turns every probability above 0.5 "
     "into a 1 and counts a digit as right only if that whole row of ten 0/1 values equals the "
     "one-hot label. A digit the network gets right with only 45% confidence has no value above "
     "0.5, so it counts as wrong here. Real accuracy takes the most likely class (argmax), so this "

@@ -5,7 +5,7 @@
 It trains what the pictures need with the command line first (a few minutes the first time;
 stored runs are reused), then starts `streamlit run app.py` on a free port and drives Debian's
 Chromium: the Explore view on a laptop screen, Compare and presenter mode on a projector
-(683×512 CSS pixels at 150 %), a drawn digit, and a sweep.
+(683×512 CSS pixels at 150 %), a drawn digit, the first layer, and a sweep.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def main() -> None:
     home = Path(arguments.home or tempfile.mkdtemp(prefix="explorer-shots-"))
     # The page names the data folder, with the home folder as "~": a home of its own keeps
     # this computer's paths out of the pictures.
-    (home / "mnist").symlink_to(Path(arguments.data_dir).resolve(), target_is_directory=True)
+    if not (home / "mnist").exists():  # a --home used before has it already
+        (home / "mnist").symlink_to(Path(arguments.data_dir).resolve(), target_is_directory=True)
     environment = {**os.environ, "EXPLORER_HOME": str(home), "EXPLORER_OFFLINE": "1"}
     environment.update(HOME=str(home), EXPLORER_DATA_DIR=str(home / "mnist"))
     import json
@@ -123,6 +124,16 @@ def main() -> None:
         settle(page)
         canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
         page.screenshot(path=str(DOCS / "draw.png"))
+        page.context.close()
+        # The tutorial's first layer: its weights, and under each the digits that excite it.
+        page = shoot("first-layer", "", 1280, 800)
+        tab = page.get_by_role("tab", name="What the first layer learned")
+        tab.click()
+        page.locator(".weight-grid img.favourite").nth(15).wait_for()
+        settle(page)
+        tab.evaluate("t => t.scrollIntoView({block: 'start'})")  # just below the header bar
+        page.locator('[data-testid="stMain"]').evaluate("main => main.scrollBy(0, -70)")
+        page.screenshot(path=str(DOCS / "first-layer.png"))
         page.context.close()
         browser.close()
     print(f"Screenshots written to {DOCS}")

@@ -24,7 +24,8 @@ trainer keeps the graphs of the last few plain-SGD shapes (`WARM`), so a later t
 same shapes skips tracing, graph optimisation and kernel creation.
 
 With precision "bfloat16", the hidden layers' matrix products (nearly all the arithmetic) take
-bfloat16 inputs, which CPUs with AMX or AVX512-BF16 multiply several times faster; products
+bfloat16 inputs, which CPUs with AMX multiply about 4× faster (a whole training gains less:
+see README, Speed); products
 are summed in float32, the weights stay float32, and the output layer (10 units, where the loss
 is decided) stays float32 (Keras' "mixed_bfloat16" idea). Pixels 0..255
 are exact in bfloat16, so the 1/255 scaling is applied after the product.

@@ -19,7 +19,7 @@ from explorer.service.service import TrainingService
 from explorer.store.records import RunRecord, StoreError
 from explorer.ui import drawing, history, links, live, plain, roles
 from explorer.ui.resources import run_predictions, show_curves
-from explorer.views import charts, comparison, digits, repeats
+from explorer.views import charts, comparison, digits, repeats, reports
 from explorer.views.text import data_text
 
 BASELINE = "Baseline"
@@ -213,8 +213,12 @@ def _metric_cards(runs: list[RunRecord], names: dict[str, str], base: RunRecord)
     deltas = comparison.metric_deltas(summaries, names[base.run_id])
     for column, run in zip(st.columns(len(runs)), runs, strict=True):
         name = names[run.run_id]
-        column.markdown(f"**{name}** · `{run.run_id}`")
-        column.caption(run.config.label() + (" · stopped" if run.status == "stopped" else ""))
+        # The run's name and what differs from the tutorial; the full label and the run id are
+        # in the hover. In a projector's narrow column the label wrapped over five lines and
+        # the id over two, and runs were hard to tell apart.
+        column.markdown(f"**{name}**")
+        label = reports.short_label(run) + (" · stopped" if run.status == "stopped" else "")
+        column.caption(label, help=f"{run.config.label()} · run {run.run_id}")
         for row in deltas[deltas["run"] == name].itertuples():
             kind = FORMAT_OF[row.metric]
             delta = (

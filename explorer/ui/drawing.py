@@ -191,8 +191,13 @@ def _first_layer(service: TrainingService, record: RunRecord, key: str, count: i
         plain.alert("error", str(error))
         return
     pictures = network.weight_pictures(weights, count=count)
+    st.markdown(network.CLEARER_PICTURES)
     st.caption(network.READING_GUIDE)
-    st.html(network.weight_grid_html(pictures, columns=8 if count > 16 else 4))
+    pool = service.data.x_test[: network.FAVOURITE_POOL]
+    favourites = network.favourite_digits(weights, pictures.units, pool)
+    st.html(
+        network.weight_grid_html(pictures, columns=8 if count > 16 else 4, favourites=favourites)
+    )
 
 
 def _download(service: TrainingService, record: RunRecord) -> None:

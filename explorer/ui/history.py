@@ -11,14 +11,25 @@ from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.store.records import STATUSES, RunRecord, StoreError
 from explorer.ui import links, plain, roles
-from explorer.views.reports import matches_filter, rows_to_csv, run_table_row, run_to_json
+from explorer.views.reports import (
+    matches_filter,
+    rows_to_csv,
+    run_table_row,
+    run_to_json,
+    short_label,
+)
 
 _DELETING = "runs_to_delete"  # run ids waiting for the user's confirmation
 # Few columns, one number format each, so the table fits a projector: the settings are in the
 # label, the rest is in the CSV and JSON exports.
 COLUMNS = {
     "status": st.column_config.TextColumn("Status", width="small"),
-    "label": st.column_config.TextColumn("Network and training", width="medium"),
+    "label": st.column_config.TextColumn(
+        "Network and training",
+        width="medium",
+        help="The layers, then only what differs from the tutorial's training (SGD at its "
+        "default rate, batch 200, 5 epochs, ReLU, all the data, seed 0, float32).",
+    ),
     "accuracy_percent": st.column_config.NumberColumn("Test accuracy", format="%.2f %%"),
     "train_seconds": st.column_config.NumberColumn("Time (s)", format="%.1f"),
     "data": st.column_config.TextColumn("Data", width="small"),
@@ -52,6 +63,10 @@ def history_table(service: TrainingService) -> list[RunRecord]:
     if not frame.empty:  # a run without a result shows an empty cell, not "None"
         frame["accuracy_percent"] = pd.to_numeric(frame["test_accuracy"], errors="coerce") * 100
         frame["train_seconds"] = pd.to_numeric(frame["train_seconds"], errors="coerce")
+        frame["label"] = [
+            short_label(r) if r.config else label
+            for r, label in zip(shown, frame["label"], strict=True)
+        ]
     if frame.empty:
         st.caption(f"No run matches the filter ({len(records)} stored).")
         return []
@@ -76,8 +91,16 @@ def history_table(service: TrainingService) -> list[RunRecord]:
 
 
 def _actions(service: TrainingService, shown: list[RunRecord], selected: list[RunRecord]) -> None:
-    compare, export_csv, export_json, delete = st.columns(4)
-    compare.button(
+    # A row that wraps, each button as wide as its label: four equal columns cut the labels
+    # short on a projector ("Compar…", "CSV (17 …").
+    with st.container(horizontal=True, wrap=True, gap="small", key="run_actions"):
+        _action_buttons(selected or shown, selected)
+    if st.session_state.get(_DELETING):
+        _confirm_delete(service, st.session_state[_DELETING])
+
+
+def _action_buttons(chosen: list[RunRecord], selected: list[RunRecord]) -> None:
+    st.button(
         "Compare selected",
         key="compare_selected",
         icon=":material/compare_arrows:",
@@ -86,9 +109,8 @@ def _actions(service: TrainingService, shown: list[RunRecord], selected: list[Ru
         args=([r.run_id for r in selected],),
         help=f"Put 2 to {links.MAX_COMPARED_RUNS} ticked runs side by side below.",
     )
-    chosen = selected or shown
     which = "selected" if selected else "shown"
-    export_csv.download_button(
+    st.download_button(
         f"CSV ({len(chosen)} {which})",
         rows_to_csv([run_table_row(r) for r in chosen]),
         file_name="mnist-explorer-runs.csv",
@@ -96,7 +118,7 @@ def _actions(service: TrainingService, shown: list[RunRecord], selected: list[Ru
         key="export_csv",
         icon=":material/download:",
     )
-    export_json.download_button(
+    st.download_button(
         f"JSON ({len(chosen)} {which})",
         json.dumps([run_to_json(r) for r in chosen], indent=2),
         file_name="mnist-explorer-runs.json",
@@ -106,7 +128,7 @@ def _actions(service: TrainingService, shown: list[RunRecord], selected: list[Ru
     )
     if not roles.is_teacher() or st.session_state.get(links.PRESENT):
         return  # students never delete and see no control for it; nor does a projector
-    delete.button(
+    st.button(
         "Delete selected…",
         key="delete_selected",
         icon=":material/delete:",
@@ -114,8 +136,6 @@ def _actions(service: TrainingService, shown: list[RunRecord], selected: list[Ru
         on_click=_ask_to_delete,
         args=([r.run_id for r in selected],),
     )
-    if st.session_state.get(_DELETING):
-        _confirm_delete(service, st.session_state[_DELETING])
 
 
 def _set_compared(run_ids: list[str]) -> None:

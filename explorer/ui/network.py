@@ -14,6 +14,13 @@ TOTAL_LABEL = "Parameters to learn"
 COLUMNS = ("Layer", "Inputs", "Neurons", "Activation", "Weights (in × out)", "Biases")
 _CELL = "padding:0.3rem 0.6rem;border-bottom:1px solid rgba(49,51,63,0.1);"
 _BAR = "display:inline-block;height:0.7rem;background:#4c78a8;border-radius:2px;margin-right:6px;"
+# What each activation does, in a student's words: the hover of the table's Activation cells.
+ACTIVATION_MEANINGS = {
+    "relu": "ReLU: passes a positive sum on as it is and turns a negative one into 0",
+    "tanh": "tanh: squashes the sum into −1 … 1",
+    "sigmoid": "sigmoid: squashes the sum into 0 … 1",
+    "softmax": "softmax: turns the 10 outputs into chances that add up to 100 %",
+}
 
 
 def parameter_table_html(config: TrainingConfig) -> str:
@@ -34,20 +41,27 @@ def parameter_table_html(config: TrainingConfig) -> str:
     rows = []
     for layer in layers:
         share = layer.parameters / total
+        meaning = ACTIVATION_MEANINGS.get(layer.activation, layer.activation)
         cells = [
             f'<td style="{_CELL}">{html.escape(layer.name)}</td>',
             f'<td style="{_CELL}text-align:right">{layer.inputs:,}</td>',
             f'<td style="{_CELL}text-align:right">{layer.units:,}</td>',
-            f'<td style="{_CELL}">{html.escape(layer.activation)}</td>',
+            f'<td style="{_CELL}" title="{html.escape(meaning)}">'
+            f"{html.escape(layer.activation)}</td>",
             f'<td style="{_CELL}text-align:right">{layer.weights:,}</td>',
             f'<td style="{_CELL}text-align:right">{layer.biases:,}</td>',
-            f'<td style="{_CELL}white-space:nowrap"><span style="{_BAR}width:'
-            f'{max(share * 120, 1):.0f}px"></span>{layer.parameters:,} ({share:.1%})</td>',
+            # The count and its share may wrap under the bar: on a projector the table was
+            # cut after "314,000 (97.4%".
+            f'<td style="{_CELL}"><span style="{_BAR}width:{max(share * 120, 1):.0f}px">'
+            f'</span>{layer.parameters:,} <span style="white-space:nowrap">({share:.1%})</span>'
+            "</td>",
         ]
         rows.append(f'<tr data-parameters="{layer.parameters}">{"".join(cells)}</tr>')
-    # The wrapper scrolls sideways on a narrow screen instead of widening the page.
+    # The wrapper scrolls sideways on a narrow screen instead of widening the page, and takes
+    # the keyboard's focus (tabindex) so that arrow keys scroll it too.
     return (
-        '<div style="overflow-x:auto"><table class="parameter-table" style="border-collapse:'
+        '<div role="region" aria-label="Parameters per layer" tabindex="0" '
+        'style="overflow-x:auto"><table class="parameter-table" style="border-collapse:'
         f'collapse;font-size:0.9rem;width:100%"><thead><tr>{header}</tr></thead><tbody>'
         f"{''.join(rows)}</tbody></table></div>"
     )

@@ -244,7 +244,9 @@ def queue_line(service: TrainingService) -> None:
         return
     running = [job for job in jobs if job.status == "running"]
     waiting = len(jobs) - len(running)
-    now = ", ".join(f"{job.config.label()} (for {', '.join(job.waiters)})" for job in running)
+    # Who asked for each run is the teacher's business (the sidebar's Queue): on the class's
+    # screen "(for teacher)" or "(for student 3f2a)" told the students nothing.
+    now = ", ".join(job.config.label() for job in running)
     text = f"Training now: {now or 'starting'}" + (f" · {waiting} waiting" if waiting else "")
     plain.caption(text)
 

@@ -48,8 +48,10 @@ def alert(kind: str, text: str) -> None:
 
 def caption(text: str) -> None:
     """Show `text` small and grey, as plain text (st.caption renders Markdown)."""
+    # #5c5c5c on white is 6.7:1, above WCAG AA's 4.5:1 for small text (Streamlit's own 60 %
+    # grey was 3.7:1).
     st.html(
-        '<div class="plain-caption" style="font-size:0.875rem;color:rgba(49,51,63,0.6);'
+        '<div class="plain-caption" style="font-size:0.875rem;color:#5c5c5c;'
         f'overflow-wrap:anywhere">{html.escape(text)}</div>'
     )
 

@@ -106,7 +106,9 @@ def show_curves(key: Hashable, histories: dict, *, gap: bool = False) -> None:
 
     count = (3 if gap else 2) if charts.has_curves(histories) else 1
     panels = functools.cache(lambda: charts.learning_curve_panels(histories, gap=gap))
-    columns = st.columns(count) if count > 1 else [st.container()]
-    for index, column in enumerate(columns):
-        with column:
-            show_chart((*key, index), lambda index=index: panels()[index])
+    # In a "wrap_" container (styles.py): on a narrow screen the panels go onto more lines.
+    with st.container(key=f"wrap_curves_{key[0]}"):
+        columns = st.columns(count) if count > 1 else [st.container()]
+        for index, column in enumerate(columns):
+            with column:
+                show_chart((*key, index), lambda index=index: panels()[index])

@@ -49,11 +49,16 @@ def result_view(service: TrainingService, record: RunRecord, *, cached: bool) ->
     _metric_cards(record)
     st.markdown(
         "**Learning curves**: train vs test per epoch. Test getting worse while train keeps "
-        "improving is overfitting."
+        "improving is overfitting. Test can beat train in the first epoch: the train figure is "
+        "an average over the epoch, while the network was still learning, and the test figure "
+        "is measured at its end."
     )
     # A finished run's charts never change: built once per server, keyed by run id.
     show_curves(("curves", record.run_id), {"": record.history})
-    confusion_column, digits_column = st.columns(2, gap="large")
+    # In a "wrap_" container (styles.py): on a projector the matrix gets the whole width, so
+    # that its numbers stay inside their cells.
+    with st.container(key="wrap_confusion"):
+        confusion_column, digits_column = st.columns(2, gap="large")
     with confusion_column:
         st.markdown("**Confusion matrix**: rows are the true digit, columns the prediction.")
         show_chart(
@@ -93,10 +98,11 @@ def _metric_cards(record: RunRecord) -> None:
     accuracy.metric(
         "Test accuracy",
         percent(summary.get("test_accuracy")),
-        help=f"Share of the {tested:,} test digits whose most likely class (argmax) is right.",
+        help=f"Share of the {tested:,} test digits for which the digit the network finds most "
+        "likely is the right one (its answer: the argmax of the ten probabilities).",
     )
     thresholded.metric(
-        "Tutorial's metric (softmax > 0.5)",
+        "Tutorial's score",
         percent(summary.get("thresholded_accuracy")),
         help=metrics.THRESHOLDED_EXPLANATION,
     )

@@ -184,7 +184,9 @@ def sweep_picture(service: TrainingService, spec: sweeps.SweepSpec, records: dic
         width="stretch",
     )
     if spec.seeds > 1:
-        st.caption("Error bars: ± 1 standard deviation over the seeds.", help=TEST_EXPLANATION)
+        st.caption(
+            "Error bars: the spread over the seeds (± 1 standard deviation).", help=TEST_EXPLANATION
+        )
     with st.expander("Parameters against accuracy: what accuracy costs"):
         cost_frame = sweeps.sweep_frame(spec, records, "test_accuracy")
         show_chart(

@@ -26,9 +26,13 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+# Blue and orange (category10): a pair that colour-blind eyes tell apart. Test is dashed as
+# well, so that no line is told by its colour alone.
 SPLIT_COLOURS = {"train": "#1f77b4", "test": "#ff7f0e"}
 SPLIT_DASHES = {"train": [1, 0], "test": [6, 4]}
-RUN_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#9d755d")
+# ColorBrewer's Dark2, a scheme made to stay apart for colour-blind readers (Tableau's 10
+# colours put a red and a green side by side).
+RUN_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
 # (history key, metric, split) of every curve drawn.
 HISTORY_SERIES = (
     ("loss", "Loss", "train"),
@@ -39,6 +43,10 @@ HISTORY_SERIES = (
 PANEL_HEIGHT = 240
 HEATMAP_HEIGHT = 300
 SMALL_HEATMAP_HEIGHT = 220
+# The numbers in a heatmap's cells, in CSS pixels: readable from the back of a room. A small
+# heatmap (runs side by side) has no room for them at that size, so its cells are unnumbered
+# and a hover tells each count.
+CELL_FONT_SIZE = 12
 # Text on a heatmap cell turns white once the cell's colour passes this share of the symlog
 # range: from there on, the blues and the red-blue schemes are too dark for black text.
 DARK_CELL_SHARE = 0.55
@@ -150,8 +158,9 @@ def learning_curve_panels(
     """Loss and accuracy per epoch (and the train − test gap with `gap`), one chart per panel,
     each filling its own column.
 
-    One run (any name): colour = split, train blue and test orange. Several runs: colour = run,
-    dash = split (train solid, test dashed). With no epochs at all: one "No epochs yet" chart.
+    One run (any name): colour and dash = split, train solid blue and test dashed orange.
+    Several runs: colour = run, dash = split (train solid, test dashed). With no epochs at
+    all: one "No epochs yet" chart.
     """
     curves = curves_frame(histories)
     if curves.empty:
@@ -169,8 +178,13 @@ def learning_curve_panels(
         encodings = {"color": colour, "strokeDash": split_dashes()}
     else:
         splits = alt.Scale(domain=list(SPLIT_COLOURS), range=list(SPLIT_COLOURS.values()))
-        colour = alt.Color("split:N", title="Split", scale=splits)
-        encodings = {"color": colour.legend(alt.Legend(orient="top", symbolType="stroke"))}
+        # One legend for both: the same field and title, so Vega-Lite merges them.
+        legend = alt.Legend(orient="top", symbolType="stroke", symbolSize=400)
+        dashes = alt.Scale(domain=list(SPLIT_DASHES), range=list(SPLIT_DASHES.values()))
+        encodings = {
+            "color": alt.Color("split:N", title="Split", scale=splits, legend=legend),
+            "strokeDash": alt.StrokeDash("split:N", title="Split", scale=dashes, legend=legend),
+        }
     panels = []
     for metric, number_format in (("Loss", ".4f"), ("Accuracy", ".2%")):
         is_accuracy = metric == "Accuracy"
@@ -240,7 +254,8 @@ def confusion_heatmap(
 
     x = predicted digit, y = true digit. The colour is on a symlog scale, so a handful of
     mistakes stays visible next to a diagonal of a thousand. `small`: a compact version for
-    runs side by side. A click selects a cell (parameter "cell").
+    runs side by side, without numbers (the tooltip tells them). A click selects a cell
+    (parameter "cell").
     """
     frame = confusion_frame(matrix)
     frame["label"] = [str(count) if count else "" for count in frame["count"].tolist()]
@@ -259,8 +274,9 @@ def difference_heatmap(
     """Heatmap of a run's confusion matrix minus the baseline's (comparison.confusion_difference).
 
     Colour = improvement: blue = better than the baseline (more right on the diagonal, fewer
-    mistakes off it), red = worse. Cells show the signed change ("+12", "−3"); unchanged cells
-    stay blank. A click selects a cell (parameter "cell").
+    mistakes off it), red = worse. Cells show the signed change ("+12", "−3"), unless `small`
+    (the tooltip tells it); unchanged cells stay blank. A click selects a cell (parameter
+    "cell").
     """
     changes = np.asarray(difference, dtype=np.int64)
     true, predicted = (grid.ravel() for grid in np.indices(changes.shape))
@@ -281,8 +297,8 @@ def difference_heatmap(
 
 
 def _heatmap(frame, fill, dark, tooltip, title, small) -> alt.LayerChart:
-    """Cells coloured by `fill`, the "label" column on top (white where `dark`), the "cell"
-    selection outlining the clicked cell; as wide as its container."""
+    """Cells coloured by `fill`, the "label" column on top (white where `dark`; none when
+    `small`), the "cell" selection outlining the clicked cell; as wide as its container."""
     digits = sorted(frame["true"].unique().tolist())
     font = {"labelFontSize": 10 if small else 12, "labelOverlap": False}  # all ten digits
     x = alt.X("predicted:O", title="Predicted").scale(domain=digits)
@@ -298,10 +314,11 @@ def _heatmap(frame, fill, dark, tooltip, title, small) -> alt.LayerChart:
     # No tooltip on the text: Vega-Lite then leaves it non-interactive, so a click on a
     # number reaches the cell underneath.
     colour = alt.when(dark).then(alt.value("white")).otherwise(alt.value("black"))
-    numbers = alt.Chart(frame).mark_text(fontSize=8 if small else 11)
+    numbers = alt.Chart(frame).mark_text(fontSize=CELL_FONT_SIZE)
     numbers = numbers.encode(**axes, text="label:N", color=colour).transform_filter("datum.label")
     height = SMALL_HEATMAP_HEIGHT if small else HEATMAP_HEIGHT
-    chart = alt.layer(cells.add_params(selection), numbers).properties(height=height, **_FILL)
+    layers = [cells.add_params(selection)] + ([] if small else [numbers])
+    chart = alt.layer(*layers).properties(height=height, **_FILL)
     return chart.properties(title=title) if title is not None else chart
 
 
@@ -390,7 +407,9 @@ def probability_bars(probabilities: Sequence[float], highlight: int | None = Non
     y = alt.Y("probability:Q", title="Probability", scale=alt.Scale(domain=[0, 1]))
     bars = alt.Chart(frame).mark_bar().encode(x=x, y=y.axis(format=".0%"), color=colour)
     bars = bars.encode(tooltip=tooltip)
-    labels = alt.Chart(frame).mark_text(dy=-6, fontSize=11).encode(x=x, y=y, text="label:N")
+    labels = (
+        alt.Chart(frame).mark_text(dy=-6, fontSize=CELL_FONT_SIZE).encode(x=x, y=y, text="label:N")
+    )
     chart = alt.layer(bars, labels.transform_filter(alt.datum.probability >= 0.005))
     return chart.properties(height=PROBABILITY_HEIGHT, **_FILL)
 
@@ -426,7 +445,13 @@ def activation_strip(frame: pd.DataFrame) -> alt.Chart:
             x=alt.X("start:Q", title=None, axis=None, scale=alt.Scale(domain=[0, 1], nice=False)),
             x2="end:Q",
             y=alt.Y("layer:N", title=None, sort=layers),
-            color=alt.Color("activation:Q", title="Activation", scale=scale),
+            # Below the strips: beside a chart two strips high, the legend's ends ("0") were cut.
+            color=alt.Color(
+                "activation:Q",
+                title="Activation",
+                scale=scale,
+                legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=200),
+            ),
             tooltip=tooltip,
         )
     )

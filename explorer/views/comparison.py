@@ -38,7 +38,7 @@ class Metric(NamedTuple):
 
 METRICS = (
     Metric("test_accuracy", "Test accuracy", True, "percent"),
-    Metric("thresholded_accuracy", "Tutorial's metric", True, "percent"),
+    Metric("thresholded_accuracy", "Tutorial's score", True, "percent"),
     Metric("test_loss", "Test loss", False, "decimal"),
     Metric("train_seconds", "Training time", False, "seconds"),
     Metric("parameters", "Parameters", None, "integer"),
@@ -47,7 +47,7 @@ DIGIT_MODES = ("first", "disagree", "all_wrong")
 NUMBER_TYPES = (int, float, np.integer, np.floating)  # bool is an int too: excluded where used
 # (value, change) text per Metric.format; a change of a percentage is in percentage points.
 FORMATS = {
-    "percent": ("{:.2%}", "{:+.2f} pp"),
+    "percent": ("{:.2%}", "{:+.2f} percentage points"),
     "decimal": ("{:.4f}", "{:+.4f}"),
     "seconds": ("{:.1f} s", "{:+.1f} s"),
     "integer": ("{:,.0f}", "{:+,.0f}"),
@@ -60,7 +60,8 @@ def format_value(kind: str, value: float | None) -> str:
 
 
 def format_delta(kind: str, delta: float | None) -> str:
-    """A change as signed text, e.g. format_delta("percent", 0.0045) -> "+0.45 pp" ("−" minus)."""
+    """A change as signed text ("−" minus), e.g. format_delta("percent", 0.0045) ->
+    "+0.45 percentage points"."""
     if delta is None or not math.isfinite(delta):
         return "—"
     return FORMATS[kind][1].format(delta * 100 if kind == "percent" else delta).replace("-", "−")

@@ -132,7 +132,8 @@ def digit_rows_html(
     """One HTML table (class "digit-rows"): the digits, then each run's predictions under them.
 
     `rows` holds one (run name, predicted labels, confidence 0..1) per run, each as long as
-    `images`. Right predictions are green, wrong ones red; columns where the runs disagree are
+    `images`. Right predictions are green, wrong ones red with a ✗ (not told by colour
+    alone); columns where the runs disagree are
     amber and every cell in them has data-disagree="true". `columns` (default: all) wraps the
     digits into blocks of that many. The table scrolls sideways rather than widen the page.
     """
@@ -143,7 +144,11 @@ def digit_rows_html(
     stack = np.array([predicted for _, predicted, _ in rows]).reshape(len(rows), count)
     disagree = np.any(stack != stack[:1], axis=0).tolist()
     head = '<th scope="row" style="padding:2px 8px 2px 0;text-align:right;white-space:nowrap">'
-    parts = ['<div style="overflow-x:auto"><table class="digit-rows" style="border-spacing:2px">']
+    # The scrolling wrapper takes the keyboard's focus (tabindex), so arrow keys scroll it too.
+    parts = [
+        '<div role="region" aria-label="Test digits and each run\'s answers" tabindex="0" '
+        'style="overflow-x:auto"><table class="digit-rows" style="border-spacing:2px">'
+    ]
     for start in range(0, count, columns or count):
         block = range(start, min(start + (columns or count), count))
         parts.append(f'<tbody class="digit-block"><tr>{head}Digit</th>')
@@ -157,7 +162,8 @@ def digit_rows_html(
             for i in block:
                 label, right = int(predicted[i]), int(predicted[i]) == truth[i]
                 tip = f"{name}: {label} ({float(confidence[i]):.0%} confident), true {truth[i]}"
-                content = f'<span title="{html.escape(tip)}">{label}</span>'
+                mark = "" if right else '<span style="font-size:0.7em"> ✗</span>'
+                content = f'<span title="{html.escape(tip)}">{label}{mark}</span>'
                 colour = RIGHT_COLOUR if right else WRONG_COLOUR
                 style = f"font-size:1.3em;font-weight:700;color:{colour}"
                 data = {"run": name, "predicted": label, "correct": str(right).lower()}

@@ -41,6 +41,14 @@ READING_GUIDE = (
     "neurons and a few epochs most pictures are still speckled, while with 16 neurons or many "
     "epochs the strokes they look for stand out."
 )
+# One sentence on what makes the weight pictures worth a look, and what to look at meanwhile.
+CLEARER_PICTURES = (
+    "The pictures get clearer with fewer, wider neurons (16 in one hidden layer) and more "
+    "epochs. For any network, the grey picture under each one shows the test digits that "
+    "excite that neuron most, averaged: what the neuron has learned to look for."
+)
+FAVOURITE_COUNT = 30  # test digits averaged into each neuron's favourite picture
+FAVOURITE_POOL = 2000  # the first test digits searched: enough for every digit, and quick
 
 
 @dataclass(frozen=True)
@@ -97,24 +105,61 @@ def weight_pictures(
     )
 
 
-def weight_grid_html(pictures: WeightPictures, columns: int = 8, caption: str | None = None) -> str:
+def favourite_digits(
+    weights: list[np.ndarray], units: np.ndarray, images: np.ndarray, top: int = FAVOURITE_COUNT
+) -> np.ndarray:
+    """For each first-layer neuron in `units`, the mean of the `top` digits of `images`
+    ((n, 28, 28) uint8, as MNIST stores them) that excite it most: (len(units), 28, 28) uint8.
+
+    The hidden activations (ReLU, tanh, sigmoid) all grow with their input, so the digits
+    with the largest weighted sum are the ones that activate the neuron most. Where a weight
+    picture is still speckle, this picture already shows a stroke or a digit.
+    """
+    kernel, bias = layer_pairs(weights)[0]
+    pixels = np.asarray(images, dtype=np.float32).reshape(len(images), -1) / 255.0
+    sums = pixels @ np.asarray(kernel[:, units], dtype=np.float32) + bias[units]  # (n, k)
+    top = min(top, len(images))
+    chosen = np.argsort(-sums, axis=0, kind="stable")[:top]  # (top, k)
+    means = np.asarray(images, dtype=np.float64)[chosen].mean(axis=0)  # (k, 28, 28)
+    return np.rint(means).astype(np.uint8)
+
+
+def weight_grid_html(
+    pictures: WeightPictures,
+    columns: int = 8,
+    caption: str | None = None,
+    favourites: np.ndarray | None = None,
+) -> str:
     """The pictures as a grid (class "weight-grid"), a colour key under it.
 
     Each cell is a ``div.weight-cell`` with ``data-unit`` (the neuron, 1-based as in the page's
     text) and ``data-norm``, and a hover title like "Neuron 17 of 400: weight length 2.31".
+    `favourites` (from `favourite_digits`, one per picture) adds under each picture, white on
+    black like MNIST, the digits that excite that neuron most.
     """
     size = SIDE * PICTURE_SCALE
     cells = []
-    for unit, norm, image in zip(pictures.units, pictures.norms, pictures.images, strict=True):
+    for index, (unit, norm, image) in enumerate(
+        zip(pictures.units, pictures.norms, pictures.images, strict=True)
+    ):
         number = int(unit) + 1
         title = f"Neuron {number} of {pictures.layer_size}: weight length {norm:.2f}"
+        liked = ""
+        if favourites is not None:
+            alt = f"the test digits that excite neuron {number} most, averaged"
+            liked = (
+                f'<img class="favourite" src="{png_data_uri(favourites[index])}" alt="{alt}"'
+                f' width="{size}" height="{size}" style="width:{size}px;max-width:100%;'
+                "height:auto;image-rendering:pixelated;display:block;margin:2px auto 0;"
+                'background:#000">'
+            )
         cells.append(
             f'<div class="weight-cell" data-unit="{number}" data-norm="{norm:.4f}"'
             f' title="{html.escape(title)}" style="text-align:center;min-width:0">'
             f'<img src="{png_data_uri(image)}" alt="{html.escape(title)}" width="{size}"'
             f' height="{size}" style="width:{size}px;max-width:100%;height:auto;'
             'image-rendering:pixelated;display:block;margin:auto;border:1px solid #ddd">'
-            f'<div style="font-size:0.75em;opacity:0.75">#{number}</div></div>'
+            f'{liked}<div style="font-size:0.75em">#{number}</div></div>'
         )
     if not cells:
         cells = ['<div style="grid-column:1/-1;opacity:0.7">No neurons to show.</div>']

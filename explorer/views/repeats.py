@@ -91,8 +91,9 @@ SEED_COLUMNS = (
 )
 DELTA_EXPLANATION = (
     "A change is the mean of the compared seeds minus the baseline's mean. The ± after it is the "
-    "spread of that change, √(SD₁²/n₁ + SD₂²/n₂): the more the seeds vary and the fewer there "
-    "are, the larger. A change of about twice its spread or more is usually real."
+    "spread of that change, √(SD₁²/n₁ + SD₂²/n₂), where SD is the standard deviation over the "
+    "seeds and n their number: the more the seeds vary and the fewer there are, the larger. A "
+    "change of about twice its spread or more is usually real."
 )
 COMPARISON_HELP = f"{stats.TEST_EXPLANATION} {DELTA_EXPLANATION}"
 BEST_LAST_EXPLANATION = (
@@ -265,8 +266,13 @@ def seed_points_chart(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt
     several = len(groups) > 1
     # Seeds differ by tenths of a point: two decimals, few ticks, so no two labels read alike.
     axis = alt.Axis(format=".2%" if chosen.kind == "percent" else "~g", tickCount=6)
-    # Every layer gets the same scale: zoomed in (no zero), as the seeds differ by tenths.
-    scale = alt.Scale(zero=False, padding=12)  # padding: no dot cut in half at the edge
+    # Every layer gets the same scale: zoomed in (no zero), as the seeds differ by tenths. Its
+    # domain is set here, a tenth of the span beyond every dot and bar: left to Vega, a dot at
+    # the edge was drawn half outside its axis.
+    values = pd.concat([done[metric], summaries["low"], summaries["high"]]).dropna()
+    low, high = float(values.min()), float(values.max())
+    margin = (high - low) / 10 or max(abs(high) / 1000, 1e-4)
+    scale = alt.Scale(domain=[low - margin, high + margin], nice=False, zero=False)
     x_of = {
         field: alt.X(f"{field}:Q", title=chosen.label, scale=scale, axis=axis)
         for field in (metric, "low", "mean")
@@ -287,12 +293,15 @@ def seed_points_chart(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt
     ).add_params(selection)
     spread = alt.Chart(summaries).mark_rule(strokeWidth=3, color="gray")
     spread = spread.encode(x=x_of["low"], x2="high:Q", **y)
-    tip = [alt.Tooltip("group:N", title="Group"), alt.Tooltip("text:N", title="Mean ± SD")]
+    tip = [
+        alt.Tooltip("group:N", title="Group"),
+        alt.Tooltip("text:N", title="Mean ± spread (standard deviation)"),
+    ]
     mean = alt.Chart(summaries).mark_tick(thickness=3, size=28, color="black")
     mean = mean.encode(x=x_of["mean"], **y, tooltip=tip)
     title = alt.TitleParams(
         f"{chosen.label} of every seed",
-        subtitle=["Dots: seeds. Black tick: mean. Grey bar: mean ± SD."]
+        subtitle=["Dots: seeds. Black tick: mean. Grey bar: mean ± spread."]
         + ([] if several else [headline(frame, metric)]),
     )
     chart = alt.layer(spread, mean, dots, title=title)
@@ -367,7 +376,7 @@ def learning_band_panels(band: pd.DataFrame) -> list[alt.TopLevelMixin]:
         is_accuracy = metric == "Accuracy"
         title = alt.TitleParams(
             f"{metric} ({'higher' if is_accuracy else 'lower'} is better)",
-            subtitle="Line: mean over the seeds. Band: mean ± SD.",
+            subtitle="Line: mean over the seeds. Band: mean ± spread (standard deviation).",
         )
         y_axis = alt.Axis(format=".0%") if is_accuracy else alt.Axis()
         y_scale = alt.Scale(zero=False)
@@ -377,7 +386,7 @@ def learning_band_panels(band: pd.DataFrame) -> list[alt.TopLevelMixin]:
             alt.Tooltip("split:N", title="Split"),
             alt.Tooltip("epoch:Q", title="Epoch"),
             alt.Tooltip("mean:Q", title="Mean", format=number),
-            alt.Tooltip("std:Q", title="SD", format=number),
+            alt.Tooltip("std:Q", title="Spread (standard deviation)", format=number),
             alt.Tooltip("n:Q", title="Seeds"),
         ]
         base = alt.Chart(band).transform_filter(alt.datum.metric == metric)
@@ -480,7 +489,8 @@ def group_deltas(
 
     One row per (group, metric). Columns: group, metric, label, n, mean, std, text (e.g.
     "97.8 % ± 0.2 (n = 3)"), delta (mean − baseline's mean), spread (√(SD²/n + SD_b²/n_b), the
-    spread of that change; NaN with fewer than 2 runs a side), delta_text ("+0.45 pp ± 0.20"),
+    spread of that change; NaN with fewer than 2 runs a side), delta_text ("+0.45 percentage
+    points ± 0.20"),
     p (Welch's test of the change; NaN where it cannot be done), better (True/False: the change
     is an improvement and bigger than the noise (p < 0.05); None for the baseline, neutral
     metrics, changes within the noise, or too few runs).
@@ -524,12 +534,13 @@ def group_deltas(
 
 
 def format_delta(kind: str, delta: float, spread: float = math.nan) -> str:
-    """A change with its spread: "+0.45 pp ± 0.20", "−0.0120 ± 0.0040", "+1.2 s ± 0.3",
-    "+12,340"; "—" when there is no change to show (a side without finished runs)."""
+    """A change with its spread: "+0.45 percentage points ± 0.20", "−0.0120 ± 0.0040",
+    "+1.2 s ± 0.3", "+12,340"; "—" when there is no change to show (a side without finished
+    runs)."""
     if not math.isfinite(delta):
         return "—"
     scale, digits, unit = {
-        "percent": (100.0, 2, " pp"),
+        "percent": (100.0, 2, " percentage points"),
         "decimal": (1.0, 4, ""),
         "seconds": (1.0, 1, " s"),
         "integer": (1.0, 0, ""),

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from explorer.config import TrainingConfig
+from explorer.config import DEFAULT_LEARNING_RATES, TrainingConfig
 from explorer.model import layer_parameters, total_parameters
 from explorer.store.records import RunRecord
 from explorer.views.text import data_text
@@ -79,6 +79,32 @@ def run_table_row(record: RunRecord) -> dict[str, Any]:
         "epochs_completed": summary.get("epochs_completed", len(record.history)),
         "created_at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created_at)),
     }
+
+
+def short_label(record: RunRecord) -> str:
+    """The layers and only what differs from the tutorial's training, e.g. "784-256-10 ·
+    3 epochs": the full label ran past a projector's column, so runs that differed only at
+    its end ("… · 1 epoch", "… · 3 epochs") looked the same."""
+    config, tutorial = record.config, TrainingConfig()
+    layers = [784, config.hidden1] + ([config.hidden2] if config.hidden2 else []) + [10]
+    parts = ["-".join(map(str, layers))]
+    if config.optimizer != tutorial.optimizer:
+        parts.append(config.optimizer)
+    if config.learning_rate != DEFAULT_LEARNING_RATES[config.optimizer]:
+        parts.append(f"rate {config.learning_rate:g}")
+    if config.batch_size != tutorial.batch_size:
+        parts.append(f"batch {config.batch_size}")
+    if config.epochs != tutorial.epochs:
+        parts.append(f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}")
+    if config.activation != tutorial.activation:
+        parts.append(config.activation)
+    if config.train_fraction != tutorial.train_fraction:
+        parts.append(f"{config.train_fraction:.0%} of data")
+    if config.seed != tutorial.seed:
+        parts.append(f"seed {config.seed}")
+    if config.precision != tutorial.precision:
+        parts.append(config.precision)
+    return " · ".join(parts)
 
 
 def _label(record: RunRecord) -> str:

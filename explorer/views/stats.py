@@ -24,8 +24,11 @@ SIGNIFICANCE = 0.05
 TEST_EXPLANATION = (
     "Welch's t-test on the test accuracies of the seeds: it asks whether the difference of the "
     "means is large next to how much each configuration varies from seed to seed, without "
-    "assuming both vary equally. Below p = 0.05 the difference is called bigger than the "
-    "seed-to-seed spread; otherwise it is within the noise and could be luck. A side with a "
+    "assuming both vary equally. Its p-value (shown as the chance it is luck) is how often "
+    "seeds alone would give a difference at least this large if the two configurations were "
+    "equally good. Below p = 0.05 (5 %) the difference is called bigger than the seed-to-seed "
+    "spread; otherwise it is within the noise and could be luck. The spread is the standard "
+    "deviation (SD) over the seeds. A side with a "
     "single run shows no spread to compare with, so then nothing can be said: repeat it with "
     "more seeds."
 )
@@ -117,12 +120,15 @@ def welch(a: Iterable[float | None], b: Iterable[float | None]) -> WelchResult |
 
 
 def format_p(p: float) -> str:
-    """A p-value as a student reads it: "p = 0.021", "p < 0.001"; 4 decimals where 3 would
-    read as exactly the 0.05 threshold ("p = 0.0496")."""
+    """A p-value as a student reads it, in plain words with the term after it: "chance it is
+    luck: 2.1 % (p = 0.021)", "chance it is luck: under 0.1 % (p < 0.001)"; one more decimal
+    where fewer would read as exactly the 5 % threshold ("4.96 % (p = 0.0496)")."""
     if p < 0.001:
-        return "p < 0.001"
-    digits = 4 if round(p, 3) == SIGNIFICANCE else 3
-    return f"p = {p:.{digits}f}"
+        return "chance it is luck: under 0.1 % (p < 0.001)"
+    near_threshold = round(p, 3) == SIGNIFICANCE
+    digits = 4 if near_threshold else 3
+    share = f"{p * 100:.{2 if near_threshold else 1 if p < 0.1 else 0}f}"
+    return f"chance it is luck: {share} % (p = {p:.{digits}f})"
 
 
 def verdict(a: Iterable[float | None], b: Iterable[float | None]) -> str:

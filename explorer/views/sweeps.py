@@ -642,7 +642,7 @@ def tick_labels(values: Sequence[Any]) -> str:
 
 def _subtitle(spec: SweepSpec, frame: pd.DataFrame) -> list[str]:
     seeds = (
-        f"Each cell: mean of {spec.seeds} seeds (± SD in the tooltip)."
+        f"Each cell: mean of {spec.seeds} seeds (± spread in the tooltip)."
         if spec.seeds > 1
         else "Each cell: one run."
     )

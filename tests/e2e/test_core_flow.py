@@ -22,6 +22,14 @@ def set_slider(page, label: str, presses: list[str]):
         slider.press(key)
 
 
+def width_to_16(page) -> None:
+    """Hidden layer 1 to 1 (Home), then along the slider's ladder to 16, a press at a time:
+    each rerun lands before the next press (presses in a burst can be lost under load)."""
+    for key, width in [("Home", 1), *(("ArrowRight", width) for width in (2, 4, 8, 16))]:
+        set_slider(page, "Neurons in hidden layer 1", [key])
+        page.get_by_text(f"784 → {width} → 10").wait_for()
+
+
 def parameter_total(page) -> str:
     total = page.locator('[data-testid="stMarkdownContainer"]', has_text="Parameters to learn")
     return total.locator("h2").inner_text().strip()
@@ -39,12 +47,11 @@ def test_first_look_shows_the_tutorial_network(page, server):
 def test_sliders_change_the_table_then_train_and_come_back(page, server):
     open_page(page, server)
     links = [page.url]  # the page keeps its settings in the link: a trail for a failure
-    # Hidden layer 2 to 0 (Home), hidden layer 1 to 16 (Home, then 15 steps right).
+    # Hidden layer 2 to 0 (Home), hidden layer 1 to 16.
     set_slider(page, "Neurons in hidden layer 2", ["Home"])
     page.get_by_text("784 → 400 → 10").wait_for()
     links.append(page.url)
-    set_slider(page, "Neurons in hidden layer 1", ["Home"] + ["ArrowRight"] * 15)
-    page.get_by_text("784 → 16 → 10", exact=False).wait_for()
+    width_to_16(page)
     links.append(page.url)
     assert parameter_total(page) == f"{784 * 16 + 16 + 16 * 10 + 10:,}"
     screenshot(page, "02-sliders-moved")
@@ -73,12 +80,25 @@ def test_sliders_change_the_table_then_train_and_come_back(page, server):
     open_page(page, server)
     set_slider(page, "Neurons in hidden layer 2", ["Home"])
     page.get_by_text("784 → 400 → 10").wait_for()  # let that rerun land before the next slider
-    set_slider(page, "Neurons in hidden layer 1", ["Home"] + ["ArrowRight"] * 15)
-    page.get_by_text("784 → 16 → 10").wait_for()
+    width_to_16(page)
     page.get_by_text("cached").wait_for(timeout=30_000)
     page.locator(".digit-cell").nth(19).wait_for(timeout=30_000)
     assert page.locator('[data-testid="stProgress"]').count() == 0  # nothing trained again
     screenshot(page, "05-cached")
+
+
+def test_arrow_keys_step_the_widths_along_a_ladder_and_an_exact_size_can_be_typed(page, server):
+    """From 400 to 64 took hundreds of arrow presses on a slider over 1..1024."""
+    open_page(page, server)
+    for width in (256, 192, 128, 96, 64):  # one press each, from the tutorial's 400
+        set_slider(page, "Neurons in hidden layer 1", ["ArrowLeft"])
+        page.get_by_text(f"784 → {width} → 20 → 10").wait_for()
+    page.get_by_text("More settings").click()
+    exact = page.get_by_role("spinbutton", name="Neurons in hidden layer 1, exact")
+    exact.fill("300")
+    exact.press("Enter")
+    page.get_by_text("784 → 300 → 20 → 10").wait_for()
+    assert parameter_total(page) == f"{784 * 300 + 300 + 300 * 20 + 20 + 20 * 10 + 10:,}"
 
 
 def test_the_terminal_stays_quiet_through_a_training(page, running_server):

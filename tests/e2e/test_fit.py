@@ -1,7 +1,8 @@
-"""The page on a laptop screen (1280×800) and on a projector (1024×768 at 150 %: 683×512 CSS
-pixels, device scale 1.5): nothing cut off or wider than the page, Train in sight, Compare with
-four runs, presenter mode from a link, a clicked bar showing its own run, and links that cannot
-inject formatting."""
+"""The page on a laptop screen (1280×800), on a projector (1024×768 at 150 %: 683×512 CSS
+pixels, device scale 1.5) and on a phone (390×844): nothing cut off or wider than the page,
+Train and the parameter count in sight, Compare with four runs and no label cut short,
+presenter mode from a link, a clicked bar showing its own run, and links that cannot inject
+formatting."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ SIZES = [
     pytest.param((1280, 800, 1.0), id="1280x800"),
     pytest.param((683, 512, 1.5), id="projector"),
 ]
+PHONE = pytest.param((390, 844, 1.0), id="phone")
 RUN_C_COLOUR = RUN_COLOURS[3]  # Baseline, A, B, C, D
 
 OVERFLOW = """() => {
@@ -48,7 +50,7 @@ def assert_fits(page) -> None:
     assert sizes["wideCharts"] == 0, f"charts drawn wider than their column: {sizes}"
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", [*SIZES, PHONE])
 def test_explore_fits_and_train_is_in_sight(browser, server, stored_runs, size):
     width, height, scale = size
     page = new_page(browser, width, height, scale)
@@ -64,7 +66,7 @@ def test_explore_fits_and_train_is_in_sight(browser, server, stored_runs, size):
     page.context.close()
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", [*SIZES, PHONE])
 def test_compare_with_four_runs_fits(browser, server, stored_runs, size):
     width, height, scale = size
     page = new_page(browser, width, height, scale)
@@ -74,6 +76,57 @@ def test_compare_with_four_runs_fits(browser, server, stored_runs, size):
     assert page.locator('.digit-rows [data-run="D"]').count() == 20
     assert_fits(page)
     screenshot(page, f"fit-compare-{width}x{height}")
+    page.context.close()
+
+
+# Every element whose text is cut short: a button label or a metric's change that overflows
+# its box (Streamlit ends it with "…"), and Vega's titles, axis titles and legends, which Vega
+# cuts with "…".
+CUT_TEXT = """() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    const boxes = main.querySelectorAll('button, [data-testid="stMetricDelta"]');
+    const buttons = [...boxes].filter(button => {
+        return [button, ...button.querySelectorAll('*')].some(element =>
+            element.clientWidth > 0 && element.scrollWidth > element.clientWidth + 1);
+    }).map(button => button.innerText);
+    const charts = [...main.querySelectorAll('[data-testid="stVegaLiteChart"] svg text')]
+        .map(text => text.textContent).filter(text => text.includes('…'));
+    return {buttons, charts};
+}"""
+# Any element showing `text` as its own, with its whole box inside the first screen.
+IN_SIGHT = """text => [...document.querySelectorAll('[data-testid="stMain"] *')].some(element => {
+    if (element.children.length || !element.textContent.includes(text)) return false;
+    const box = element.getBoundingClientRect();
+    return box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight;
+})"""
+
+
+def test_compare_on_a_projector_cuts_no_label_short(browser, server, stored_runs):
+    """Buttons read "Compar…" and "CSV (17 …", chart titles "Loss (lower is b…" at 683×512."""
+    page = new_page(browser, 683, 512, 1.5)
+    page.goto(f"{server}/?view=compare&runs={','.join(stored_runs[1:])}")
+    page.locator(".digit-rows").wait_for()
+    page.locator('[data-testid="stVegaLiteChart"]').nth(3 + 5 + 4).wait_for()
+    assert_fits(page)  # every chart drawn
+    assert page.evaluate(CUT_TEXT) == {"buttons": [], "charts": []}
+    # A chart's toolbar (full screen, data) covered the section title above it.
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.hover()
+    toolbars = page.locator('[data-testid="stElementToolbar"]')
+    assert all(not toolbars.nth(i).is_visible() for i in range(toolbars.count()))
+    page.context.close()
+
+
+def test_the_parameter_count_is_in_sight_of_the_sliders_on_a_projector(browser, server):
+    """At 683×512 the count was under the fold: moving a slider, the class did not see it."""
+    page = new_page(browser, 683, 512, 1.5)
+    page.goto(server)
+    page.wait_for_function(IN_SIGHT, arg="322,230", timeout=30_000)  # the tutorial's network
+    slider = page.get_by_role("slider", name="Neurons in hidden layer 2")
+    slider.focus()
+    slider.press("Home")  # no second hidden layer: 784·400 + 400 + 400·10 + 10
+    page.wait_for_function(IN_SIGHT, arg="318,010", timeout=30_000)
+    screenshot(page, "fit-parameter-count-projector")
     page.context.close()
 
 

@@ -79,7 +79,7 @@ def test_moving_a_slider_while_training_does_not_stop_it(page, server):
     slider = page.get_by_role("slider", name="Neurons in hidden layer 1")
     slider.focus()
     slider.press("ArrowLeft")  # a different network: the page shows that one instead
-    page.get_by_text("784 → 299 → 10").wait_for()
+    page.get_by_text("784 → 256 → 10").wait_for()  # the next size down on the slider's ladder
     page.get_by_text("Not trained yet").wait_for()
     # ... and says the run it left is still going (it used to vanish without a word).
     notice = page.locator(".plain-info", has_text="Still training: 784-300-10")

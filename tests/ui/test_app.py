@@ -45,7 +45,7 @@ def parameter_counts(app: AppTest) -> list[int]:
 
 def choose_quick_config(app: AppTest) -> AppTest:
     for key, value in QUICK_WIDGETS.items():
-        widget = app.select_slider(key=key) if key == "batch_size" else app.slider(key=key)
+        widget = app.slider(key=key) if key == "epochs" else app.select_slider(key=key)
         widget.set_value(value)
     app.selectbox(key="optimizer").set_value(QUICK_EXTRA["optimizer"])
     app.select_slider(key="learning_rate").set_value(QUICK_EXTRA["learning_rate"])
@@ -84,9 +84,11 @@ def test_sliders_update_the_parameter_table_at_once():
     app = new_page().run()
     assert not app.exception
     assert parameter_counts(app) == [314_000, 8_020, 210]
-    app.slider(key="hidden1").set_value(100)
-    app.slider(key="hidden2").set_value(0)
+    # 100 is off the slider's ladder: typed as an exact size, it joins the slider.
+    app.number_input(key="hidden1_exact").set_value(100)
+    app.select_slider(key="hidden2").set_value(0)
     app.run()
+    assert app.select_slider(key="hidden1").value == 100
     assert parameter_counts(app) == [78_500, 1_010]
     assert parameter_total(app) == "79,510"
     assert "Not trained yet" in " ".join(alerts(app, "info"))

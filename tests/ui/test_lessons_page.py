@@ -16,9 +16,10 @@ def test_a_lesson_sets_the_sliders_then_opens_compare_on_its_runs():
     assert not app.exception
     headings = " ".join(e.proto.body for e in app.get("html") if "plain-heading" in e.proto.body)
     assert "step 1 of 3: The tutorial&#x27;s network" in headings
-    assert app.slider(key="hidden1").value == 400
+    assert app.select_slider(key="hidden1").value == 400
     app.button(key="lesson_next").click().run()
-    assert app.slider(key="hidden1").value == 16 and app.slider(key="hidden2").value == 0
+    assert app.select_slider(key="hidden1").value == 16
+    assert app.select_slider(key="hidden2").value == 0
     assert app.query_params["lesson"] == "1-width" and app.query_params["step"] == "2"
     app.button(key="lesson_next").click().run()
     assert not app.exception
@@ -84,7 +85,10 @@ def test_a_link_to_a_step_applies_it_as_next_does():
     app.query_params.update({"lesson": "2-depth", "step": "2"})
     app.run()
     assert not app.exception
-    assert (app.slider(key="hidden1").value, app.slider(key="hidden2").value) == (64, 64)
+    assert (app.select_slider(key="hidden1").value, app.select_slider(key="hidden2").value) == (
+        64,
+        64,
+    )
     assert app.query_params["hidden1"] == "64" and app.query_params["step"] == "2"
 
 

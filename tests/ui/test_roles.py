@@ -39,7 +39,7 @@ def teacher_session(**query) -> AppTest:
 
 def press_train_on(app: AppTest, values: dict) -> AppTest:
     for key, value in values.items():
-        widget = app.select_slider(key=key) if key == "batch_size" else app.slider(key=key)
+        widget = app.slider(key=key) if key == "epochs" else app.select_slider(key=key)
         widget.set_value(value)
     return app.button(key="train").click().run()
 

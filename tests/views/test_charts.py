@@ -71,7 +71,8 @@ def test_history_frame_skips_missing_figures_and_turns_infinity_into_a_gap() -> 
     assert math.isnan(frame.loc[frame["metric"] == "Loss", "value"].iloc[0])
 
 
-def test_one_run_gives_two_panels_coloured_by_split_that_fill_their_column() -> None:
+def test_one_run_gives_two_panels_coloured_and_dashed_by_split_that_fill_their_column() -> None:
+    """Test is dashed as well as orange: a line is never told by its colour alone."""
     panels = [panel.to_dict() for panel in learning_curve_panels({"": HISTORY})]
     assert [panel["transform"][0]["filter"] for panel in panels] == [
         "(datum.metric === 'Loss')",
@@ -83,7 +84,8 @@ def test_one_run_gives_two_panels_coloured_by_split_that_fill_their_column() -> 
         assert encoding["color"]["field"] == "split"
         assert encoding["color"]["legend"]["symbolType"] == "stroke"
         assert encoding["x"]["scale"]["domain"] == [1, 3]
-        assert "strokeDash" not in encoding
+        assert encoding["strokeDash"]["field"] == "split"
+        assert encoding["strokeDash"]["scale"]["range"] == [[1, 0], [6, 4]]  # test dashed
     assert len(rows_of(panels[0])) == 12
 
 
@@ -136,6 +138,27 @@ def test_confusion_heatmap_writes_counts_on_filled_cells_and_selects_a_cell() ->
     assert labels[(4, 9)] == "12" and labels[(4, 8)] == ""
     assert text["transform"] == [{"filter": "datum.label"}]
     assert [param["name"] for param in params_of(spec)] == ["cell"]
+
+
+def test_heatmap_numbers_are_readable_from_the_back_or_left_to_the_hover() -> None:
+    """Numbers at 12 CSS pixels at least (they were 8 and 11: about 6 px high on a projector,
+    and "1107" spilled out of its cell); a small heatmap of runs side by side has no room for
+    them, so it has none, and its tooltip tells each cell's count or change."""
+    matrix = np.diag(np.arange(1100, 1110))
+    for spec in (
+        confusion_heatmap(matrix).to_dict(),
+        difference_heatmap(comparison.confusion_difference(matrix, matrix - 1)).to_dict(),
+    ):
+        text = spec["layer"][1]
+        assert text["mark"]["type"] == "text" and text["mark"]["fontSize"] >= 12
+    for spec in (
+        confusion_heatmap(matrix, small=True).to_dict(),
+        difference_heatmap(comparison.confusion_difference(matrix, matrix), small=True).to_dict(),
+    ):
+        (cells,) = spec["layer"]
+        assert cells["mark"]["type"] == "rect"
+        titles = [tip["title"] for tip in cells["encoding"]["tooltip"]]
+        assert {"Count", "Change vs baseline"} & set(titles), titles
 
 
 def test_white_text_starts_at_one_shared_threshold() -> None:
@@ -210,6 +233,8 @@ def test_activation_strip_gives_each_layer_the_full_width() -> None:
     colour = spec["encoding"]["color"]["scale"]
     assert colour == {"scheme": "reds", "domain": [0, 3.0]}
     assert spec["height"] == 2 * 36
+    # The colour legend lies below the strips: beside two strips its "0" was cut off.
+    assert spec["encoding"]["color"]["legend"]["orient"] == "bottom"
     negative = activation_strip(frame.assign(activation=frame["activation"] - 1)).to_dict()
     scale = negative["encoding"]["color"]["scale"]
     assert scale["domain"] == [-2.0, 2.0] and scale["domainMid"] == 0

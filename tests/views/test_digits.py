@@ -59,3 +59,4 @@ def test_rows_mark_the_columns_where_runs_disagree_and_escape_run_names() -> Non
     assert html.count('class="digit-block"') == 2
     assert html.count("data-run=") == 8
     assert "&lt;i&gt;B&lt;/i&gt;" in html and "<i>B</i>" not in html
+    assert html.count("✗") == 1  # B's wrong 7: marked, not only coloured red

@@ -17,6 +17,7 @@ from explorer.views.network import (
     READING_GUIDE,
     activation_frame,
     diverging_colours,
+    favourite_digits,
     strongest_units,
     weight_grid_html,
     weight_pictures,
@@ -95,3 +96,21 @@ def test_activation_frame_lists_every_hidden_neuron_of_one_input():
     assert frame["unit"].tolist() == [1, 2, 3, 4, 5, 6, 1, 2, 3, 4]
     np.testing.assert_allclose(frame["activation"][:6], result.hidden[0][1], rtol=1e-6)
     np.testing.assert_allclose(frame["activation"][6:], result.hidden[1][1], rtol=1e-6)
+
+
+def test_favourite_digits_average_the_digits_that_excite_each_neuron_most():
+    """Neuron 0 weighs only the top-left pixel, neuron 1 only the bottom-right one: each one's
+    favourite picture is the mean of the two digits with the most ink there."""
+    kernel = np.zeros((784, 2))
+    kernel[0, 0], kernel[783, 1] = 1.0, 1.0
+    images = np.zeros((4, 28, 28), np.uint8)
+    images[:, 0, 0] = [200, 0, 100, 50]  # neuron 0: digits 0 (200) and 2 (100)
+    images[:, 27, 27] = [0, 255, 10, 101]  # neuron 1: digits 1 (255) and 3 (101)
+    images[:, 14, 14] = [10, 20, 30, 40]  # ink elsewhere, averaged along
+    liked = favourite_digits(weights_with(kernel), np.array([0, 1]), images, top=2)
+    assert liked.shape == (2, 28, 28) and liked.dtype == np.uint8
+    assert liked[0, 0, 0] == 150 and liked[0, 14, 14] == 20  # (200 + 100) / 2, (10 + 30) / 2
+    assert liked[1, 27, 27] == 178 and liked[1, 14, 14] == 30  # (255 + 101) / 2, (20 + 40) / 2
+    # The order of `units` is kept: asking for neuron 1 first gives its picture first.
+    swapped = favourite_digits(weights_with(kernel), np.array([1, 0]), images, top=2)
+    assert np.array_equal(swapped, liked[::-1])

@@ -151,9 +151,15 @@ def test_seed_points_chart_draws_finished_seeds_mean_and_spread() -> None:
     (selection,) = spec["params"]  # Altair lifts a layer's selection to the top
     assert selection["name"] == "run" and selection["select"]["fields"] == ["run_id"]
     assert selection["views"] == [dots["name"]]
-    # Every layer zooms in on the same axis.
+    # Every layer zooms in on the same axis, which holds every dot and bar with a margin (a dot
+    # at the edge was drawn half outside it).
     scales = [layer["encoding"]["x"]["scale"] for layer in spec["layer"]]
-    assert scales == [{"zero": False, "padding": 12}] * 3
+    assert all(scale == scales[0] for scale in scales) and scales[0]["nice"] is False
+    low, high = scales[0]["domain"]
+    drawn = [row["test_accuracy"] for row in seeds]
+    drawn += [row[end] for row in spreads for end in ("low", "high")]
+    margin = (max(drawn) - min(drawn)) / 10
+    assert low == pytest.approx(min(drawn) - margin) and high == pytest.approx(max(drawn) + margin)
 
 
 def test_seed_points_chart_of_one_group_shows_its_headline() -> None:
@@ -270,7 +276,7 @@ def test_group_deltas_by_hand() -> None:
     # √(SD_A²/n_A + SD_B²/n_B) = √(0.0002/2 + 0.000025/3)
     spread = math.sqrt(0.0002 / 2 + 0.000025 / 3)
     assert accuracy["spread"] == pytest.approx(spread)
-    assert accuracy["delta_text"] == "+1.00 pp ± 1.04"
+    assert accuracy["delta_text"] == "+1.00 percentage points ± 1.04"
     assert accuracy["p"] == pytest.approx(stats.welch([0.96, 0.98], [0.975, 0.98, 0.985]).p)
     assert accuracy["better"] is None  # within the noise
     seconds = rows.loc[("B", "train_seconds")]  # 10 s each against 12, 13, 14 s
@@ -293,7 +299,7 @@ def test_group_verdicts_use_the_seeds_test_accuracies() -> None:
 @pytest.mark.parametrize(
     ("kind", "delta", "spread", "text"),
     [
-        ("percent", 0.0045, 0.002, "+0.45 pp ± 0.20"),
+        ("percent", 0.0045, 0.002, "+0.45 percentage points ± 0.20"),
         ("decimal", -0.012, 0.004, "−0.0120 ± 0.0040"),
         ("seconds", 1.23, math.nan, "+1.2 s"),
         ("integer", 12340, 0.0, "+12,340"),

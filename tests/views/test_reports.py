@@ -13,6 +13,7 @@ from explorer.views.reports import (
     rows_to_csv,
     run_table_row,
     run_to_json,
+    short_label,
     spreadsheet_safe,
 )
 from explorer.views.text import ended_message
@@ -127,3 +128,24 @@ def test_a_run_that_ended_says_why_with_one_full_stop(error, message):
     text = ended_message("interrupted", error)
     assert text == f"The last run of this configuration {message}"
     assert ".." not in text
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, "784-400-20-10"),
+        ({"hidden1": 256, "hidden2": 0, "epochs": 1}, "784-256-10 · 1 epoch"),
+        ({"hidden1": 256, "hidden2": 0, "epochs": 3}, "784-256-10 · 3 epochs"),
+        ({"optimizer": "adam", "learning_rate": 0.001}, "784-400-20-10 · adam"),  # its default
+        ({"learning_rate": 0.1, "batch_size": 32}, "784-400-20-10 · rate 0.1 · batch 32"),
+        (
+            {"activation": "tanh", "train_fraction": 0.2, "seed": 3, "precision": "bfloat16"},
+            "784-400-20-10 · tanh · 20% of data · seed 3 · bfloat16",
+        ),
+    ],
+    ids=["tutorial", "one-epoch", "three-epochs", "adam", "rate-batch", "the-rest"],
+)
+def test_short_label_names_the_layers_and_only_what_differs_from_the_tutorial(changes, expected):
+    """The full label ran past a projector's column: runs that differed at its end looked the
+    same. The short one keeps them apart."""
+    assert short_label(record(**changes)) == expected

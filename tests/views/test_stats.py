@@ -186,7 +186,7 @@ def test_verdict_real_difference() -> None:
     assert round(p, 3) == 0.004
     assert stats.verdict([0.970, 0.972, 0.974], [0.980, 0.982, 0.984]) == (
         "Better by 1.00 percentage points: bigger than the seed-to-seed spread "
-        "(n = 3 each, p = 0.004)."
+        "(n = 3 each, chance it is luck: 0.4 % (p = 0.004))."
     )
     assert stats.verdict([0.980, 0.982, 0.984], [0.970, 0.972, 0.974]).startswith(
         "Worse by 1.00 percentage points"
@@ -195,7 +195,7 @@ def test_verdict_real_difference() -> None:
 
 def test_verdict_within_the_noise() -> None:
     sentence = stats.verdict([0.970, 0.975, 0.980], [0.972, 0.978, 0.981, None])
-    assert sentence.startswith("Within the noise (n = 3 each, p = 0.")
+    assert sentence.startswith("Within the noise (n = 3 each, chance it is luck: ")
     assert sentence.endswith("a difference of +0.20 percentage points could be luck.")
 
 
@@ -214,13 +214,18 @@ def test_verdict_of_identical_values() -> None:
     )
     assert stats.verdict([0.97] * 3, [0.98] * 4) == (
         "Better by 1.00 percentage points: bigger than the seed-to-seed spread "
-        "(n = 3 and 4, p < 0.001)."
+        "(n = 3 and 4, chance it is luck: under 0.1 % (p < 0.001))."
     )
 
 
 @pytest.mark.parametrize(
     ("p", "text"),
-    [(0.0213, "p = 0.021"), (0.0004, "p < 0.001"), (0.0496, "p = 0.0496"), (0.5, "p = 0.500")],
+    [
+        (0.0213, "chance it is luck: 2.1 % (p = 0.021)"),
+        (0.0004, "chance it is luck: under 0.1 % (p < 0.001)"),
+        (0.0496, "chance it is luck: 4.96 % (p = 0.0496)"),
+        (0.5, "chance it is luck: 50 % (p = 0.500)"),
+    ],
 )
 def test_format_p(p, text) -> None:
     assert stats.format_p(p) == text
