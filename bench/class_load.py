@@ -2,8 +2,8 @@
 
 One `streamlit run app.py` (full MNIST, empty temporary EXPLORER_HOME). 29 sessions are Python
 clients speaking the browser's websocket protocol (bench/st_client.py: rerun requests with widget
-states, the 1 s fragment timers of the live progress panel, as the frontend sends them) and one is
-a real Chromium page. All open the same link and press Train within a second. Checks: exactly
+states, the fragment timers of the live parts, 1-2 s per session, as the frontend sends them) and
+one is a real Chromium page. All open the same link and press Train within a second. Checks: exactly
 one run in the store (for that cache key and in all) and every session ends showing "Test
 accuracy". Measures page rerun latency: a session moves "Neurons in hidden layer 1" one step (to an
 untrained config: until its "784 → N → 10" line and "Not trained yet") and back (until the line

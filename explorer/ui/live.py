@@ -2,11 +2,16 @@
 
     live.part(draw_counts, pending=any_active(configs), args=(service, configs))
 
-`draw` is drawn at once. While `pending` is true it is a fragment that redraws itself every
-second or two (alone: the sliders and the rest of the page do not rerun); when one of its own
-redraws finds nothing pending any more (`draw` returns False), the whole page reruns once, so
-the buttons and counts elsewhere follow and the timer stops. Nothing polls while nothing is
-pending.
+`draw` is drawn at once, as a fragment. While `pending` is true the fragment redraws itself
+every second or two (alone: the sliders and the rest of the page do not rerun); when one of its
+own redraws finds nothing pending any more (`draw` returns False), the whole page reruns once,
+so the buttons and counts elsewhere follow and the timer stops. Nothing polls while nothing is
+pending. A button inside `draw` that changes more than the part calls `st.rerun()`.
+
+Give a live part a place that does not move: anything drawn above it only on some runs goes
+into a container drawn on every run (page.py's slots). A part that moved between two runs of
+the page was left behind as a stale copy, redrawn at its old place by a timer that fired
+meanwhile.
 
 Each session redraws at its own interval, drawn once at random between LOW_SECONDS and
 HIGH_SECONDS, so a class whose runs finish together does not ask the server at the same moment.

@@ -36,6 +36,18 @@ def test_a_bad_sweep_in_a_link_is_explained():
     assert any("at least two" in element.proto.body for element in app.get("html"))
 
 
+def test_a_one_value_setting_in_a_sweep_link_is_set_for_every_cell():
+    app = page(view="sweep", sweep="hidden1:16,32,64;epochs:1", hidden2="0")
+    assert not app.exception
+    texts = " ".join(element.proto.body for element in app.get("html"))
+    assert "Ignored the sweep" not in texts
+    assert "The link gives epochs one value (1): it is set for every cell, not swept." in texts
+    assert app.selectbox(key="sweep_knob_0").value == "hidden1"
+    assert app.selectbox(key="sweep_knob_1").value is None
+    assert "3 runs: 0 stored, 0 training, 3 to train" in texts
+    assert app.query_params["sweep"] == "hidden1:16,32,64" and app.query_params["epochs"] == "1"
+
+
 def test_repeat_three_queues_three_seeds_and_says_n():
     app = page(hidden1="16", hidden2="0", epochs="1", train_fraction="0.05")
     app.number_input(key="repeat_count").set_value(3)
