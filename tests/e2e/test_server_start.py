@@ -19,7 +19,8 @@ pytestmark = pytest.mark.e2e
 DEAD_SERVER = """
 import os, sys
 from explorer.config import TrainingConfig
-from explorer.store.registry import RunStore, new_instance_id
+from explorer.store.leases import new_instance_id
+from explorer.store.registry import RunStore
 store = RunStore(sys.argv[1])
 owner = new_instance_id()
 store.register_instance(owner)
