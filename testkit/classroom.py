@@ -51,3 +51,38 @@ class ScoringTrainer(FakeTrainer):
             test_accuracy=float(np.mean(predicted == data.y_test)),
             confusion_matrix=confusion_matrix(data.y_test, predicted),
         )
+
+
+def store_runs(store, data, count: int, seed: int = 0, owner: str | None = None) -> list[str]:
+    """Store `count` complete runs of different small configurations on `data`, as if trained.
+
+    Each run's accuracy on both halves is `class_accuracy(config)`, so a test knows which runs
+    are best; the configurations are drawn with `seed`. Returns the run ids, in storing order.
+    """
+    rng = np.random.default_rng(seed)
+    configs: dict[TrainingConfig, None] = {}
+    while len(configs) < count:
+        config = TrainingConfig(
+            hidden1=int(rng.choice((8, 16, 32, 64, 128))),
+            hidden2=int(rng.choice((0, 8, 16, 32))),
+            batch_size=int(rng.choice((32, 64, 128, 256))),
+            epochs=int(rng.integers(1, 6)),
+            optimizer=str(rng.choice(("sgd", "adam", "rmsprop"))),
+            activation=str(rng.choice(("relu", "tanh", "sigmoid"))),
+            seed=int(rng.integers(0, 4)),
+        )
+        configs.setdefault(config.replace(learning_rate=float(rng.choice((1e-3, 1e-2, 0.1)))))
+    run_ids = []
+    trainer = ScoringTrainer(lambda config: (class_accuracy(config),) * 2, steps=1)
+    for config in configs:
+        run_id, _ = store.claim(config, config.cache_key(data.fingerprint), data.source, owner=owner)
+        result = trainer(config, data)
+        store.finish(run_id, dataclasses.replace(result, train_seconds=0.5 + config.epochs))
+        run_ids.append(run_id)
+    return run_ids
+
+
+def class_accuracy(config: TrainingConfig) -> float:
+    """The made-up accuracy of `store_runs`' runs: more neurons in layer 1, more accuracy, and
+    a little seed noise (each step a whole number of digits on a half of 500)."""
+    return round(0.5 + config.hidden1 / 400 + config.seed / 100, 3)

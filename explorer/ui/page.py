@@ -19,6 +19,7 @@ from explorer.store.records import StoreError
 
 # Only what the first paint needs is imported here: the views of results, comparisons and
 # sweeps (with pandas and Altair) load after the controls are on the screen.
+from explorer.ui import classview as class_view
 from explorer.ui import controls, lessons, links, network, plain, roles, styles, teacher
 from explorer.ui.resources import get_service
 
@@ -27,7 +28,12 @@ SESSION_RUNS = "started_run_ids"
 SHOWN_RUN = "shown_run_id"  # the run on screen, to say so if the teacher deletes it
 SCROLL = "scroll_to_run"  # set when Train is pressed: bring the progress into view
 REPEAT_OF = "repeat_of"  # the config (seed 0) this session last repeated
-VIEW_NAMES = {"explore": "Explore a network", "compare": "Compare runs", "sweep": "Sweep"}
+VIEW_NAMES = {
+    "explore": "Explore a network",
+    "compare": "Compare runs",
+    "sweep": "Sweep",
+    "class": "The class",
+}
 
 
 def main() -> None:
@@ -46,9 +52,13 @@ def main() -> None:
     if service is not None:
         service.touch(roles.requester())
         queue_line(service)
+    banner = st.container()  # filled after the view: the classroom loads pandas and Optuna
     lessons.lesson_bar(service, presenter)
     try:
         _view(service)
+        if service is not None:
+            with banner:
+                class_view.banner(service)
         _sidebar(service, presenter)  # after the main part: the page paints first
     finally:
         if service is not None:
@@ -70,6 +80,8 @@ def _view(service: TrainingService | None) -> None:
             from explorer.ui import comparison
 
             comparison.compare_page(service)
+        elif view == "class":
+            class_view.class_page(service)
         else:
             from explorer.ui import sweep
 
@@ -110,6 +122,7 @@ def _sidebar(service: TrainingService | None, presenter: bool) -> None:
             roles.teacher_panel()
             if service is not None and roles.is_teacher():
                 teacher.panel(service)
+                class_view.teacher_controls(service)
 
 
 def explore(service: TrainingService | None) -> None:
@@ -122,6 +135,8 @@ def explore(service: TrainingService | None) -> None:
             network.headline(early)
     with bar:
         config, action = controls.control_bar()
+        if config is not None and service is not None:
+            class_view.limit_warnings(service, config)
     links.sync_link(config)
     if config is None:
         headline.empty()
