@@ -75,7 +75,8 @@ def store_runs(store, data, count: int, seed: int = 0, owner: str | None = None)
     run_ids = []
     trainer = ScoringTrainer(lambda config: (class_accuracy(config),) * 2, steps=1)
     for config in configs:
-        run_id, _ = store.claim(config, config.cache_key(data.fingerprint), data.source, owner=owner)
+        key = config.cache_key(data.fingerprint)
+        run_id, _ = store.claim(config, key, data.source, owner=owner)
         result = trainer(config, data)
         store.finish(run_id, dataclasses.replace(result, train_seconds=0.5 + config.epochs))
         run_ids.append(run_id)
