@@ -70,7 +70,7 @@ HIGHLIGHT_COLOUR = "#d95f02"  # Dark2's orange: the brushed part of the parallel
 LINE_COLOUR = "#7570b3"
 CHART_HEIGHT = 320
 NOISE_LABEL = "no more than noise"
-TABLE_COLUMNS = ("run_id", "label", "accuracy", "parameters", "train_seconds", "data")
+TABLE_COLUMNS = ("label", "accuracy", "parameters", "train_seconds", "data", "run_id")
 
 
 def runs_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
@@ -270,8 +270,10 @@ def parallel_chart(frame: pd.DataFrame, axes: Sequence[str]):
         .encode(
             x=x,
             y=y,
-            color=alt.condition(brush, alt.value(HIGHLIGHT_COLOUR), alt.value("#bbbbbb")),
-            opacity=alt.condition(brush, alt.value(0.9), alt.value(0.15)),
+            color=alt.condition(
+                brush, alt.value(HIGHLIGHT_COLOUR), alt.value("#9e9e9e"), empty=False
+            ),
+            opacity=alt.condition(brush, alt.value(0.9), alt.value(0.1), empty=False),
             tooltip=[
                 alt.Tooltip("label:N", title="Run"),
                 alt.Tooltip("accuracy_percent:Q", title="Test accuracy (%)", format=".2f"),
@@ -332,12 +334,17 @@ def importance_chart(result):
     )
     order = list(data["setting"])
     y = alt.Y("setting:N", title=None, sort=order, axis=alt.Axis(labelLimit=200))
+    # Room on the right of the longest bar for its label.
+    widest = max([*data["share"], result.seed_share or 0.0, 0.01]) * 1.45
     bars = (
         alt.Chart(data)
         .mark_bar()
         .encode(
             x=alt.X(
-                "share:Q", title="Share of the accuracy's variation", axis=alt.Axis(format="%")
+                "share:Q",
+                title="Share of the accuracy's variation",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, min(1.0, widest)]),
             ),
             y=y,
             color=alt.Color(
@@ -361,7 +368,7 @@ def importance_chart(result):
         .mark_rule(strokeDash=[5, 3], color="#7570b3", strokeWidth=2)
         .encode(x="share:Q", tooltip=[alt.Tooltip("share:Q", title="Seed (noise)", format=".1%")])
     )
-    height = max(120, 28 * len(data))
+    height = max(120, 34 * len(data))
     return alt.layer(bars, labels, noise).properties(height=height, width="container")
 
 
