@@ -90,4 +90,4 @@ def class_accuracy(config: TrainingConfig) -> float:
     that does not grow with the seed's number. Rounded to whole digits of a half of 500."""
     luck = (config.seed * 7919 + config.hidden1 * 31 + config.batch_size) % 11 / 1000
     adam = 0.02 if config.optimizer == "adam" else 0.0
-    return round(0.5 + 0.06 * math.log2(config.hidden1) + adam + luck, 3)
+    return round((0.5 + 0.06 * math.log2(config.hidden1) + adam + luck) * 500) / 500
