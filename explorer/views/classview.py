@@ -376,13 +376,24 @@ def best_so_far_chart(frame: pd.DataFrame):
     """The best public-half accuracy after each run used: a line for the class, one for the
     machine (told apart by dash and label, not by colour alone)."""
     data = frame.assign(percent=frame["best_public_accuracy"] * 100)
+    most = max(5, int(data["runs"].max()) if len(data) else 5)
     encoding = {
-        "x": alt.X("runs:Q", title="Runs used", axis=alt.Axis(tickMinStep=1)),
-        "y": alt.Y("percent:Q", title="Best public-half accuracy (%)", scale=alt.Scale(zero=False)),
+        "x": alt.X(
+            "runs:Q",
+            title="Runs used",
+            scale=alt.Scale(domain=[1, most], nice=False),
+            axis=alt.Axis(tickMinStep=1, format="d"),
+        ),
+        "y": alt.Y(
+            "percent:Q",
+            title="Best public half (%)",
+            scale=alt.Scale(zero=False, padding=12),
+            axis=alt.Axis(format=".1f", tickCount=5),
+        ),
     }
     lines = (
         alt.Chart(data)
-        .mark_line(interpolate="step-after", strokeWidth=2)
+        .mark_line(interpolate="step-after", strokeWidth=2, point=True)
         .encode(
             **encoding,
             color=alt.Color(

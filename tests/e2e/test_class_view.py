@@ -96,8 +96,8 @@ def point_under_the_mouse(page, chart) -> tuple[float, float, str]:
     tooltip shows (the chart is drawn on a canvas, so its points are not in the page)."""
     box = chart.locator("canvas, svg").first.bounding_box()
     tooltip = page.locator("#vg-tooltip-element")
-    for row in range(4, 40):
-        for column in range(10, 80):
+    for column in range(10, 80):  # from the left: the smallest networks first
+        for row in range(4, 40):
             x = box["x"] + box["width"] * column / 90
             y = box["y"] + box["height"] * row / 60
             page.mouse.move(x, y)
