@@ -134,9 +134,10 @@ def scatter_chart(frame: pd.DataFrame, cost: str = "parameters", colour: str = "
     run_id). Every point's tooltip names its settings, so no colour has to be told apart.
     """
     title, log = COSTS[cost]
-    data = frame[[*TABLE_COLUMNS, *SETTINGS, f"pareto_{cost}"]].rename(
-        columns={f"pareto_{cost}": "front"}
-    )
+    # Only the columns the chart reads: the spec goes to every session's browser.
+    columns = dict.fromkeys(["run_id", "label", "accuracy", cost, colour, "optimizer"])
+    columns.update(dict.fromkeys(["parameters", "train_seconds"]))
+    data = frame[[*columns, f"pareto_{cost}"]].rename(columns={f"pareto_{cost}": "front"})
     data = data[data[cost].notna() & (data[cost] > 0)]
     data = data.assign(accuracy_percent=data["accuracy"] * 100)
     x = alt.X(
@@ -237,7 +238,10 @@ def parallel_chart(frame: pd.DataFrame, axes: Sequence[str]):
     """
     runs, ticks = parallel_frame(frame, axes)
     names = [f"p_{axis}" for axis in axes]
-    runs = runs.assign(accuracy_percent=runs["accuracy"] * 100)
+    # Only what the chart reads, rounded: the spec of 1,000 runs goes to every session.
+    runs = runs[["run_id", "label"]].assign(
+        accuracy_percent=(runs["accuracy"] * 100).round(2), **runs[names].round(4)
+    )
     labels = "[" + ", ".join(f"'{SHORT_LABELS[axis]}'" for axis in axes) + "]"
     x = alt.X(
         "axis_index:Q",
