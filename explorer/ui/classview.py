@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import random
-import time
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -35,6 +34,8 @@ if TYPE_CHECKING:
 # The board refreshes every REFRESH_SECONDS plus a per-session jitter of 1 to 2 s.
 REFRESH_SECONDS = 2.0
 JITTER_SECONDS = (1.0, 2.0)
+# With no challenge on and no search running, the board looks for one this often.
+IDLE_REFRESH_SECONDS = 15.0
 NICKNAME_FORM = "nickname_form"
 COST_NAMES = {"parameters": "Parameter count", "train_seconds": "Training time"}
 DATA_NAMES = {"mnist": "Full MNIST", "sample": "Bundled sample"}
@@ -67,7 +68,9 @@ def class_page(service: TrainingService) -> None:
         _pictures(service, chosen, (stamp, *filters))
         _what_mattered(classroom, filters[0])
     st.divider()
-    _live(lambda: _board_and_machine(service, classroom), _is_live(classroom), "class_board")
+    _live(
+        lambda: _board_and_machine(service, classroom), lambda: _is_live(classroom), "class_board"
+    )
 
 
 def banner(service: TrainingService) -> None:
@@ -474,12 +477,17 @@ def refresh_seconds(session: str) -> float:
     return REFRESH_SECONDS + random.Random(session).uniform(*JITTER_SECONDS)
 
 
-def _live(draw, live: bool, name: str) -> None:
-    """Draw `draw()` in a fragment that reruns by itself every few seconds while `live`."""
-    every = refresh_seconds(st.session_state.get(roles.SESSION, "")) if live else None
+def _live(draw, is_live, name: str) -> None:
+    """Draw `draw()` in a fragment that reruns by itself: every few seconds while `is_live()`,
+    else every IDLE_REFRESH_SECONDS, to notice a challenge or a search that starts (then the
+    whole page reruns, for the banner and the quicker rhythm)."""
+    live = is_live()
+    jitter = refresh_seconds(st.session_state.get(roles.SESSION, ""))
+    every = jitter if live else IDLE_REFRESH_SECONDS + jitter
 
     def part() -> None:
-        st.session_state[f"{name}_drawn_at"] = time.time()
+        if is_live() != live:
+            st.rerun()
         draw()
 
     part.__qualname__ = part.__name__ = name  # one fragment identity per part of the page

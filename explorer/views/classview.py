@@ -187,9 +187,14 @@ def scatter_chart(frame: pd.DataFrame, cost: str = "parameters", colour: str = "
         .mark_line(color=FRONT_COLOUR, strokeDash=[4, 3], point=False, interpolate="step-after")
         .encode(x=x, y=y, order=alt.Order(f"{cost}:Q"))
     )
+    # The description names the chart for a screen reader; the table lists the runs.
     return (
         alt.layer(front, points)
-        .properties(height=CHART_HEIGHT, width="container")
+        .properties(
+            height=CHART_HEIGHT,
+            width="container",
+            description=f"Test accuracy of {len(data)} runs against {title.lower()}",
+        )
         .configure_legend(labelLimit=120)
     )
 
@@ -290,7 +295,11 @@ def parallel_chart(frame: pd.DataFrame, axes: Sequence[str]):
         .mark_text(align="left", dx=4, fontSize=10, color="#333")
         .encode(x=alt.X("axis_index:Q"), y=alt.Y("position:Q"), text="text:N")
     )
-    return alt.layer(lines, points, text).properties(height=CHART_HEIGHT, width="container")
+    return alt.layer(lines, points, text).properties(
+        height=CHART_HEIGHT,
+        width="container",
+        description=f"Parallel coordinates of {len(runs)} runs over {len(axes)} axes",
+    )
 
 
 def brushed_runs(frame: pd.DataFrame, axes: Sequence[str], brush: dict | None) -> pd.DataFrame:

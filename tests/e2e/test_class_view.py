@@ -5,11 +5,13 @@ its run in Explore."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from explorer.data.files import read_npz
 from explorer.data.sources import SAMPLE_PATH, MnistData, fingerprint_arrays
+from explorer.store.challenges import ClassroomStore
 from explorer.store.registry import RunStore
 from testkit.classroom import store_runs
 from testkit.server import StreamlitServer
@@ -36,9 +38,10 @@ def class_server(tmp_path_factory):
     environment = server_environment(tmp_path_factory)
     arrays = read_npz(SAMPLE_PATH)
     data = MnistData(*arrays, source="sample", location="", fingerprint=fingerprint_arrays(*arrays))
-    store_runs(RunStore(environment["EXPLORER_HOME"]), data, RUNS)
+    run_ids = store_runs(RunStore(environment["EXPLORER_HOME"]), data, RUNS)
     log = tmp_path_factory.mktemp("class-view-log") / "server.log"
     with StreamlitServer(environment, log, timeout=60) as running:
+        running.run_ids = run_ids
         yield running
 
 
@@ -120,3 +123,22 @@ def test_a_click_on_a_point_opens_its_run(browser, class_server):
     assert "view=class" not in page.url
     screenshot(page, "class-view-opened-run")
     page.context.close()
+
+
+def test_a_run_asked_for_elsewhere_reaches_an_open_board_by_itself(browser, class_server):
+    """Another session's request during the challenge (written here straight into the store, as
+    a second server would) shows on a board nobody touches, within the refresh's few seconds."""
+    classroom = ClassroomStore(Path(class_server.env["EXPLORER_HOME"]) / "runs.db")
+    challenge = classroom.start_challenge("Small and sharp", max_params=200_000)
+    try:
+        page = open_class_view(browser, class_server.url, 1280, 800)
+        page.get_by_text("Nobody is on the board yet").wait_for()
+        classroom.set_nickname(challenge.challenge_id, "elsewhere", "Bea")
+        classroom.record_request(challenge.challenge_id, "elsewhere", class_server.run_ids[0])
+        # The board's fragment reruns every 3 to 4 s: well within the deadline.
+        page.get_by_text("Nobody is on the board yet").wait_for(state="detached", timeout=20_000)
+        page.get_by_text("Ranked on the public half").wait_for(timeout=5_000)
+        page.context.close()
+    finally:
+        classroom.end_challenge()
+        classroom.close()
