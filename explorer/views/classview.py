@@ -70,6 +70,8 @@ HIGHLIGHT_COLOUR = "#d95f02"  # Dark2's orange: the brushed part of the parallel
 LINE_COLOUR = "#7570b3"
 CHART_HEIGHT = 320
 NOISE_LABEL = "no more than noise"
+# Fill the column's width, keep the height asked for (as explorer.views.charts.FILL_X).
+FIT_WIDTH = {"autosize": alt.AutoSizeParams(type="fit-x", contains="padding"), "width": "container"}
 TABLE_COLUMNS = ("label", "accuracy", "parameters", "train_seconds", "data", "run_id")
 
 
@@ -192,7 +194,7 @@ def scatter_chart(frame: pd.DataFrame, cost: str = "parameters", colour: str = "
         alt.layer(front, points)
         .properties(
             height=CHART_HEIGHT,
-            width="container",
+            **FIT_WIDTH,
             description=f"Test accuracy of {len(data)} runs against {title.lower()}",
         )
         .configure_legend(labelLimit=120)
@@ -297,7 +299,7 @@ def parallel_chart(frame: pd.DataFrame, axes: Sequence[str]):
     )
     return alt.layer(lines, points, text).properties(
         height=CHART_HEIGHT,
-        width="container",
+        **FIT_WIDTH,
         description=f"Parallel coordinates of {len(runs)} runs over {len(axes)} axes",
     )
 
@@ -382,7 +384,7 @@ def importance_chart(result):
         .encode(x="share:Q", tooltip=[alt.Tooltip("share:Q", title="Seed (noise)", format=".1%")])
     )
     height = max(120, 34 * len(data))
-    return alt.layer(bars, labels, noise).properties(height=height, width="container")
+    return alt.layer(bars, labels, noise).properties(height=height, **FIT_WIDTH)
 
 
 def best_so_far_chart(frame: pd.DataFrame):
@@ -433,7 +435,7 @@ def best_so_far_chart(frame: pd.DataFrame):
         .mark_text(align="left", dx=5, fontSize=12)
         .encode(**encoding, text="series:N")
     )
-    return alt.layer(lines, names).properties(height=220, width="container")
+    return alt.layer(lines, names).properties(height=220, **FIT_WIDTH)
 
 
 def table_frame(frame: pd.DataFrame) -> pd.DataFrame:
