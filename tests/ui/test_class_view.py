@@ -119,3 +119,36 @@ def test_a_nickname_with_markup_is_refused_and_shown_as_typed(home, sample_data,
     app.button(key="class_nickname_set").click().run()
     assert not app.exception
     assert [element.value for element in app.get("text")] == ["Your nickname: Ada L."]
+
+
+def test_the_teacher_starts_a_challenge_reveals_and_hides_a_nickname(home, sample_data):
+    run_ids = store_runs(RunStore(home), sample_data, 12)
+    app = class_page()  # on a laptop the one user is the teacher
+    app.text_input(key="ch_title").input("Small and sharp")
+    app.button(key="challenge_start").click().run()
+    assert not app.exception
+    assert "Challenge: Small and sharp. Limits: at most 50,000 parameters, at most 5 epochs." in (
+        texts(app)
+    )
+    service = service_of(home)
+    classroom = classroom_of(service)
+    student = Requester("s1", "student")
+    classroom.set_nickname(student, "Bea")
+    small = [r for r in service.runs(("complete",)) if r.run_id in run_ids and r.config.epochs <= 5]
+    small = [r for r in small if not classroom.limit_problems(r.config)]
+    service.submit(small[0].config, student)  # stored: counts for Bea at once
+    app.run()
+    app.button(key="class_reveal").click().run()
+    assert not app.exception
+    (board,) = [table.value for table in app.dataframe if "nickname" in table.value.columns]
+    assert list(board["nickname"]) == ["Bea"]
+    # store_runs scores both halves alike: the public and the private half give the same figure.
+    expected = class_accuracy(small[0].config) * 100
+    assert board["public_accuracy"].iloc[0] == pytest.approx(expected)
+    assert board["private_accuracy"].iloc[0] == pytest.approx(expected)
+    assert list(board["private_rank"]) == [1] and list(board["moved"]) == ["same"]
+    assert "Ranks move because" in texts(app)
+    app.selectbox(key="hide_nickname").select("Bea")
+    app.button(key="hide_nickname_apply").click().run()
+    assert not app.exception
+    assert "Nobody is on the board yet" in texts(app)
