@@ -352,6 +352,11 @@ class Classroom:
         revealed = challenge.revealed if reveal is None else reveal
         return self._cached(("board", challenge.challenge_id, revealed), challenge, revealed)
 
+    def stamp(self) -> tuple:
+        """Changes whenever a run is added, finishes or is deleted, or the challenge, a
+        nickname or a score changes: what a page's shared caches are keyed by."""
+        return self.store.stamp()
+
     def _cached(self, key: tuple, *arguments):
         stamp = self.store.stamp()
         with self._cache_lock:

@@ -31,7 +31,7 @@ from explorer.ui import controls, plain
 QUOTE_CHARACTERS = 40
 MAX_WARNINGS = 5
 
-VIEWS = ("explore", "compare", "sweep")
+VIEWS = ("explore", "compare", "sweep", "class")
 MAX_COMPARED_RUNS = 4
 CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(TrainingConfig))
 # The page's other settings in a link, each with the text it accepts. A sweep's own meaning is

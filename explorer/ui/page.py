@@ -20,6 +20,7 @@ from explorer.store.records import StoreError
 
 # Only what the first paint needs is imported here: the views of results, comparisons and
 # sweeps (with pandas and Altair) load after the controls are on the screen.
+from explorer.ui import classview as class_view
 from explorer.ui import controls, lessons, links, live, network, plain, roles, styles, teacher
 from explorer.ui.resources import get_service
 from explorer.views.text import ended_message
@@ -30,7 +31,12 @@ SHOWN_RUN = "shown_run_id"  # the run on screen, to say so if the teacher delete
 SCROLL = "scroll_to_run"  # set when Train is pressed: bring the progress into view
 REPEAT_OF = "repeat_of"  # the config (seed 0) this session last repeated
 _DATA_LOADED: weakref.WeakSet = weakref.WeakSet()  # services whose MNIST is loaded
-VIEW_NAMES = {"explore": "Explore a network", "compare": "Compare runs", "sweep": "Sweep"}
+VIEW_NAMES = {
+    "explore": "Explore a network",
+    "compare": "Compare runs",
+    "sweep": "Sweep",
+    "class": "The class",
+}
 
 
 def main() -> None:
@@ -54,9 +60,13 @@ def main() -> None:
         if service is not None:
             service.touch(roles.requester())
             queue_line(service)
+    banner = st.container()  # filled after the view: the classroom loads pandas and Optuna
     lessons.lesson_bar(service, presenter)
     try:
         _view(service)
+        if service is not None:
+            with banner:
+                class_view.banner(service)
         _sidebar(service, presenter)  # after the main part: the page paints first
     finally:
         if service is not None:
@@ -78,6 +88,8 @@ def _view(service: TrainingService | None) -> None:
             from explorer.ui import comparison
 
             comparison.compare_page(service)
+        elif view == "class":
+            class_view.class_page(service)
         else:
             from explorer.ui import sweep
 
@@ -118,6 +130,7 @@ def _sidebar(service: TrainingService | None, presenter: bool) -> None:
             roles.unlock_panel()
             if service is not None and roles.is_teacher():
                 teacher.panel(service)
+                class_view.teacher_controls(service)
 
 
 def explore(service: TrainingService | None) -> None:
@@ -130,6 +143,8 @@ def explore(service: TrainingService | None) -> None:
             network.headline(early)
     with bar:
         config, action = controls.control_bar()
+        if config is not None and service is not None:
+            class_view.limit_warnings(service, config)
     links.sync_link(config)
     if config is None:
         headline.empty()
