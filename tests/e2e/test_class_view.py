@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.data.files import read_npz
+from explorer.data.npz import read_npz
 from explorer.data.sources import SAMPLE_PATH, MnistData, fingerprint_arrays
 from explorer.store.challenges import ClassroomStore
 from explorer.store.registry import RunStore
