@@ -32,6 +32,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from explorer.architecture import total_parameters
 from explorer.classroom_commands import (
     CLASS_COMMANDS,
     add_parsers,
@@ -48,7 +49,6 @@ from explorer.config import (
 )
 from explorer.data.drawing import image_to_mnist
 from explorer.inference import forward
-from explorer.model import total_parameters
 from explorer.service.classroom import classroom_of
 from explorer.service.jobs import COMMAND_LINE, LimitError, Requester
 from explorer.service.service import TrainingService, create_service

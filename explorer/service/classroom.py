@@ -36,11 +36,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
 from explorer.data.npz import read_npz
 from explorer.data.sources import SAMPLE_PATH
 from explorer.halves import HalfScores, test_halves
-from explorer.model import total_parameters
 from explorer.service.board import Board, Candidate, rank_board
 from explorer.service.importance import ImportanceResult, setting_importance
 from explorer.service.jobs import LimitError, Requester, Submission

@@ -32,9 +32,9 @@ import traceback
 import weakref
 from collections.abc import Callable
 
+from explorer.architecture import SpeedCalibration, estimate_training_seconds, time_features
 from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData
-from explorer.model import SpeedCalibration, estimate_training_seconds, time_features
 from explorer.service.executors import Executor, InProcess, make_executor
 from explorer.service.jobs import (
     COMMAND_LINE,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
-from explorer.model import total_parameters
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.store.records import RunRecord, StoreError

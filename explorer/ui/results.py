@@ -6,9 +6,9 @@ import numpy as np
 import streamlit as st
 
 from explorer import metrics
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData
-from explorer.model import total_parameters
 from explorer.service.service import TrainingService
 from explorer.store.records import RunPredictions, RunRecord, StoreError
 from explorer.ui import drawing, plain

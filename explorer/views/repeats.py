@@ -32,8 +32,8 @@ from typing import NamedTuple
 import altair as alt
 import pandas as pd
 
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
-from explorer.model import total_parameters
 from explorer.store.records import RunRecord
 from explorer.views import stats
 from explorer.views.charts import (

@@ -43,13 +43,13 @@ from typing import Any, NamedTuple
 import altair as alt
 import pandas as pd
 
+from explorer.architecture import total_parameters
 from explorer.config import (
     BOUNDS,
     CHOICE_FIELDS,
     FIELD_LABELS,
     TrainingConfig,
 )
-from explorer.model import total_parameters
 from explorer.store.records import ACTIVE_STATUSES, RunRecord
 from explorer.views import stats
 from explorer.views.charts import FILL, HEATMAP_HEIGHT, message_chart

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
-from explorer.model import total_parameters
 from explorer.views import repeats, stats
 from tests.views.records import run_record
 

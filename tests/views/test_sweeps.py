@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
-from explorer.model import total_parameters
 from explorer.views import sweeps
 from explorer.views.sweeps import Knob, SweepSpec
 from tests.views.records import run_record
