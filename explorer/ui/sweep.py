@@ -14,7 +14,7 @@ from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.ui import controls, links, live, plain, roles
 from explorer.ui.resources import show_chart
-from explorer.views import sweeps
+from explorer.views import sweep_charts, sweeps
 from explorer.views.stats import TEST_EXPLANATION
 
 METRICS = {
@@ -172,7 +172,7 @@ def sweep_picture(service: TrainingService, spec: sweeps.SweepSpec, records: dic
     frame = sweeps.sweep_frame(spec, records, metric)
     plain.caption(sweeps.progress_text(frame))
     statuses = tuple(frame["status"])
-    chart = sweeps.sweep_chart(spec, frame)
+    chart = sweep_charts.sweep_chart(spec, frame)
     drawn = chart.to_dict()  # clickable once a cell has a point (pending marks are not)
     clickable = bool(drawn.get("params")) or any(
         layer.get("params") for layer in drawn.get("layer", [])
@@ -191,7 +191,7 @@ def sweep_picture(service: TrainingService, spec: sweeps.SweepSpec, records: dic
         cost_frame = sweeps.sweep_frame(spec, records, "test_accuracy")
         show_chart(
             ("sweep-cost", spec.text(), spec.seeds, spec.base, statuses),
-            lambda: sweeps.cost_chart(spec, cost_frame),
+            lambda: sweep_charts.cost_chart(spec, cost_frame),
         )
     cells = (event.get("selection", {}).get("cell") or []) if clickable else []
     if cells:

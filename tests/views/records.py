@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from explorer.config import TrainingConfig
 from explorer.store.records import RunRecord
+from explorer.views import sweeps
 
 
 def run_record(
@@ -36,3 +37,26 @@ def run_record(
         summary = {"test_accuracy": test[-1], "test_loss": loss, "train_seconds": seconds}
     run_id = format(abs(hash(config)) % 16**16, "016x")
     return RunRecord(run_id, "key", config, "sample", status, 0.0, history=history, summary=summary)
+
+
+# A sweep shared by the tests of its runs and of its pictures: 3 × 2 cells × 2 seeds.
+SWEEP_BASE = TrainingConfig(hidden2=0, epochs=3)
+SWEEP_GRID = sweeps.SweepSpec.parse("hidden1:16,32,64;epochs:1,3", SWEEP_BASE, seeds=2)
+
+
+def half_done_sweep() -> dict:
+    """Records of SWEEP_GRID's runs. hidden1 16: both seeds complete (0.95, 0.97); 32 × 1
+    epoch: one complete, one running; 32 × 3: one failed, one complete (0.96); the 64 cells
+    never submitted."""
+    configs = sweeps.sweep_configs(SWEEP_GRID)
+    records = {
+        configs[0]: run_record(configs[0], test=[0.95]),
+        configs[1]: run_record(configs[1], test=[0.97]),
+        configs[2]: run_record(configs[2], test=[0.94, 0.96]),
+        configs[3]: run_record(configs[3], test=[0.96, 0.98]),
+        configs[4]: run_record(configs[4], test=[0.95]),
+        configs[5]: run_record(configs[5], "running", test=[0.9]),
+        configs[6]: run_record(configs[6], "failed", test=[]),
+        configs[7]: run_record(configs[7], test=[0.93, 0.96]),
+    }
+    return records
