@@ -19,12 +19,12 @@ from explorer.service.service import TrainingService
 from explorer.store.records import RunRecord, StoreError
 from explorer.ui import drawing, history, links, live, plain, roles
 from explorer.ui.resources import run_predictions, show_curves
-from explorer.views import charts, comparison, digits, repeats, reports
+from explorer.views import charts, comparison, digits, metrics_table, repeats, reports
 from explorer.views.text import data_text
 
 BASELINE = "Baseline"
 LETTERS = "ABCD"
-FORMAT_OF = {metric.key: metric.format for metric in comparison.METRICS}
+FORMAT_OF = {metric.key: metric.kind for metric in comparison.METRICS}
 TUTORIAL = TrainingConfig()
 HEATMAPS_PER_ROW = 3
 DRILL_DOWN_DIGITS = 30  # the most digits a click shows; the caption says how many there are
@@ -222,11 +222,13 @@ def _metric_cards(runs: list[RunRecord], names: dict[str, str], base: RunRecord)
         for row in deltas[deltas["run"] == name].itertuples():
             kind = FORMAT_OF[row.metric]
             delta = (
-                None if run is base or row.delta == 0 else comparison.format_delta(kind, row.delta)
+                None
+                if run is base or row.delta == 0
+                else metrics_table.format_delta(kind, row.delta)
             )
             column.metric(
                 row.label,
-                comparison.format_value(kind, row.value),
+                metrics_table.format_value(kind, row.value),
                 # Streamlit reads the sign from a leading ASCII minus to pick the arrow.
                 delta=None if delta in (None, "—") else delta.replace("−", "-"),
                 delta_color=_delta_colour(row),

@@ -14,16 +14,11 @@ from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.ui import controls, links, live, plain, roles
 from explorer.ui.resources import show_chart
-from explorer.views import sweep_charts, sweeps
+from explorer.views import repeats, sweep_charts, sweeps
 from explorer.views.stats import TEST_EXPLANATION
 
-METRICS = {
-    "test_accuracy": "Test accuracy",
-    "test_loss": "Test loss",
-    "gap": "Train − test accuracy (last epoch)",
-    "parameters": "Parameters",
-    "train_seconds": "Training time",
-}
+# The figures a sweep can show, labelled as its charts are (views.metrics_table).
+METRICS = {key: metric.label for key, metric in repeats.RUN_METRICS.items()}
 SWEEP_TEXT, SEEDS = "link_sweep", "link_seeds"  # the link's sweep=, seeds= (links.py)
 # Values offered for each setting (any other can be typed in).
 LADDERS = {

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 import pandas as pd
 
 from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
 from explorer.store.records import RunRecord
-from explorer.views import stats
+from explorer.views import metrics_table, stats
 from explorer.views.charts import curves_frame
 
 MIN_REPEATS, MAX_REPEATS = 2, 10
@@ -44,25 +43,11 @@ RUN_STATUSES = ("pending", "running", "complete", "stopped", "failed")
 _STATUS_OF = {"queued": "pending", "interrupted": "failed", "damaged": "failed"}
 
 
-class RunMetric(NamedTuple):
-    """A figure of a finished run: key (a seeds_frame column), label, higher_is_better (None:
-    neither), kind (how it is written: "percent", "decimal", "seconds" or "integer")."""
-
-    key: str
-    label: str
-    higher_is_better: bool | None
-    kind: str
-
-
+# The figures of a run that seeds_frame holds, and that repeats and sweeps draw (their labels,
+# directions and formats: views.metrics_table).
 RUN_METRICS = {
-    metric.key: metric
-    for metric in (
-        RunMetric("test_accuracy", "Test accuracy", True, "percent"),
-        RunMetric("test_loss", "Test loss", False, "decimal"),
-        RunMetric("gap", "Train − test gap", False, "percent"),
-        RunMetric("parameters", "Parameters", None, "integer"),
-        RunMetric("train_seconds", "Training time", False, "seconds"),
-    )
+    key: metrics_table.METRICS[key]
+    for key in ("test_accuracy", "test_loss", "gap", "parameters", "train_seconds")
 }
 SEED_COLUMNS = (
     "group",
@@ -342,30 +327,12 @@ def group_deltas(
                     "spread": spread,
                     "delta_text": ""
                     if group == baseline
-                    else format_delta(metric.kind, delta, spread),
+                    else metrics_table.format_delta(metric.kind, delta, spread),
                     "p": p,
                     "better": better,
                 }
             )
     return pd.DataFrame(rows)
-
-
-def format_delta(kind: str, delta: float, spread: float = math.nan) -> str:
-    """A change with its spread: "+0.45 percentage points ± 0.20", "−0.0120 ± 0.0040",
-    "+1.2 s ± 0.3", "+12,340"; "—" when there is no change to show (a side without finished
-    runs)."""
-    if not math.isfinite(delta):
-        return "—"
-    scale, digits, unit = {
-        "percent": (100.0, 2, " percentage points"),
-        "decimal": (1.0, 4, ""),
-        "seconds": (1.0, 1, " s"),
-        "integer": (1.0, 0, ""),
-    }[kind]
-    text = f"{delta * scale:+,.{digits}f}{unit}".replace("-", "−")
-    if math.isfinite(spread) and spread > 0:
-        text += f" ± {spread * scale:,.{digits}f}"
-    return text
 
 
 def group_verdicts(frame: pd.DataFrame, baseline: str) -> dict[str, str]:

@@ -171,17 +171,3 @@ def test_group_verdicts_use_the_seeds_test_accuracies() -> None:
     assert verdicts["B"].startswith("Within the noise (n = 2 and 3")
     assert verdicts["B"].endswith("a difference of +1.00 percentage points could be luck.")
     assert stats.TEST_EXPLANATION in repeats.COMPARISON_HELP
-
-
-@pytest.mark.parametrize(
-    ("kind", "delta", "spread", "text"),
-    [
-        ("percent", 0.0045, 0.002, "+0.45 percentage points ± 0.20"),
-        ("decimal", -0.012, 0.004, "−0.0120 ± 0.0040"),
-        ("seconds", 1.23, math.nan, "+1.2 s"),
-        ("integer", 12340, 0.0, "+12,340"),
-        ("percent", math.nan, math.nan, "—"),
-    ],
-)
-def test_format_delta(kind, delta, spread, text) -> None:
-    assert repeats.format_delta(kind, delta, spread) == text
