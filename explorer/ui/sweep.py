@@ -74,7 +74,8 @@ def _spec_from_inputs(base) -> sweeps.SweepSpec | None:
     linked = None
     if text := st.session_state.get(SWEEP_TEXT):
         try:
-            linked = sweeps.SweepSpec.parse(text, base, int(st.session_state.get(SEEDS) or 1))
+            seeds = sweeps.parse_seeds(st.session_state.get(SEEDS) or "")
+            linked = sweeps.SweepSpec.parse(text, base, seeds)
         except ValueError as error:
             plain.alert("warning", f"Ignored the sweep from the link: {error}")
         else:

@@ -2,6 +2,7 @@
 
     spec = SweepSpec.parse("hidden1:16,32,64;epochs:1,3,10", base=config, seeds=3)
     spec = SweepSpec.from_query(st.query_params.to_dict())   # None if the link has no sweep
+    spec = SweepSpec.from_settings({"hidden1": "16,32,64", "epochs": "1,3,10"}, seeds="0,1,2")
     spec.to_query()            # {"sweep": "hidden1:16,32,64;epochs:1,3,10", "seeds": "3", ...}
     sweep_configs(spec)        # the grid × the seeds: 3 × 3 cells × 3 seeds = 27 configs
     plan_runs(sweep_configs(spec), service.estimate, records_by_config, workers=2).text
@@ -19,8 +20,17 @@ The sweep in a link (URL query parameters)::
             learning_rate:0.001,0.01,0.1; optimizer:sgd,adam). A setting with one value
             (epochs:1) is not swept but set for every cell (`fixed_settings`).
     seeds   optional, 2 to 10: every cell is trained with seeds 0, 1, …; without it, once with
-            the base config's seed
+            the base config's seed. seeds=3 and seeds=0,1,2 are the same (`parse_seeds`).
     others  the base config: the page's usual settings (hidden2=0, …); the knobs override theirs
+
+The same sweep on the command line (`from_settings`; a flag with one value sets the base)::
+
+    python -m explorer sweep --hidden1 16,32,64 --epochs 1,3,10 --seeds 0,1,2 --hidden2 0
+
+The seeds are written either way in both places: a count N (3) or the list it stands for,
+0,1,…,N−1 (0,1,2). One or two settings are swept, and a sweep trains at most MAX_SWEEP_RUNS
+runs, on the page and on the command line alike: a larger one is split into several sweeps,
+which costs nothing, since every sweep reuses the runs already stored.
 
 A SweepSpec that exists is valid (like TrainingConfig): every value went through TrainingConfig's
 validation, and a sweep trains at most MAX_SWEEP_RUNS runs. A bad sweep raises ValueError with a
@@ -90,6 +100,7 @@ class SweepSpec:
 
         SweepSpec((Knob("hidden1", (16, 32, 64)),), TrainingConfig(hidden2=0), seeds=3)
         SweepSpec.parse("learning_rate:0.001,0.01,0.1")
+        SweepSpec.from_settings({"learning_rate": "0.001,0.01,0.1", "hidden2": "0"})
     """
 
     knobs: tuple[Knob, ...]
@@ -120,7 +131,8 @@ class SweepSpec:
             times = f" × {self.seeds} seeds" if self.seeds > 1 else ""
             raise ValueError(
                 f"This sweep would train {self.runs} runs ({sizes} values{times}); the limit is "
-                f"{MAX_SWEEP_RUNS}. Use fewer values or fewer seeds."
+                f"{MAX_SWEEP_RUNS}. Use fewer values or fewer seeds, or split it into several "
+                "sweeps (stored runs are reused)."
             )
 
     @property
@@ -150,10 +162,17 @@ class SweepSpec:
         )
 
     @classmethod
-    def parse(cls, text: str, base: TrainingConfig | None = None, seeds: int = 1) -> SweepSpec:
-        """A spec from the sweep= text, e.g. "hidden1:16,32,64;epochs:1,3,10"."""
+    def parse(
+        cls,
+        text: str,
+        base: TrainingConfig | None = None,
+        seeds: int = 1,
+        limit_text: bool = True,
+    ) -> SweepSpec:
+        """A spec from the sweep= text, e.g. "hidden1:16,32,64;epochs:1,3,10". `limit_text`
+        False: no limit on the text's length (the command line's, not a link's)."""
         text = str(text).strip()
-        if len(text) > MAX_SWEEP_TEXT:
+        if limit_text and len(text) > MAX_SWEEP_TEXT:
             raise ValueError(
                 f"The sweep is too long ({len(text)} characters; at most {MAX_SWEEP_TEXT})."
             )
@@ -188,7 +207,23 @@ class SweepSpec:
         if base is None:
             settings = {name: values[name] for name in _CONFIG_FIELDS if name in values}
             base = TrainingConfig.from_mapping(settings)
-        return cls.parse(values["sweep"], base, _parse_seeds(values.get("seeds", "")))
+        return cls.parse(values["sweep"], base, parse_seeds(values.get("seeds", "")))
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Mapping[str, str | None],
+        base: TrainingConfig | None = None,
+        seeds: str | int = "",
+    ) -> SweepSpec:
+        """The sweep the command line asks for: each setting's values as comma-separated text
+        ({"hidden1": "16,32,64", "hidden2": "0"}; None: not given). A setting with one value is
+        set for every cell, as in a link; `seeds` is either spelling ("3" or "0,1,2").
+
+            SweepSpec.from_settings({"hidden1": "16,64", "epochs": "1"}, seeds="0,1,2")
+        """
+        parts = [f"{name}:{text}" for name, text in settings.items() if text is not None]
+        return cls.parse(";".join(parts), base, parse_seeds(seeds), limit_text=False)
 
     def to_query(self) -> dict[str, str]:
         """The link's parameters: sweep, seeds (if more than 1), and the base's settings that
@@ -402,8 +437,8 @@ def _checked_knob(name: Any, values: Any) -> Knob:
     name = str(name).strip().lower()
     if name == "seed":
         raise ValueError(
-            "The seed is not swept like a setting: add seeds=3 to repeat every cell with "
-            "seeds 0, 1 and 2."
+            "The seed is not swept like a setting: add seeds=3 (or seeds=0,1,2) to repeat every "
+            "cell with seeds 0, 1 and 2."
         )
     if name not in KNOBS:
         raise ValueError(
@@ -446,15 +481,26 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
-def _parse_seeds(raw: str) -> int:
+def parse_seeds(raw: str | int) -> int:
+    """How many seeds a sweep trains, from either spelling: a count ("3", a link's seeds=3) or
+    the list it stands for ("0,1,2", the command line's --seeds 0,1,2): both mean seeds 0, 1
+    and 2. "" is 1: each cell once, with the base's seed. ValueError otherwise.
+
+        parse_seeds("3") == parse_seeds("0,1,2") == 3
+    """
     text = str(raw).strip()
     if not text:
         return 1
-    if not text.isdigit():
-        raise ValueError(
-            f"seeds must be a whole number from 1 to {MAX_REPEATS}; got {text[:20]!r}."
-        )
-    return int(text)
+    if "," in text:
+        listed = [part.strip() for part in text.split(",")]
+        if listed == [str(seed) for seed in range(len(listed))] and len(listed) <= MAX_REPEATS:
+            return len(listed)
+    elif text.isdigit() and 1 <= int(text) <= MAX_REPEATS:
+        return int(text)
+    raise ValueError(
+        f"seeds must be a whole number from 1 to {MAX_REPEATS} (3: seeds 0, 1 and 2), or the "
+        f"list it stands for (0,1,2); got {text[:20]!r}."
+    )
 
 
 def _last(value: str | Sequence[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -130,7 +131,7 @@ def test_too_many_runs_counts_the_seeds() -> None:
         SweepSpec.parse("hidden1:16,32,64,128;epochs:1,2,3,4,5,6", seeds=3)
     assert str(raised.value) == (
         "This sweep would train 72 runs (4 × 6 values × 3 seeds); the limit is 60. "
-        "Use fewer values or fewer seeds."
+        "Use fewer values or fewer seeds, or split it into several sweeps (stored runs are reused)."
     )
 
 
@@ -138,6 +139,47 @@ def test_too_many_runs_counts_the_seeds() -> None:
 def test_bad_seeds_in_a_link(seeds) -> None:
     with pytest.raises(ValueError, match=r"^seeds must be a whole number from 1 to 10"):
         SweepSpec.from_query({"sweep": "hidden1:16,32", "seeds": seeds})
+
+
+@pytest.mark.parametrize("seeds", ["0,2", "1,2,3", "0,1,,2", "0,1,2,3,4,5,6,7,8,9,10", "0"])
+def test_a_seeds_list_must_be_0_to_n_minus_1(seeds) -> None:
+    with pytest.raises(ValueError, match=r"^seeds must be a whole number from 1 to 10 \(3: seeds"):
+        sweeps.parse_seeds(seeds)
+
+
+def test_seeds_are_a_count_or_the_list_it_stands_for() -> None:
+    assert sweeps.parse_seeds("3") == sweeps.parse_seeds("0,1,2") == sweeps.parse_seeds(" 0, 1,2")
+    assert sweeps.parse_seeds("") == 1
+    counted = SweepSpec.from_query({"sweep": "hidden1:16,32", "seeds": "3"})
+    listed = SweepSpec.from_query({"sweep": "hidden1:16,32", "seeds": "0,1,2"})
+    assert counted == listed and counted.seeds == 3
+    assert listed.to_query()["seeds"] == "3"
+
+
+def test_the_command_lines_settings_are_the_same_sweep_as_a_link() -> None:
+    settings = {"hidden1": "64,16,32", "epochs": "3,1", "hidden2": "0", "batch_size": None}
+    spec = SweepSpec.from_settings(settings, seeds="0,1")
+    assert spec == SweepSpec.parse("hidden1:16,32,64;epochs:1,3", TrainingConfig(hidden2=0), 2)
+    assert spec.base.hidden2 == 0 and spec.runs == 12
+
+
+@pytest.mark.parametrize(
+    ("settings", "seeds", "message"),
+    [
+        (
+            {"hidden1": "8,16", "epochs": "1,2", "batch_size": "32,64"},
+            "",
+            "A sweep varies one or two settings; this one names 3",
+        ),
+        ({"hidden1": "8,16,32,64,128,256,512", "epochs": "1,2,3"}, "3", "the limit is 60"),
+        ({"hidden1": "8,16"}, "5,7", "seeds must be a whole number from 1 to 10"),
+        ({"hidden2": "0"}, "", "The sweep gives hidden2 only one value"),
+    ],
+    ids=["three settings", "over the cap", "other seeds", "nothing swept"],
+)
+def test_the_command_line_has_the_links_limits(settings, seeds, message) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        SweepSpec.from_settings(settings, seeds=seeds)
 
 
 def test_a_bad_base_in_a_link_is_the_configs_own_message() -> None:
