@@ -51,7 +51,13 @@ from explorer.inference import forward
 from explorer.service.classroom import classroom_of
 from explorer.service.jobs import COMMAND_LINE, LimitError, Requester
 from explorer.service.service import TrainingService, create_service
-from explorer.store.records import NoKerasModel, RunRecord, StoreError, check_run_id
+from explorer.store.records import (
+    RESULT_STATUSES,
+    NoKerasModel,
+    RunRecord,
+    StoreError,
+    check_run_id,
+)
 from explorer.views import stats, sweeps
 from explorer.views.export import ARCHIVE_FILES, archive_name, run_archive
 from explorer.views.reports import rows_to_csv, run_table_row, run_to_json
@@ -254,7 +260,7 @@ def _train(
         print(json.dumps(payload, indent=2))
     else:
         print(_summary_text(record, submission.cached, service.data.describe()))
-    return 0 if record.status in ("complete", "stopped") else 1
+    return 0 if record.status in RESULT_STATUSES else 1
 
 
 def _sweep(
@@ -288,7 +294,7 @@ def _sweep(
     else:
         for record in records:
             print(_one_line(record))
-    return 0 if all(r.status in ("complete", "stopped") for r in records) else 1
+    return 0 if all(r.status in RESULT_STATUSES for r in records) else 1
 
 
 def _follow(service: TrainingService, run_ids: Sequence[str], quiet: bool, sweep_total=0) -> None:

@@ -10,7 +10,7 @@ from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData
 from explorer.service.service import TrainingService
-from explorer.store.records import RunPredictions, RunRecord, StoreError
+from explorer.store.records import RunPredictions, RunRecord, Status, StoreError
 from explorer.ui import drawing, plain
 from explorer.ui.resources import run_predictions, show_chart, show_curves
 from explorer.views import charts, digits, repeat_charts, repeats, stats
@@ -80,7 +80,7 @@ def _status_line(record: RunRecord, cached: bool) -> None:
     if cached:
         st.badge("cached", icon=":material/bolt:", color="green")
         parts.append(f"trained {ago(record.finished_at)}; shown from the run store")
-    if record.status == "stopped":
+    if record.status == Status.STOPPED:
         done = record.summary.get("epochs_completed", len(record.history))
         st.warning(
             f"Stopped after {done} of {record.config.epochs} epochs: these results come from "
