@@ -97,7 +97,7 @@ def realistic_result(config, data, epochs: int | None = None, seed: int = 0):
     """testkit.fakes.fake_result with random weights of the real shapes and random probabilities."""
     import numpy as np
 
-    from explorer.model import layer_parameters
+    from explorer.architecture import layer_parameters
     from testkit.fakes import fake_result
 
     rng = np.random.default_rng(seed)

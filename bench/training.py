@@ -158,8 +158,8 @@ def main() -> None:
         )
         return
 
+    from explorer.architecture import train_flops_per_sample
     from explorer.config import TrainingConfig, cpu_kind, fast_precision
-    from explorer.model import train_flops_per_sample
     from explorer.training.runtime import training_threads
 
     rate = matmul_rate()

@@ -25,6 +25,7 @@ from explorer.service.jobs import COMMAND_LINE, Requester
 from explorer.service.search import MachineSearch, SearchSpec
 from explorer.service.service import TrainingService
 from explorer.store.challenges import Challenge
+from explorer.store.records import Status
 
 CLASS_COMMANDS = ("challenge", "board", "importance", "search")
 
@@ -223,4 +224,4 @@ def _search(classroom: Classroom, arguments, run_to_json) -> int:
         print(json.dumps({"trials": trials, "best": best}, indent=2))
     elif best is not None:
         print(f"best: {best['label']}: public-half accuracy {best['public_accuracy']:.4f}")
-    return 0 if all(record.status == "complete" for record in records) else 1
+    return 0 if all(record.status == Status.COMPLETE for record in records) else 1

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import itertools
 import json
 import signal
 import sys
@@ -32,6 +31,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from explorer.architecture import total_parameters
 from explorer.classroom_commands import (
     CLASS_COMMANDS,
     add_parsers,
@@ -48,12 +48,17 @@ from explorer.config import (
 )
 from explorer.data.drawing import image_to_mnist
 from explorer.inference import forward
-from explorer.model import total_parameters
 from explorer.service.classroom import classroom_of
 from explorer.service.jobs import COMMAND_LINE, LimitError, Requester
 from explorer.service.service import TrainingService, create_service
-from explorer.store.records import NoKerasModel, RunRecord, StoreError, check_run_id
-from explorer.views import stats
+from explorer.store.records import (
+    RESULT_STATUSES,
+    NoKerasModel,
+    RunRecord,
+    StoreError,
+    check_run_id,
+)
+from explorer.views import stats, sweeps
 from explorer.views.export import ARCHIVE_FILES, archive_name, run_archive
 from explorer.views.reports import rows_to_csv, run_table_row, run_to_json
 
@@ -94,7 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--nickname", metavar="NAME", help="count the runs for NAME on the challenge's board"
         )
-    sweep.add_argument("--seeds", metavar="0,1,2", help="repeat each cell with these seeds (0)")
+    sweep.add_argument(
+        "--seeds",
+        metavar="0,1,2",
+        help=f"repeat each cell with seeds 0 … N−1: N (3) or the list (0,1,2), at most "
+        f"{sweeps.MAX_REPEATS} (once, with seed 0)",
+    )
 
     runs = commands.add_parser("runs", help="list stored runs, newest first")
     output = runs.add_mutually_exclusive_group()
@@ -218,7 +228,8 @@ def _service(arguments: argparse.Namespace) -> TrainingService:
 
 
 def _configs(arguments: argparse.Namespace) -> list[TrainingConfig]:
-    """The config of `train`, or every combination of a sweep's lists (seeds innermost)."""
+    """The config of `train`, or every run of a sweep (explorer.views.sweeps: the page's format;
+    the cells in order, seeds innermost), or a lesson's runs (`warm`)."""
     if arguments.command == "warm":
         from explorer.lessons import load_lesson
 
@@ -226,16 +237,10 @@ def _configs(arguments: argparse.Namespace) -> list[TrainingConfig]:
     names = [name for _, name, _ in _CONFIG_FLAGS if hasattr(arguments, name)]
     if arguments.command == "train":
         return [TrainingConfig.from_mapping({name: getattr(arguments, name) for name in names})]
-    lists = {}
-    for name in names:
-        text = getattr(arguments, name)
-        lists[name] = [part.strip() for part in text.split(",")] if text else [None]
-    seeds = arguments.seeds
-    lists["seed"] = [part.strip() for part in seeds.split(",")] if seeds else [None]
-    return [
-        TrainingConfig.from_mapping(dict(zip(lists, values, strict=True)))
-        for values in itertools.product(*lists.values())
-    ]
+    # The page's sweep format: one or two settings, seeds 0 … N − 1, at most MAX_SWEEP_RUNS runs.
+    settings = {name: getattr(arguments, name) for name in names}
+    spec = sweeps.SweepSpec.from_settings(settings, seeds=arguments.seeds or "")
+    return sweeps.sweep_configs(spec)
 
 
 def _train(
@@ -255,7 +260,7 @@ def _train(
         print(json.dumps(payload, indent=2))
     else:
         print(_summary_text(record, submission.cached, service.data.describe()))
-    return 0 if record.status in ("complete", "stopped") else 1
+    return 0 if record.status in RESULT_STATUSES else 1
 
 
 def _sweep(
@@ -289,7 +294,7 @@ def _sweep(
     else:
         for record in records:
             print(_one_line(record))
-    return 0 if all(r.status in ("complete", "stopped") for r in records) else 1
+    return 0 if all(r.status in RESULT_STATUSES for r in records) else 1
 
 
 def _follow(service: TrainingService, run_ids: Sequence[str], quiet: bool, sweep_total=0) -> None:

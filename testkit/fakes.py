@@ -6,9 +6,9 @@ import threading
 
 import numpy as np
 
+from explorer.architecture import layer_parameters
 from explorer.data.sources import MnistData, fingerprint_arrays
 from explorer.metrics import confusion_matrix
-from explorer.model import layer_parameters
 from explorer.training.loop import TrainingResult
 
 

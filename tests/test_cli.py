@@ -294,6 +294,43 @@ def test_a_bad_sweep_value_exits_2_with_trains_message(capsys):
     assert "hidden1 must be a whole number from 1 to 1,024; got 5,000." in capsys.readouterr().err
 
 
+def test_sweep_seeds_as_a_count_or_a_list_are_the_same_runs_as_a_links():
+    from explorer.cli import _configs, build_parser
+    from explorer.views.sweeps import SweepSpec, sweep_configs
+
+    def configs(*arguments):
+        return _configs(build_parser().parse_args(["sweep", *arguments]))
+
+    listed = configs("--hidden1", "8,12", "--hidden2", "0", "--seeds", "0,1,2")
+    assert listed == configs("--hidden1", "8,12", "--hidden2", "0", "--seeds", "3")
+    link = SweepSpec.from_query({"sweep": "hidden1:8,12", "hidden2": "0", "seeds": "3"})
+    assert listed == sweep_configs(link)
+    assert [(config.hidden1, config.seed) for config in listed] == [
+        (8, 0),
+        (8, 1),
+        (8, 2),
+        (12, 0),
+        (12, 1),
+        (12, 2),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--hidden1", "8,16", "--epochs", "1,2", "--batch-size", "32,64"], "one or two settings"),
+        (["--hidden1", "8,16,32,64,128,256,512", "--epochs", "1,2,3", "--seeds", "3"], "is 60"),
+        (["--hidden1", "8,16", "--seeds", "5,7"], "from 1 to 10 (3: seeds 0, 1 and 2)"),
+    ],
+    ids=["three settings", "over the cap", "other seeds"],
+)
+def test_a_sweep_beyond_the_pages_format_exits_2(capsys, arguments, message):
+    with pytest.raises(SystemExit) as exited:
+        main(["sweep", *arguments])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_delete_refuses_an_active_run_and_deletes_finished_ones(capsys):
     from explorer.store.registry import RunStore
 

@@ -12,8 +12,8 @@ import math
 import pytest
 
 from explorer import cli
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
-from explorer.model import total_parameters
 from explorer.service.queue import Limits
 from explorer.service.service import TrainingService
 from explorer.store.registry import RunStore, default_home

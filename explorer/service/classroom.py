@@ -33,21 +33,24 @@ import traceback
 import unicodedata
 import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
 from explorer.data.npz import read_npz
 from explorer.data.sources import SAMPLE_PATH
 from explorer.halves import HalfScores, test_halves
-from explorer.model import total_parameters
 from explorer.service.board import Board, Candidate, rank_board
-from explorer.service.importance import ImportanceResult, setting_importance
 from explorer.service.jobs import LimitError, Requester, Submission
 from explorer.service.queue import MACHINE_SESSION
 from explorer.service.service import TrainingService
 from explorer.store.challenges import Challenge, ClassroomStore
-from explorer.store.records import RunRecord, StoreError
+from explorer.store.records import RunRecord, Status, StoreError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from explorer.service.importance import ImportanceResult
 
 NICKNAME_MAX_LENGTH = 24
 TITLE_MAX_LENGTH = 80
@@ -130,6 +133,8 @@ class BoardView:
         }
 
     def frame(self) -> pd.DataFrame:
+        import pandas as pd  # pandas loads with the class view, not with the first paint
+
         """The entries as a table for the page (private columns only after Reveal)."""
         return pd.DataFrame(self.board.to_json())
 
@@ -410,6 +415,8 @@ class Classroom:
         are counted in the order they were first asked for during the challenge, every run the
         series asked for (those off the board too) counting as one used.
         """
+        import pandas as pd  # pandas loads with the class view, not with the first paint
+
         columns = ["series", "runs", "best_public_accuracy"]
         challenge = challenge or self.store.latest_challenge()
         if challenge is None:
@@ -448,9 +455,12 @@ class Classroom:
         return self._cached(("importance", data_set), data_set)
 
     def _importance(self, data_set: str) -> ImportanceResult:
+        # Optuna takes about a second to import: the class view pays it, not every first paint.
+        from explorer.service.importance import setting_importance
+
         runs = [
             (record.config, record.summary.get("test_accuracy"))
-            for record in self.service.store.list_runs(("complete",))
+            for record in self.service.store.list_runs((Status.COMPLETE,))
             if data_set_of(record) == data_set
         ]
         return setting_importance(runs)

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 import optuna
 
+from explorer.architecture import total_parameters
 from explorer.config import ACTIVATIONS, BOUNDS, OPTIMIZERS, TrainingConfig
-from explorer.model import total_parameters
 from explorer.service.classroom import Classroom, data_set_of
 from explorer.service.jobs import LimitError, Requester
 from explorer.service.queue import MACHINE_SESSION

@@ -32,9 +32,10 @@ import traceback
 import weakref
 from collections.abc import Callable
 
+from explorer.architecture import SpeedCalibration
 from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData
-from explorer.model import SpeedCalibration, estimate_training_seconds, time_features
+from explorer.service.estimates import TimeEstimates
 from explorer.service.executors import Executor, InProcess, make_executor
 from explorer.service.jobs import (
     COMMAND_LINE,
@@ -57,8 +58,6 @@ SERVER_STOPPED = "The server stopped before it finished."
 TOKEN_FILE = "teacher_token"
 # How often a job whose training runs in another process is re-read from the store.
 REMOTE_POLL_SECONDS = 0.5
-# Every page view asks for the time estimate; runs finished by other processes show up after this.
-CALIBRATION_SECONDS = 5.0
 
 
 class TrainingService:
@@ -88,7 +87,7 @@ class TrainingService:
         self._queue = FairQueue()
         self._seen: dict[str, float] = {}  # session -> when it last asked for anything
         self._deleted: set[str] = set()
-        self._calibration: tuple[float, SpeedCalibration] | None = None  # (when, what)
+        self._estimates = TimeEstimates(store)
         self._warming = threading.Event()  # a warm-up is under way
         self._reported = ""  # the last problem the warm-up printed to the log
         self._closed = threading.Event()
@@ -442,31 +441,12 @@ class TrainingService:
 
     def estimate(self, config: TrainingConfig) -> float:
         """Seconds to train `config` here, including any trainer start still to pay."""
-        data = self.data
-        used = max(1, round(len(data.y_train) * config.train_fraction))
-        seconds = estimate_training_seconds(config, used, len(data.y_test), self.calibration())
-        return seconds + self.executor.start_seconds()
+        return self._estimates.seconds(config, self.data) + self.executor.start_seconds()
 
     def calibration(self) -> SpeedCalibration:
-        """Training speed of this machine, learnt from the complete runs in the store.
-
-        Re-read at most every CALIBRATION_SECONDS, and at once after a job of this service ends.
-        """
-        cached = self._calibration
-        if cached is not None and time.monotonic() - cached[0] < CALIBRATION_SECONDS:
-            return cached[1]
-        samples = []
-        for record in self.store.list_runs((Status.COMPLETE,), limit=40):  # read per page view
-            summary = record.summary
-            seconds, train_samples = summary.get("train_seconds"), summary.get("train_samples")
-            epochs = summary.get("epochs_completed", 0)
-            if not seconds or not train_samples or not epochs:
-                continue
-            test = summary.get("test_samples", 0)
-            samples.append((time_features(record.config, train_samples, test, epochs), seconds))
-        calibration = SpeedCalibration.from_runs(samples)
-        self._calibration = (time.monotonic(), calibration)
-        return calibration
+        """Training speed of this machine, learnt from the complete runs in the store
+        (explorer.service.estimates: re-read every few seconds, and after a job here ends)."""
+        return self._estimates.calibration()
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop every job, the workers and the trainers, and end the lease (tests, clean exits)."""
@@ -535,7 +515,7 @@ class TrainingService:
             except Exception:  # the store itself is failing (disk full): keep serving
                 traceback.print_exc()
         finally:
-            self._calibration = None  # a new run may change the estimate
+            self._estimates.forget()  # a new run may change the estimate
             job.done.set()
 
     def _orphaned(self, job: Job) -> bool:

@@ -19,9 +19,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from explorer import metrics
+from explorer.architecture import steps_per_call, steps_per_epoch
 from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData, stratified_subset
-from explorer.model import steps_per_call, steps_per_epoch
 from explorer.training.runtime import configure_tensorflow
 from explorer.training.saving import keras_model_bytes
 

@@ -37,8 +37,8 @@ import threading
 
 import numpy as np
 
+from explorer.architecture import INPUT_SIZE, NUM_CLASSES, layer_parameters
 from explorer.config import TrainingConfig
-from explorer.model import INPUT_SIZE, NUM_CLASSES, layer_parameters
 
 PIXEL_SCALE = 255.0
 

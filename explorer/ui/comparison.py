@@ -12,19 +12,19 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
-from explorer.model import total_parameters
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
-from explorer.store.records import RunRecord, StoreError
+from explorer.store.records import RESULT_STATUSES, RunRecord, Status, StoreError
 from explorer.ui import drawing, history, links, live, plain, roles
 from explorer.ui.resources import run_predictions, show_curves
-from explorer.views import charts, comparison, digits, repeats, reports
+from explorer.views import charts, comparison, digits, metrics_table, repeats, reports
 from explorer.views.text import data_text
 
 BASELINE = "Baseline"
 LETTERS = "ABCD"
-FORMAT_OF = {metric.key: metric.format for metric in comparison.METRICS}
+FORMAT_OF = {metric.key: metric.kind for metric in comparison.METRICS}
 TUTORIAL = TrainingConfig()
 HEATMAPS_PER_ROW = 3
 DRILL_DOWN_DIGITS = 30  # the most digits a click shows; the caption says how many there are
@@ -56,7 +56,7 @@ def _from_lesson(service: TrainingService) -> None:
 @st.fragment
 def comparison_section(service: TrainingService) -> None:
     st.subheader("Side by side")
-    records = {r.run_id: r for r in service.runs(("complete", "stopped"))}
+    records = {r.run_id: r for r in service.runs(RESULT_STATUSES)}
     baseline = _baseline(service, records)
     chosen = _chosen_runs(service, records, baseline)
     links.sync_link(None)
@@ -217,16 +217,18 @@ def _metric_cards(runs: list[RunRecord], names: dict[str, str], base: RunRecord)
         # in the hover. In a projector's narrow column the label wrapped over five lines and
         # the id over two, and runs were hard to tell apart.
         column.markdown(f"**{name}**")
-        label = reports.short_label(run) + (" · stopped" if run.status == "stopped" else "")
+        label = reports.short_label(run) + (" · stopped" if run.status == Status.STOPPED else "")
         column.caption(label, help=f"{run.config.label()} · run {run.run_id}")
         for row in deltas[deltas["run"] == name].itertuples():
             kind = FORMAT_OF[row.metric]
             delta = (
-                None if run is base or row.delta == 0 else comparison.format_delta(kind, row.delta)
+                None
+                if run is base or row.delta == 0
+                else metrics_table.format_delta(kind, row.delta)
             )
             column.metric(
                 row.label,
-                comparison.format_value(kind, row.value),
+                metrics_table.format_value(kind, row.value),
                 # Streamlit reads the sign from a leading ASCII minus to pick the arrow.
                 delta=None if delta in (None, "—") else delta.replace("−", "-"),
                 delta_color=_delta_colour(row),
@@ -247,7 +249,7 @@ def _real_or_noise(service, runs, names, base) -> bool:
     """Is each difference from the baseline bigger than the seed-to-seed spread? Every run
     counts with the other seeds of its config that the store holds. Returns whether a seed of
     a compared configuration is still queued or training."""
-    complete = [r for r in service.runs(("complete",)) if r.config is not None]
+    complete = [r for r in service.runs((Status.COMPLETE,)) if r.config is not None]
     groups = {}
     for run in runs:
         family = run.config.replace(seed=0)

@@ -16,6 +16,7 @@ import secrets
 
 import streamlit as st
 
+from explorer.architecture import total_parameters
 from explorer.config import (
     ACTIVATIONS,
     BATCH_SIZE_CHOICES,
@@ -27,7 +28,6 @@ from explorer.config import (
     TrainingConfig,
     fast_precision,
 )
-from explorer.model import total_parameters
 from explorer.ui import plain
 
 # Learning rates offered on a roughly logarithmic ladder (each optimizer's default is on it).

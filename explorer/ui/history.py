@@ -9,7 +9,7 @@ import streamlit as st
 
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
-from explorer.store.records import STATUSES, RunRecord, StoreError
+from explorer.store.records import RESULT_STATUSES, STATUSES, RunRecord, StoreError
 from explorer.ui import links, plain, roles
 from explorer.views.reports import (
     matches_filter,
@@ -52,7 +52,7 @@ def history_table(service: TrainingService) -> list[RunRecord]:
         help="Words that must appear in a run's description; field=value matches a setting.",
     )
     statuses = status_column.multiselect(
-        "Status", STATUSES, default=["complete", "stopped"], key="status_filter"
+        "Status", STATUSES, default=list(RESULT_STATUSES), key="status_filter"
     )
     shown = [
         r

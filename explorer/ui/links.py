@@ -41,7 +41,7 @@ OPTIONS = {
     "lesson": re.compile(r"^[a-z0-9-]{1,40}$"),
     "step": re.compile(r"^[1-9][0-9]?$"),
     "sweep": re.compile(r"^[a-z0-9_:.,;-]{1,300}$"),
-    "seeds": re.compile(r"^[0-9]{1,2}$"),
+    "seeds": re.compile(r"^[0-9,]{1,30}$"),  # 3, or the list it stands for: 0,1,2
 }
 # "teacher" is taken out of the address by explorer.ui.roles; it is never echoed back.
 OTHER_KEYS = ("view", "runs", "baseline", "teacher", *OPTIONS)

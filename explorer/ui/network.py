@@ -6,8 +6,8 @@ import html
 
 import streamlit as st
 
+from explorer.architecture import layer_parameters, layer_widths, total_parameters
 from explorer.config import TrainingConfig
-from explorer.model import layer_parameters, layer_widths, total_parameters
 from explorer.views.text import duration
 
 TOTAL_LABEL = "Parameters to learn"

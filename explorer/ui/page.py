@@ -16,7 +16,7 @@ from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
-from explorer.store.records import StoreError
+from explorer.store.records import Status, StoreError
 
 # Only what the first paint needs is imported here: the views of results, comparisons and
 # sweeps (with pandas and Altair) load after the controls are on the screen.
@@ -257,7 +257,7 @@ def queue_line(service: TrainingService) -> None:
     jobs = service.queue()
     if not jobs:
         return
-    running = [job for job in jobs if job.status == "running"]
+    running = [job for job in jobs if job.status == Status.RUNNING]
     waiting = len(jobs) - len(running)
     # Who asked for each run is the teacher's business (the sidebar's Queue): on the class's
     # screen "(for teacher)" or "(for student 3f2a)" told the students nothing.
@@ -293,7 +293,7 @@ def run_panel(service: TrainingService, config: TrainingConfig) -> None:
             record = latest  # stopped: partial results, labelled as such
         if record is None:
             return
-    elif latest.run_id != record.run_id and latest.status in ("failed", "interrupted"):
+    elif latest.run_id != record.run_id and latest.status in (Status.FAILED, Status.INTERRUPTED):
         plain.alert(
             "warning", f"A later retraining of this configuration did not finish: {latest.error}"
         )

@@ -6,6 +6,7 @@ import streamlit as st
 
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
+from explorer.store.records import Status
 from explorer.ui import live, roles
 from explorer.ui.resources import show_curves
 from explorer.views.text import duration
@@ -27,7 +28,7 @@ def _progress_panel(service: TrainingService, run_id: str) -> None:
         st.rerun(scope="app")
         return
     st.subheader("Training")
-    if progress.status == "queued" and progress.position is not None:
+    if progress.status == Status.QUEUED and progress.position is not None:
         wait = duration(progress.wait_seconds) if progress.wait_seconds else "moments"
         st.progress(
             0.0,

@@ -6,14 +6,14 @@ import numpy as np
 import streamlit as st
 
 from explorer import metrics
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
 from explorer.data.sources import MnistData
-from explorer.model import total_parameters
 from explorer.service.service import TrainingService
-from explorer.store.records import RunPredictions, RunRecord, StoreError
+from explorer.store.records import RunPredictions, RunRecord, Status, StoreError
 from explorer.ui import drawing, plain
 from explorer.ui.resources import run_predictions, show_chart, show_curves
-from explorer.views import charts, digits, repeats, stats
+from explorer.views import charts, digits, repeat_charts, repeats, stats
 from explorer.views.text import ago, duration, percent
 
 GRID_SIZE = 20  # the tutorial shows the first 20 test digits
@@ -35,9 +35,9 @@ def repeat_summary(service: TrainingService, config: TrainingConfig) -> bool:
         key = ("repeat", done, tuple(frame["status"]))
         points, band = st.columns([1, 2])
         with points:
-            show_chart((*key, "points"), lambda: repeats.seed_points_chart(frame))
+            show_chart((*key, "points"), lambda: repeat_charts.seed_points_chart(frame))
         with band:
-            panels = repeats.learning_band_panels(repeats.band_frame(seeds))
+            panels = repeat_charts.learning_band_panels(repeats.band_frame(seeds))
             show_chart((*key, "band"), lambda: panels[-1])  # accuracy: what the class compares
         plain.caption(repeats.best_last_text(frame))
     return any(record is not None and record.is_active for record in seeds.values())
@@ -80,7 +80,7 @@ def _status_line(record: RunRecord, cached: bool) -> None:
     if cached:
         st.badge("cached", icon=":material/bolt:", color="green")
         parts.append(f"trained {ago(record.finished_at)}; shown from the run store")
-    if record.status == "stopped":
+    if record.status == Status.STOPPED:
         done = record.summary.get("epochs_completed", len(record.history))
         st.warning(
             f"Stopped after {done} of {record.config.epochs} epochs: these results come from "

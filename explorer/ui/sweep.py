@@ -14,16 +14,11 @@ from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.ui import controls, links, live, plain, roles
 from explorer.ui.resources import show_chart
-from explorer.views import sweeps
+from explorer.views import repeats, sweep_charts, sweeps
 from explorer.views.stats import TEST_EXPLANATION
 
-METRICS = {
-    "test_accuracy": "Test accuracy",
-    "test_loss": "Test loss",
-    "gap": "Train − test accuracy (last epoch)",
-    "parameters": "Parameters",
-    "train_seconds": "Training time",
-}
+# The figures a sweep can show, labelled as its charts are (views.metrics_table).
+METRICS = {key: metric.label for key, metric in repeats.RUN_METRICS.items()}
 SWEEP_TEXT, SEEDS = "link_sweep", "link_seeds"  # the link's sweep=, seeds= (links.py)
 # Values offered for each setting (any other can be typed in).
 LADDERS = {
@@ -79,7 +74,8 @@ def _spec_from_inputs(base) -> sweeps.SweepSpec | None:
     linked = None
     if text := st.session_state.get(SWEEP_TEXT):
         try:
-            linked = sweeps.SweepSpec.parse(text, base, int(st.session_state.get(SEEDS) or 1))
+            seeds = sweeps.parse_seeds(st.session_state.get(SEEDS) or "")
+            linked = sweeps.SweepSpec.parse(text, base, seeds)
         except ValueError as error:
             plain.alert("warning", f"Ignored the sweep from the link: {error}")
         else:
@@ -172,7 +168,7 @@ def sweep_picture(service: TrainingService, spec: sweeps.SweepSpec, records: dic
     frame = sweeps.sweep_frame(spec, records, metric)
     plain.caption(sweeps.progress_text(frame))
     statuses = tuple(frame["status"])
-    chart = sweeps.sweep_chart(spec, frame)
+    chart = sweep_charts.sweep_chart(spec, frame)
     drawn = chart.to_dict()  # clickable once a cell has a point (pending marks are not)
     clickable = bool(drawn.get("params")) or any(
         layer.get("params") for layer in drawn.get("layer", [])
@@ -191,7 +187,7 @@ def sweep_picture(service: TrainingService, spec: sweeps.SweepSpec, records: dic
         cost_frame = sweeps.sweep_frame(spec, records, "test_accuracy")
         show_chart(
             ("sweep-cost", spec.text(), spec.seeds, spec.base, statuses),
-            lambda: sweeps.cost_chart(spec, cost_frame),
+            lambda: sweep_charts.cost_chart(spec, cost_frame),
         )
     cells = (event.get("selection", {}).get("cell") or []) if clickable else []
     if cells:

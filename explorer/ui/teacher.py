@@ -13,7 +13,7 @@ import streamlit as st
 
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
-from explorer.store.records import StoreError
+from explorer.store.records import Status, StoreError
 from explorer.ui import plain, roles
 from explorer.views.text import duration
 
@@ -27,7 +27,7 @@ def panel(service: TrainingService) -> None:
         for job in jobs:
             where = (
                 "training"
-                if job.status == "running"
+                if job.status == Status.RUNNING
                 else f"waiting, #{(job.position or 0) + 1}, about {duration(job.wait_seconds)}"
             )
             plain.caption(f"{job.config.label()} · {where} · for {', '.join(job.waiters)}")

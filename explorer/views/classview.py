@@ -23,8 +23,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from explorer.architecture import total_parameters
 from explorer.config import ACTIVATIONS, FIELD_LABELS, OPTIMIZERS
-from explorer.model import total_parameters
 from explorer.store.records import RunRecord
 
 SCATTER_BRUSH = "scatter_brush"

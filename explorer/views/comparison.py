@@ -18,53 +18,21 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from explorer.config import FIELD_LABELS, TrainingConfig
 from explorer.metrics import per_class_accuracy
+from explorer.views import metrics_table
 
-
-class Metric(NamedTuple):
-    """A headline figure: summary key, label, higher_is_better (None: neutral), format (FORMATS)."""
-
-    key: str
-    label: str
-    higher_is_better: bool | None
-    format: str
-
-
-METRICS = (
-    Metric("test_accuracy", "Test accuracy", True, "percent"),
-    Metric("thresholded_accuracy", "Tutorial's score", True, "percent"),
-    Metric("test_loss", "Test loss", False, "decimal"),
-    Metric("train_seconds", "Training time", False, "seconds"),
-    Metric("parameters", "Parameters", None, "integer"),
+# The headline figures of Compare, in order (their labels and formats: views.metrics_table).
+METRICS = tuple(
+    metrics_table.METRICS[key]
+    for key in ("test_accuracy", "thresholded_accuracy", "test_loss", "train_seconds", "parameters")
 )
 DIGIT_MODES = ("first", "disagree", "all_wrong")
 NUMBER_TYPES = (int, float, np.integer, np.floating)  # bool is an int too: excluded where used
-# (value, change) text per Metric.format; a change of a percentage is in percentage points.
-FORMATS = {
-    "percent": ("{:.2%}", "{:+.2f} percentage points"),
-    "decimal": ("{:.4f}", "{:+.4f}"),
-    "seconds": ("{:.1f} s", "{:+.1f} s"),
-    "integer": ("{:,.0f}", "{:+,.0f}"),
-}
-
-
-def format_value(kind: str, value: float | None) -> str:
-    """A metric value as text, e.g. format_value("percent", 0.9712) -> "97.12%"; "—" if missing."""
-    return "—" if value is None or not math.isfinite(value) else FORMATS[kind][0].format(value)
-
-
-def format_delta(kind: str, delta: float | None) -> str:
-    """A change as signed text ("−" minus), e.g. format_delta("percent", 0.0045) ->
-    "+0.45 percentage points"."""
-    if delta is None or not math.isfinite(delta):
-        return "—"
-    return FORMATS[kind][1].format(delta * 100 if kind == "percent" else delta).replace("-", "−")
 
 
 def _config_value_text(name: str, value: object) -> str:

@@ -7,17 +7,17 @@ whether a difference is bigger than that (explorer.views.stats does the arithmet
     configs = repeat_configs(config, 3)                    # seeds 0, 1 and 2 of the config
     frame = seeds_frame({c: record_or_none(c) for c in configs})   # one row per seed, pending too
     headline(frame)                                        # "97.8 % ± 0.2 (n = 3)"
-    seed_points_chart(frame)                               # every seed a dot, the mean, ± SD
-    learning_band_panels(band_frame(records_by_config))    # curves: mean ± SD per epoch
-    best_last_chart(frame), best_last_text(frame)          # best epoch against the last one
+    band_frame(records_by_config)                          # curves: mean ± SD per epoch
+    best_last_text(frame)                                  # best epoch against the last one
 
 Comparing groups of seeds (a "group" column tells them apart; concatenate their frames)::
 
     frame = pd.concat([seeds_frame(baseline_records, "A"), seeds_frame(other_records, "B")])
     group_deltas(frame, baseline="A")      # per metric: mean ± SD per group, change ± its spread
     group_verdicts(frame, baseline="A")    # {"B": "Better by 0.45 percentage points: ..."}
-    seed_points_chart(frame)               # one row of dots per group
     COMPARISON_HELP                        # what the test and the ± mean, for a help text
+
+The pictures of these frames are in explorer.views.repeat_charts.
 
 Only complete runs count in the figures: a pending or running seed is a row without values, and
 a stopped run (fewer epochs than its config says) is not a result of that config.
@@ -27,24 +27,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
-import altair as alt
 import pandas as pd
 
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
-from explorer.model import total_parameters
 from explorer.store.records import RunRecord
-from explorer.views import stats
-from explorer.views.charts import (
-    FILL,
-    SPLIT_COLOURS,
-    curves_frame,
-    curves_height,
-    message_chart,
-    run_colour_scale,
-    split_dashes,
-)
+from explorer.views import metrics_table, stats
+from explorer.views.charts import curves_frame
 
 MIN_REPEATS, MAX_REPEATS = 2, 10
 # What a run is, for the figures: pending (not started or queued), running, complete, stopped,
@@ -53,25 +43,11 @@ RUN_STATUSES = ("pending", "running", "complete", "stopped", "failed")
 _STATUS_OF = {"queued": "pending", "interrupted": "failed", "damaged": "failed"}
 
 
-class RunMetric(NamedTuple):
-    """A figure of a finished run: key (a seeds_frame column), label, higher_is_better (None:
-    neither), kind (how it is written: "percent", "decimal", "seconds" or "integer")."""
-
-    key: str
-    label: str
-    higher_is_better: bool | None
-    kind: str
-
-
+# The figures of a run that seeds_frame holds, and that repeats and sweeps draw (their labels,
+# directions and formats: views.metrics_table).
 RUN_METRICS = {
-    metric.key: metric
-    for metric in (
-        RunMetric("test_accuracy", "Test accuracy", True, "percent"),
-        RunMetric("test_loss", "Test loss", False, "decimal"),
-        RunMetric("gap", "Train − test gap", False, "percent"),
-        RunMetric("parameters", "Parameters", None, "integer"),
-        RunMetric("train_seconds", "Training time", False, "seconds"),
-    )
+    key: metrics_table.METRICS[key]
+    for key in ("test_accuracy", "test_loss", "gap", "parameters", "train_seconds")
 }
 SEED_COLUMNS = (
     "group",
@@ -96,11 +72,6 @@ DELTA_EXPLANATION = (
     "change of about twice its spread or more is usually real."
 )
 COMPARISON_HELP = f"{stats.TEST_EXPLANATION} {DELTA_EXPLANATION}"
-BEST_LAST_EXPLANATION = (
-    "Each line joins a run's best epoch (hollow) to its last one (filled), by test accuracy. "
-    "A last epoch below the best means training went on past its best point: overfitting, or "
-    "a learning rate too large to settle."
-)
 
 
 # -- the runs ----------------------------------------------------------------------------------
@@ -250,65 +221,6 @@ def summary_frame(frame: pd.DataFrame, metric: str = "test_accuracy") -> pd.Data
     return pd.DataFrame(rows, columns=columns)
 
 
-def seed_points_chart(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt.LayerChart:
-    """Every complete seed as a dot, the mean as a tick and mean ± SD as a bar, one row per group.
-
-    One group: its headline is the subtitle. Several: the groups are the rows, in frame order.
-    A click on a dot selects its run (parameter "run", field "run_id").
-    """
-    chosen = RUN_METRICS[metric]
-    summaries = summary_frame(frame, metric)
-    done = frame[frame[metric].notna()]
-    if done.empty:
-        progress = progress_text(frame)
-        return message_chart(f"No finished run yet · {progress}" if progress else "No runs", 80)
-    groups = summaries["group"].tolist()
-    several = len(groups) > 1
-    # Seeds differ by tenths of a point: two decimals, few ticks, so no two labels read alike.
-    axis = alt.Axis(format=".2%" if chosen.kind == "percent" else "~g", tickCount=6)
-    # Every layer gets the same scale: zoomed in (no zero), as the seeds differ by tenths. Its
-    # domain is set here, a tenth of the span beyond every dot and bar: left to Vega, a dot at
-    # the edge was drawn half outside its axis.
-    values = pd.concat([done[metric], summaries["low"], summaries["high"]]).dropna()
-    low, high = float(values.min()), float(values.max())
-    margin = (high - low) / 10 or max(abs(high) / 1000, 1e-4)
-    scale = alt.Scale(domain=[low - margin, high + margin], nice=False, zero=False)
-    x_of = {
-        field: alt.X(f"{field}:Q", title=chosen.label, scale=scale, axis=axis)
-        for field in (metric, "low", "mean")
-    }
-    y = {"y": alt.Y("group:N", title=None, sort=groups)} if several else {}
-    number = _number_format(chosen.kind)
-    selection = alt.selection_point(name="run", fields=["run_id"], on="click")
-    dots = alt.Chart(done).mark_circle(size=90, opacity=0.8)
-    dots = dots.encode(
-        x_of[metric],
-        **y,
-        color=alt.Color("group:N", scale=run_colour_scale(groups), legend=None),
-        tooltip=[
-            alt.Tooltip("group:N", title="Group"),
-            alt.Tooltip("seed:Q", title="Seed"),
-            alt.Tooltip(f"{metric}:Q", title=chosen.label, format=number),
-        ],
-    ).add_params(selection)
-    spread = alt.Chart(summaries).mark_rule(strokeWidth=3, color="gray")
-    spread = spread.encode(x=x_of["low"], x2="high:Q", **y)
-    tip = [
-        alt.Tooltip("group:N", title="Group"),
-        alt.Tooltip("text:N", title="Mean ± spread (standard deviation)"),
-    ]
-    mean = alt.Chart(summaries).mark_tick(thickness=3, size=28, color="black")
-    mean = mean.encode(x=x_of["mean"], **y, tooltip=tip)
-    title = alt.TitleParams(
-        f"{chosen.label} of every seed",
-        subtitle=["Dots: seeds. Black tick: mean. Grey bar: mean ± spread."]
-        + ([] if several else [headline(frame, metric)]),
-    )
-    chart = alt.layer(spread, mean, dots, title=title)
-    # Heights include the title, its lines and the axis (the chart fits its container).
-    return chart.properties(height=130 + 40 * len(groups), **FILL)
-
-
 # -- learning curves as bands ------------------------------------------------------------------
 
 
@@ -341,68 +253,6 @@ def band_frame(
     return frame
 
 
-def learning_band_panels(band: pd.DataFrame) -> list[alt.TopLevelMixin]:
-    """Loss and accuracy per epoch as a line (mean over seeds) in a band (mean ± SD), one chart
-    per panel, as charts.learning_curve_panels draws single runs.
-
-    One group: colour = split (train blue, test orange). Several groups (concatenated
-    band_frames): colour = group, dash = split.
-    """
-    if band.empty or not band["n"].any():
-        return [message_chart("No epochs yet")]
-    groups = list(dict.fromkeys(band["group"]))
-    several = len(groups) > 1
-    last_epoch = int(band["epoch"].max())
-    scale = alt.Scale(domain=[1, max(last_epoch, 2)], nice=False, padding=8)
-    x = alt.X("epoch:Q", title="Epoch", scale=scale, axis=alt.Axis(format="d", tickMinStep=1))
-    # Band and line share one colour and one legend (its symbols opaque: the band's opacity
-    # would fade them); a dash pattern needs a longer symbol than the default to show.
-    if several:
-        field, title, scale = "group:N", "Group", run_colour_scale(groups)
-        legend = alt.Legend(orient="bottom", direction="vertical", labelLimit=400)
-        split = split_dashes()
-        line_encoding, band_encoding = {"strokeDash": split}, {"detail": "split:N"}
-    else:
-        field, title = "split:N", "Split"
-        scale = alt.Scale(domain=list(SPLIT_COLOURS), range=list(SPLIT_COLOURS.values()))
-        legend = alt.Legend(orient="top")
-        line_encoding, band_encoding = {}, {}
-    legend = legend.copy()
-    legend.symbolType, legend.symbolOpacity = "stroke", 1
-    colour = alt.Color(field, title=title, scale=scale, legend=legend)
-    line_encoding["color"] = band_encoding["color"] = colour
-    panels = []
-    for metric, number in (("Loss", ".4f"), ("Accuracy", ".2%")):
-        is_accuracy = metric == "Accuracy"
-        title = alt.TitleParams(
-            f"{metric} ({'higher' if is_accuracy else 'lower'} is better)",
-            subtitle="Line: mean over the seeds. Band: mean ± spread (standard deviation).",
-        )
-        y_axis = alt.Axis(format=".0%") if is_accuracy else alt.Axis()
-        y_scale = alt.Scale(zero=False)
-        y = alt.Y("mean:Q", title=metric, scale=y_scale, axis=y_axis)
-        tooltip = [alt.Tooltip("group:N", title="Group")] if several else []
-        tooltip += [
-            alt.Tooltip("split:N", title="Split"),
-            alt.Tooltip("epoch:Q", title="Epoch"),
-            alt.Tooltip("mean:Q", title="Mean", format=number),
-            alt.Tooltip("std:Q", title="Spread (standard deviation)", format=number),
-            alt.Tooltip("n:Q", title="Seeds"),
-        ]
-        base = alt.Chart(band).transform_filter(alt.datum.metric == metric)
-        area = base.mark_area(opacity=0.2).encode(
-            x,
-            alt.Y("low:Q", title=metric, scale=y_scale, axis=y_axis),
-            y2="high:Q",
-            **band_encoding,
-        )
-        line = base.mark_line(point=alt.OverlayMarkDef(size=40, filled=True))
-        line = line.encode(x, y, tooltip=tooltip, **line_encoding)
-        height = curves_height(len(groups)) + 30  # the subtitle's line
-        panels.append(alt.layer(area, line, title=title).properties(height=height, **FILL))
-    return panels
-
-
 # -- best epoch against last epoch -------------------------------------------------------------
 
 
@@ -427,54 +277,6 @@ def _best_last_sentence(drop: stats.Summary, past_best: int) -> str:
         f"(n = {drop.n}; {past_best} of {drop.n} past their best): training went on past its "
         "best point."
     )
-
-
-def best_last_chart(frame: pd.DataFrame) -> alt.LayerChart:
-    """Per complete run, its best and its last epoch's test accuracy joined by a line: the longer
-    the line, the more the run lost by training on. One row per seed (and group)."""
-    done = frame[frame["best_minus_last"].notna()].copy()
-    if done.empty:
-        return message_chart("No finished run yet", height=80)
-    several = done["group"].nunique() > 1
-    done["run"] = [
-        f"{group} · seed {seed}" if several else f"seed {seed}"
-        for group, seed in zip(done["group"], done["seed"], strict=True)
-    ]
-    ends = [
-        done.assign(epoch_kind=kind, accuracy=done[accuracy], epoch=done[epoch])
-        for kind, accuracy, epoch in (
-            ("Best epoch", "best_test_accuracy", "best_epoch"),
-            ("Last epoch", "last_test_accuracy", "epochs"),
-        )
-    ]
-    long = pd.concat(ends, ignore_index=True)[["run", "epoch_kind", "accuracy", "epoch"]]
-    order = done["run"].tolist()
-    y = alt.Y("run:N", title=None, sort=order, axis=alt.Axis(labelLimit=300, labelOverlap=False))
-    axis, scale = alt.Axis(format=".1%"), alt.Scale(zero=False, padding=12)
-    x = alt.X("last_test_accuracy:Q", title="Test accuracy", scale=scale, axis=axis)
-    joins = alt.Chart(done).mark_rule(color="gray", strokeWidth=2)
-    joins = joins.encode(x=x, x2="best_test_accuracy:Q", y=y)
-    kinds = alt.Scale(domain=["Best epoch", "Last epoch"], range=["#54a24b", "#4c78a8"])
-    points = alt.Chart(long).mark_point(size=90, strokeWidth=2)
-    points = points.encode(
-        x=alt.X("accuracy:Q", title="Test accuracy", scale=scale, axis=axis),
-        y=y,
-        color=alt.Color("epoch_kind:N", title=None, scale=kinds, legend=alt.Legend(orient="top")),
-        fill=alt.when(alt.datum.epoch_kind == "Last epoch")
-        .then(alt.value("#4c78a8"))
-        .otherwise(alt.value("white")),
-        tooltip=[
-            alt.Tooltip("run:N", title="Run"),
-            alt.Tooltip("epoch_kind:N", title="Which"),
-            alt.Tooltip("epoch:Q", title="Epoch"),
-            alt.Tooltip("accuracy:Q", title="Test accuracy", format=".2%"),
-        ],
-    )
-    subtitle = [f"{sentence}." for sentence in BEST_LAST_EXPLANATION.rstrip(".").split(". ")]
-    title = alt.TitleParams("Best epoch against last epoch", subtitle=subtitle)
-    chart = alt.layer(joins, points, title=title)
-    # Room for the title, its lines, the legend and the axis, then 30 pixels a run.
-    return chart.properties(height=170 + 30 * len(order), **FILL)
 
 
 # -- comparing groups of seeds -----------------------------------------------------------------
@@ -525,30 +327,12 @@ def group_deltas(
                     "spread": spread,
                     "delta_text": ""
                     if group == baseline
-                    else format_delta(metric.kind, delta, spread),
+                    else metrics_table.format_delta(metric.kind, delta, spread),
                     "p": p,
                     "better": better,
                 }
             )
     return pd.DataFrame(rows)
-
-
-def format_delta(kind: str, delta: float, spread: float = math.nan) -> str:
-    """A change with its spread: "+0.45 percentage points ± 0.20", "−0.0120 ± 0.0040",
-    "+1.2 s ± 0.3", "+12,340"; "—" when there is no change to show (a side without finished
-    runs)."""
-    if not math.isfinite(delta):
-        return "—"
-    scale, digits, unit = {
-        "percent": (100.0, 2, " percentage points"),
-        "decimal": (1.0, 4, ""),
-        "seconds": (1.0, 1, " s"),
-        "integer": (1.0, 0, ""),
-    }[kind]
-    text = f"{delta * scale:+,.{digits}f}{unit}".replace("-", "−")
-    if math.isfinite(spread) and spread > 0:
-        text += f" ± {spread * scale:,.{digits}f}"
-    return text
 
 
 def group_verdicts(frame: pd.DataFrame, baseline: str) -> dict[str, str]:
@@ -576,7 +360,3 @@ def _number(value: object) -> float:
     except (TypeError, ValueError):
         return math.nan
     return number if math.isfinite(number) else math.nan
-
-
-def _number_format(kind: str) -> str:
-    return {"percent": ".2%", "decimal": ".4f", "seconds": ".1f", "integer": ",.0f"}[kind]

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from explorer.architecture import layer_parameters, total_parameters
 from explorer.config import DEFAULT_LEARNING_RATES, TrainingConfig
-from explorer.model import layer_parameters, total_parameters
 from explorer.store.records import RunRecord
 from explorer.views.text import data_text
 

@@ -1,14 +1,15 @@
-"""Sweeps: one or two settings ("knobs") varied over lists of values, drawn as pictures.
+"""Sweeps: one or two settings ("knobs") varied over lists of values: the format, runs, figures.
 
     spec = SweepSpec.parse("hidden1:16,32,64;epochs:1,3,10", base=config, seeds=3)
     spec = SweepSpec.from_query(st.query_params.to_dict())   # None if the link has no sweep
+    spec = SweepSpec.from_settings({"hidden1": "16,32,64", "epochs": "1,3,10"}, seeds="0,1,2")
     spec.to_query()            # {"sweep": "hidden1:16,32,64;epochs:1,3,10", "seeds": "3", ...}
     sweep_configs(spec)        # the grid × the seeds: 3 × 3 cells × 3 seeds = 27 configs
     plan_runs(sweep_configs(spec), service.estimate, records_by_config, workers=2).text
     frame = sweep_frame(spec, records_by_config, "test_accuracy")   # ONE ROW PER CELL
-    sweep_chart(spec, frame)   # one knob: line with error bars; two knobs: heatmap
-    cost_chart(spec, sweep_frame(spec, records_by_config))   # parameters against accuracy
     cell_configs(spec, {"hidden1": 32, "epochs": 3})          # the runs behind a clicked cell
+
+The pictures of a sweep_frame are in explorer.views.sweep_charts.
 
 The sweep in a link (URL query parameters)::
 
@@ -19,8 +20,17 @@ The sweep in a link (URL query parameters)::
             learning_rate:0.001,0.01,0.1; optimizer:sgd,adam). A setting with one value
             (epochs:1) is not swept but set for every cell (`fixed_settings`).
     seeds   optional, 2 to 10: every cell is trained with seeds 0, 1, …; without it, once with
-            the base config's seed
+            the base config's seed. seeds=3 and seeds=0,1,2 are the same (`parse_seeds`).
     others  the base config: the page's usual settings (hidden2=0, …); the knobs override theirs
+
+The same sweep on the command line (`from_settings`; a flag with one value sets the base)::
+
+    python -m explorer sweep --hidden1 16,32,64 --epochs 1,3,10 --seeds 0,1,2 --hidden2 0
+
+The seeds are written either way in both places: a count N (3) or the list it stands for,
+0,1,…,N−1 (0,1,2). One or two settings are swept, and a sweep trains at most MAX_SWEEP_RUNS
+runs, on the page and on the command line alike: a larger one is split into several sweeps,
+which costs nothing, since every sweep reuses the runs already stored.
 
 A SweepSpec that exists is valid (like TrainingConfig): every value went through TrainingConfig's
 validation, and a sweep trains at most MAX_SWEEP_RUNS runs. A bad sweep raises ValueError with a
@@ -28,8 +38,7 @@ sentence a student can act on. Values are kept sorted (numbers ascending, choice
 order), so one sweep has one link.
 
 A cell's figures appear only once none of its runs is waiting or training, so a cell is coloured
-once, and the colour scale of every metric has a fixed domain: a cell that finishes never
-recolours the others.
+once.
 """
 
 from __future__ import annotations
@@ -40,23 +49,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-import altair as alt
 import pandas as pd
 
-from explorer.config import (
-    BOUNDS,
-    CHOICE_FIELDS,
-    FIELD_LABELS,
-    TrainingConfig,
-)
-from explorer.model import total_parameters
+from explorer.architecture import total_parameters
+from explorer.config import CHOICE_FIELDS, TrainingConfig
 from explorer.store.records import ACTIVE_STATUSES, RunRecord
 from explorer.views import stats
-from explorer.views.charts import FILL, HEATMAP_HEIGHT, message_chart
 from explorer.views.repeats import (
     MAX_REPEATS,
     RUN_METRICS,
-    format_metric,
     repeat_configs,
     run_status,
     run_values,
@@ -67,8 +68,6 @@ MAX_SWEEP_RUNS = 60
 MAX_SWEEP_TEXT = 200  # characters of the sweep= parameter
 # Every setting but the seed, which `seeds` repeats instead.
 KNOBS = tuple(f.name for f in dataclasses.fields(TrainingConfig) if f.name != "seed")
-# Knobs whose values span orders of magnitude: drawn on a logarithmic axis.
-LOG_KNOBS = ("learning_rate", "train_fraction", "batch_size")
 CELL_STATUSES = ("pending", "running", "complete", "stopped", "failed")
 EXAMPLE = "hidden1:16,32,64;epochs:1,3,10"
 KNOB_EXAMPLES = {
@@ -83,9 +82,6 @@ KNOB_EXAMPLES = {
     "precision": "precision:float32,bfloat16",
 }
 FRAME_COLUMNS = ("cell", "status", "runs", "complete", "n", "mean", "std", "low", "high")
-PENDING_FILL, PENDING_INK = "#eeeeee", "#666666"
-# Heights include the titles and legends (the charts fit their container).
-LINE_HEIGHT, COST_HEIGHT = 320, 380
 
 
 class Knob(NamedTuple):
@@ -93,32 +89,6 @@ class Knob(NamedTuple):
 
     name: str
     values: tuple
-
-
-class ColourScale(NamedTuple):
-    """A metric's fixed colour scale on the heatmap; `dark` (low, high): the shares of the domain
-    below/above which the scheme is dark enough for white text (None: never)."""
-
-    domain: tuple[float, float]
-    scheme: str
-    reverse: bool = False
-    log: bool = False
-    mid: float | None = None
-    dark: tuple[float | None, float | None] = (None, 0.6)
-
-
-_SMALLEST = TrainingConfig(hidden1=int(BOUNDS["hidden1"][0]), hidden2=0)
-_LARGEST = TrainingConfig(hidden1=int(BOUNDS["hidden1"][1]), hidden2=int(BOUNDS["hidden2"][1]))
-# Fixed per metric, whatever the cells hold: viridis is bright where a result is good.
-COLOUR_SCALES = {
-    "test_accuracy": ColourScale((0.8, 1.0), "viridis", dark=(0.45, None)),
-    "test_loss": ColourScale((0.0, 0.6), "viridis", reverse=True, dark=(None, 0.55)),
-    "gap": ColourScale((-0.05, 0.05), "blueorange", mid=0.0, dark=(0.15, 0.85)),
-    "parameters": ColourScale(
-        (total_parameters(_SMALLEST), total_parameters(_LARGEST)), "purples", log=True
-    ),
-    "train_seconds": ColourScale((1.0, 1000.0), "oranges", log=True),
-}
 
 
 @dataclass(frozen=True)
@@ -130,6 +100,7 @@ class SweepSpec:
 
         SweepSpec((Knob("hidden1", (16, 32, 64)),), TrainingConfig(hidden2=0), seeds=3)
         SweepSpec.parse("learning_rate:0.001,0.01,0.1")
+        SweepSpec.from_settings({"learning_rate": "0.001,0.01,0.1", "hidden2": "0"})
     """
 
     knobs: tuple[Knob, ...]
@@ -160,7 +131,8 @@ class SweepSpec:
             times = f" × {self.seeds} seeds" if self.seeds > 1 else ""
             raise ValueError(
                 f"This sweep would train {self.runs} runs ({sizes} values{times}); the limit is "
-                f"{MAX_SWEEP_RUNS}. Use fewer values or fewer seeds."
+                f"{MAX_SWEEP_RUNS}. Use fewer values or fewer seeds, or split it into several "
+                "sweeps (stored runs are reused)."
             )
 
     @property
@@ -185,15 +157,22 @@ class SweepSpec:
     def text(self) -> str:
         """The sweep= parameter: "hidden1:16,32,64;epochs:1,3,10"."""
         return ";".join(
-            f"{knob.name}:{','.join(_value_text(value) for value in knob.values)}"
+            f"{knob.name}:{','.join(value_text(value) for value in knob.values)}"
             for knob in self.knobs
         )
 
     @classmethod
-    def parse(cls, text: str, base: TrainingConfig | None = None, seeds: int = 1) -> SweepSpec:
-        """A spec from the sweep= text, e.g. "hidden1:16,32,64;epochs:1,3,10"."""
+    def parse(
+        cls,
+        text: str,
+        base: TrainingConfig | None = None,
+        seeds: int = 1,
+        limit_text: bool = True,
+    ) -> SweepSpec:
+        """A spec from the sweep= text, e.g. "hidden1:16,32,64;epochs:1,3,10". `limit_text`
+        False: no limit on the text's length (the command line's, not a link's)."""
         text = str(text).strip()
-        if len(text) > MAX_SWEEP_TEXT:
+        if limit_text and len(text) > MAX_SWEEP_TEXT:
             raise ValueError(
                 f"The sweep is too long ({len(text)} characters; at most {MAX_SWEEP_TEXT})."
             )
@@ -228,7 +207,23 @@ class SweepSpec:
         if base is None:
             settings = {name: values[name] for name in _CONFIG_FIELDS if name in values}
             base = TrainingConfig.from_mapping(settings)
-        return cls.parse(values["sweep"], base, _parse_seeds(values.get("seeds", "")))
+        return cls.parse(values["sweep"], base, parse_seeds(values.get("seeds", "")))
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Mapping[str, str | None],
+        base: TrainingConfig | None = None,
+        seeds: str | int = "",
+    ) -> SweepSpec:
+        """The sweep the command line asks for: each setting's values as comma-separated text
+        ({"hidden1": "16,32,64", "hidden2": "0"}; None: not given). A setting with one value is
+        set for every cell, as in a link; `seeds` is either spelling ("3" or "0,1,2").
+
+            SweepSpec.from_settings({"hidden1": "16,64", "epochs": "1"}, seeds="0,1,2")
+        """
+        parts = [f"{name}:{text}" for name, text in settings.items() if text is not None]
+        return cls.parse(";".join(parts), base, parse_seeds(seeds), limit_text=False)
 
     def to_query(self) -> dict[str, str]:
         """The link's parameters: sweep, seeds (if more than 1), and the base's settings that
@@ -241,7 +236,7 @@ class SweepSpec:
         defaults["optimizer"] = TrainingConfig().optimizer
         for name, value in self.base.to_dict().items():
             if value != defaults[name]:
-                query[name] = _value_text(value)
+                query[name] = value_text(value)
         return query
 
 
@@ -264,9 +259,7 @@ def fixed_settings(text: str) -> dict[str, Any]:
 def fixed_text(fixed: Mapping[str, Any]) -> str:
     """A sentence for the page: "The link gives epochs one value (1): it is set for every cell,
     not swept."."""
-    parts = " and ".join(
-        f"{name} one value ({_value_text(value)})" for name, value in fixed.items()
-    )
+    parts = " and ".join(f"{name} one value ({value_text(value)})" for name, value in fixed.items())
     return f"The link gives {parts}: it is set for every cell, not swept."
 
 
@@ -433,285 +426,7 @@ def _cell_status(statuses: Sequence[str]) -> str:
 
 
 def _cell_text(cell: Mapping[str, Any]) -> str:
-    return " · ".join(f"{name} = {_value_text(value)}" for name, value in cell.items())
-
-
-# -- the charts --------------------------------------------------------------------------------
-
-
-def sweep_chart(spec: SweepSpec, frame: pd.DataFrame) -> alt.TopLevelMixin:
-    """The sweep's picture: `sweep_line_chart` for one knob, `sweep_heatmap` for two."""
-    return sweep_line_chart(spec, frame) if len(spec.knobs) == 1 else sweep_heatmap(spec, frame)
-
-
-def sweep_heatmap(spec: SweepSpec, frame: pd.DataFrame) -> alt.LayerChart:
-    """Two knobs: a grid of cells coloured by the metric's mean, the number written in.
-
-    x = first knob, y = second (largest at the top). The colour scale's domain is fixed per
-    metric (COLOUR_SCALES, values beyond it get the end colour), so a finishing cell never
-    recolours the others. A cell without a figure yet is grey, with "…" while it waits or trains
-    and "failed"/"stopped" after. A click selects a cell: parameter "cell", fields = the knobs,
-    e.g. event.selection["cell"] == [{"hidden1": 32, "epochs": 3}].
-    """
-    metric = _metric_of(frame)
-    chosen, colours = RUN_METRICS[metric], COLOUR_SCALES[metric]
-    first, second = spec.knobs
-    shown = frame.drop(columns=["run_ids"]).assign(
-        label=[_cell_label(metric, row.mean, row.status) for row in frame.itertuples()],
-        dark=[_is_dark(colours, value) for value in frame["mean"]],
-        waiting=frame["mean"].isna(),
-        # The colour's field is never null: Vega-Lite would drop the cell instead of greying it.
-        shade=frame["mean"].fillna(colours.domain[0]),
-        spread=[_spread_text(metric, row.n, row.mean, row.std) for row in frame.itertuples()],
-    )
-    x = alt.X(f"{first.name}:O", title=FIELD_LABELS[first.name], sort=list(first.values))
-    y = alt.Y(f"{second.name}:O", title=FIELD_LABELS[second.name])
-    axes = {"x": x.axis(labelAngle=0, orient="top"), "y": y.sort(list(reversed(second.values)))}
-    scale = alt.Scale(
-        domain=list(colours.domain),
-        scheme=colours.scheme,
-        reverse=colours.reverse,
-        clamp=True,
-        type="log" if colours.log else "linear",
-        **({} if colours.mid is None else {"domainMid": colours.mid}),
-    )
-    legend = alt.Legend(
-        title=chosen.label,
-        format=_legend_format(metric),
-        orient="right",
-        gradientLength=max(60, 44 * len(second.values) - 30),  # as tall as the grid
-    )
-    colour = alt.Color("shade:Q", scale=scale, legend=legend)
-    fill = alt.when(alt.datum.waiting).then(alt.value(PENDING_FILL)).otherwise(colour)
-    selection = alt.selection_point(name="cell", fields=list(spec.names), on="click")
-    chosen_cell = alt.when(selection, empty=False)
-    tooltip = [
-        alt.Tooltip(f"{first.name}:O", title=FIELD_LABELS[first.name]),
-        alt.Tooltip(f"{second.name}:O", title=FIELD_LABELS[second.name]),
-        alt.Tooltip("spread:N", title=chosen.label),
-        alt.Tooltip("status:N", title="Status"),
-        alt.Tooltip("complete:Q", title="Runs finished"),
-        alt.Tooltip("runs:Q", title="Runs"),
-    ]
-    cells = alt.Chart(shown).mark_rect().encode(**axes, color=fill, tooltip=tooltip)
-    cells = cells.encode(
-        stroke=chosen_cell.then(alt.value("black")).otherwise(alt.value("white")),
-        strokeWidth=chosen_cell.then(alt.value(2.5)).otherwise(alt.value(1)),
-    ).add_params(selection)
-    # No tooltip on the text, so a click on a number reaches the cell underneath.
-    numbers = alt.Chart(shown).mark_text(fontSize=12)
-    # Text colours as values, not a second colour scale (a layer shares one, and it is the fill's).
-    ink = alt.when(alt.datum.waiting).then(alt.value(PENDING_INK))
-    ink = ink.when(alt.datum.dark).then(alt.value("white")).otherwise(alt.value("black"))
-    numbers = numbers.encode(**axes, text="label:N", color=ink)
-    title = alt.TitleParams(
-        f"{chosen.label} by {FIELD_LABELS[first.name].lower()} and "
-        f"{FIELD_LABELS[second.name].lower()}",
-        subtitle=_subtitle(spec, frame),
-    )
-    # Room for the title, its two lines and the axis on top, then about 44 pixels a row.
-    height = max(HEATMAP_HEIGHT, min(560, 130 + 44 * len(second.values)))
-    return alt.layer(cells, numbers, title=title).properties(height=height, **FILL)
-
-
-def sweep_line_chart(spec: SweepSpec, frame: pd.DataFrame) -> alt.LayerChart:
-    """One knob: the metric's mean over the knob's values as a line, mean ± SD as error bars.
-
-    A logarithmic x axis for LOG_KNOBS (learning rate, share of the training set, batch size);
-    ticks at the swept values. Cells without a figure yet are marked along the bottom ("…"
-    waiting or training, "failed", "stopped"). A click on a point selects its cell: parameter
-    "cell", field = the knob.
-    """
-    metric = _metric_of(frame)
-    chosen = RUN_METRICS[metric]
-    (knob,) = spec.knobs
-    numeric = knob.name not in CHOICE_FIELDS
-    if numeric:
-        # The whole sweep's range, so a finishing cell never moves the others.
-        scale = alt.Scale(
-            type="log" if knob.name in LOG_KNOBS else "linear",
-            domain=[min(knob.values), max(knob.values)],
-            nice=False,
-            padding=12,
-        )
-        # The values as they were set (16, 32, 64): a format would go through the scale's
-        # tick format, which rounds to the ticks' step ("2e+1, 3e+1, 6e+1").
-        axis = alt.Axis(
-            values=list(knob.values), labelExpr=tick_labels(knob.values), labelOverlap=True
-        )
-        x = alt.X(f"{knob.name}:Q", title=FIELD_LABELS[knob.name], scale=scale, axis=axis)
-    else:
-        x = alt.X(f"{knob.name}:N", title=FIELD_LABELS[knob.name], sort=list(knob.values))
-        x = x.axis(labelAngle=0)
-    shown = frame.drop(columns=["run_ids"]).assign(
-        label=[_cell_label(metric, row.mean, row.status) for row in frame.itertuples()],
-        spread=[_spread_text(metric, row.n, row.mean, row.std) for row in frame.itertuples()],
-    )
-    done = shown[shown["mean"].notna()]
-    # At the bottom edge of the plot ("height"), not at a pixel count: a mark beyond the plot
-    # would make the fitted chart squash the plot to make room for it.
-    waiting = alt.Chart(shown[shown["mean"].isna()])
-    waiting = waiting.mark_text(fontSize=14, color=PENDING_INK, baseline="bottom", dy=-4)
-    waiting = waiting.encode(x, y=alt.value("height"), text="label:N", tooltip=["status:N"])
-    title = alt.TitleParams(
-        f"{chosen.label} by {FIELD_LABELS[knob.name].lower()}", subtitle=_subtitle(spec, frame)
-    )
-    if done.empty:  # the axis and every cell as pending, before the first one finishes
-        return alt.layer(waiting, title=title).properties(height=LINE_HEIGHT, **FILL)
-    y_scale = alt.Scale(zero=False, type="log" if COLOUR_SCALES[metric].log else "linear")
-    y_axis = alt.Axis(format=_axis_format(chosen.kind))
-    y = {
-        field: alt.Y(f"{field}:Q", title=chosen.label, scale=y_scale, axis=y_axis)
-        for field in ("mean", "low")
-    }
-    tooltip = [
-        alt.Tooltip(f"{knob.name}:{'Q' if numeric else 'N'}", title=FIELD_LABELS[knob.name]),
-        alt.Tooltip("spread:N", title=chosen.label),
-        alt.Tooltip("status:N", title="Status"),
-    ]
-    selection = alt.selection_point(name="cell", fields=[knob.name], on="click")
-    bars = alt.Chart(done).mark_rule(strokeWidth=2, color="gray").encode(x, y["low"], y2="high:Q")
-    line = alt.Chart(done).mark_line(color="#4c78a8").encode(x, y["mean"])
-    points = alt.Chart(done).mark_circle(size=80, color="#4c78a8", opacity=1)
-    points = points.encode(
-        x,
-        y["mean"],
-        tooltip=tooltip,
-        size=alt.when(selection, empty=False).then(alt.value(200)).otherwise(alt.value(80)),
-    ).add_params(selection)
-    chart = alt.layer(bars, line, points, waiting, title=title)
-    return chart.properties(height=LINE_HEIGHT, **FILL)
-
-
-def cost_chart(spec: SweepSpec, frame: pd.DataFrame) -> alt.LayerChart:
-    """What accuracy costs: every finished cell at its parameter count (log x) and mean test
-    accuracy (± SD), coloured by the first knob. Pass `sweep_frame(spec, records)` (test
-    accuracy). Up and to the left is better. A click selects a cell (parameter "cell")."""
-    done = frame[frame["mean"].notna()].drop(columns=["run_ids"])
-    if _metric_of(frame) != "test_accuracy":
-        raise ValueError("cost_chart draws the test accuracy: pass a test_accuracy sweep_frame.")
-    if done.empty:
-        return message_chart(f"No cell finished yet · {progress_text(frame)}")
-    done = done.assign(
-        spread=[_spread_text("test_accuracy", r.n, r.mean, r.std) for r in done.itertuples()]
-    )
-    x = alt.X("parameters:Q", title="Parameters (numbers the network learns)")
-    x = x.scale(type="log", nice=False, padding=16).axis(format="~s")
-    y_axis = alt.Axis(format=".1%")
-    y = {
-        field: alt.Y(f"{field}:Q", title="Test accuracy", scale=alt.Scale(zero=False), axis=y_axis)
-        for field in ("mean", "low")
-    }
-    first = spec.knobs[0]
-    colour = alt.Color(
-        f"{first.name}:O",
-        title=FIELD_LABELS[first.name],
-        sort=list(first.values),
-        scale=alt.Scale(scheme="viridis"),
-        legend=alt.Legend(orient="bottom"),
-    )
-    tooltip = [alt.Tooltip(f"{k.name}:N", title=FIELD_LABELS[k.name]) for k in spec.knobs] + [
-        alt.Tooltip("parameters:Q", title="Parameters", format=","),
-        alt.Tooltip("spread:N", title="Test accuracy"),
-    ]
-    selection = alt.selection_point(name="cell", fields=list(spec.names), on="click")
-    bars = alt.Chart(done).mark_rule(strokeWidth=2, opacity=0.6)
-    bars = bars.encode(x, y["low"], y2="high:Q", color=colour)
-    shape = {}
-    if len(spec.knobs) == 2:
-        second = spec.knobs[1].name
-        legend = alt.Legend(orient="bottom")
-        shape["shape"] = alt.Shape(f"{second}:N", title=FIELD_LABELS[second], legend=legend)
-    points = alt.Chart(done).mark_point(size=90, filled=True, opacity=0.9)
-    points = points.encode(x, y["mean"], color=colour, tooltip=tooltip, **shape)
-    points = points.add_params(selection)
-    title = alt.TitleParams(
-        "What accuracy costs: parameters against test accuracy",
-        subtitle="Up and to the left is better: more accuracy from fewer numbers to learn.",
-    )
-    return alt.layer(bars, points, title=title).properties(height=COST_HEIGHT, **FILL)
-
-
-def tick_labels(values: Sequence[Any]) -> str:
-    """A Vega expression that labels each swept value as a link writes it (16, 0.001, 1e-05)."""
-    expression = "''"
-    for value in reversed(values):
-        expression = f"datum.value === {_value_text(value)} ? '{_value_text(value)}' : {expression}"
-    return expression
-
-
-def _subtitle(spec: SweepSpec, frame: pd.DataFrame) -> list[str]:
-    seeds = (
-        f"Each cell: mean of {spec.seeds} seeds (± spread in the tooltip)."
-        if spec.seeds > 1
-        else "Each cell: one run."
-    )
-    return [seeds, progress_text(frame)]
-
-
-def _metric_of(frame: pd.DataFrame) -> str:
-    return str(frame["metric"].iloc[0]) if len(frame) else "test_accuracy"
-
-
-def _cell_label(metric: str, value: float, status: str) -> str:
-    """The number written in a cell: "97.8" (accuracy in %), "+1.2" (gap in points), "0.081",
-    "318k", "12 s"; "…" while its runs wait or train, "failed"/"stopped" without a figure."""
-    if not math.isfinite(value):
-        return "…" if status in ("pending", "running") else status
-    kind = RUN_METRICS[metric].kind
-    if metric == "gap":
-        return f"{value * 100:+.1f}".replace("-", "−")
-    if kind == "percent":
-        return f"{value * 100:.1f}"
-    if kind == "decimal":
-        return f"{value:.3f}"
-    if kind == "integer":
-        return _compact(value)
-    return duration(value)
-
-
-def _spread_text(metric: str, n: int, mean: float, std: float) -> str:
-    if not n:
-        return "—"
-    return format_metric(stats.Summary(int(n), float(mean), float(std)), metric)
-
-
-def _compact(count: float) -> str:
-    """318010 → "318k", 1333770 → "1.3M", 805 → "805"."""
-    if count >= 1e6:
-        return f"{count / 1e6:.1f}M"
-    if count >= 1e4:
-        return f"{count / 1e3:.0f}k"
-    if count >= 1e3:
-        return f"{count / 1e3:.1f}k"
-    return f"{count:.0f}"
-
-
-def _is_dark(colours: ColourScale, value: float) -> bool:
-    """Whether a cell of this value is dark enough in the scheme for white text."""
-    if not math.isfinite(value):
-        return False
-    low, high = colours.domain
-    if colours.log:
-        value, low, high = (math.log(max(v, 1e-300)) for v in (value, low, high))
-    share = min(1.0, max(0.0, (value - low) / (high - low)))
-    dark_below, dark_above = colours.dark
-    dark = (dark_below is not None and share < dark_below) or (
-        dark_above is not None and share > dark_above
-    )
-    return dark
-
-
-def _legend_format(metric: str) -> str:
-    if metric == "gap":
-        return "+.0%"
-    return (
-        ".0%" if RUN_METRICS[metric].kind == "percent" else _axis_format(RUN_METRICS[metric].kind)
-    )
-
-
-def _axis_format(kind: str) -> str:
-    return {"percent": ".1%", "decimal": ".2f", "seconds": ".2~s", "integer": ".2~s"}[kind]
+    return " · ".join(f"{name} = {value_text(value)}" for name, value in cell.items())
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -722,8 +437,8 @@ def _checked_knob(name: Any, values: Any) -> Knob:
     name = str(name).strip().lower()
     if name == "seed":
         raise ValueError(
-            "The seed is not swept like a setting: add seeds=3 to repeat every cell with "
-            "seeds 0, 1 and 2."
+            "The seed is not swept like a setting: add seeds=3 (or seeds=0,1,2) to repeat every "
+            "cell with seeds 0, 1 and 2."
         )
     if name not in KNOBS:
         raise ValueError(
@@ -734,14 +449,14 @@ def _checked_knob(name: Any, values: Any) -> Knob:
         raise ValueError(f"The values of {name} in a sweep must be a list.")
     parsed = [_parse_value(name, value) for value in values]
     if len(parsed) < 2:
-        given = f" ({_value_text(parsed[0])})" if parsed else ""
+        given = f" ({value_text(parsed[0])})" if parsed else ""
         raise ValueError(
             f"The sweep gives {name} {'only one value' if parsed else 'no values'}{given}: give "
             f"at least two, separated by commas, e.g. {KNOB_EXAMPLES[name]}."
         )
     for position, value in enumerate(parsed):
         if value in parsed[:position]:
-            raise ValueError(f"The sweep lists {_value_text(value)} twice for {name}.")
+            raise ValueError(f"The sweep lists {value_text(value)} twice for {name}.")
     if name in CHOICE_FIELDS:
         ordered = tuple(choice for choice in CHOICE_FIELDS[name] if choice in parsed)
     else:
@@ -758,7 +473,7 @@ def _parse_value(name: str, raw: Any) -> Any:
         raise ValueError(f"The sweep's value {quoted} for {name} is not allowed: {error}") from None
 
 
-def _value_text(value: Any) -> str:
+def value_text(value: Any) -> str:
     """A value as a link writes it: 16, 0.001, 1e-05, adam (floats as short as exact)."""
     if isinstance(value, float):
         short = f"{value:g}"
@@ -766,15 +481,26 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def _parse_seeds(raw: str) -> int:
+def parse_seeds(raw: str | int) -> int:
+    """How many seeds a sweep trains, from either spelling: a count ("3", a link's seeds=3) or
+    the list it stands for ("0,1,2", the command line's --seeds 0,1,2): both mean seeds 0, 1
+    and 2. "" is 1: each cell once, with the base's seed. ValueError otherwise.
+
+        parse_seeds("3") == parse_seeds("0,1,2") == 3
+    """
     text = str(raw).strip()
     if not text:
         return 1
-    if not text.isdigit():
-        raise ValueError(
-            f"seeds must be a whole number from 1 to {MAX_REPEATS}; got {text[:20]!r}."
-        )
-    return int(text)
+    if "," in text:
+        listed = [part.strip() for part in text.split(",")]
+        if listed == [str(seed) for seed in range(len(listed))] and len(listed) <= MAX_REPEATS:
+            return len(listed)
+    elif text.isdigit() and 1 <= int(text) <= MAX_REPEATS:
+        return int(text)
+    raise ValueError(
+        f"seeds must be a whole number from 1 to {MAX_REPEATS} (3: seeds 0, 1 and 2), or the "
+        f"list it stands for (0,1,2); got {text[:20]!r}."
+    )
 
 
 def _last(value: str | Sequence[str]) -> str:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
-from explorer.model import total_parameters
 from explorer.service.board import WHY_RANKS_MOVE
 from explorer.service.classroom import Classroom, validate_nickname
 from explorer.service.jobs import COMMAND_LINE, LimitError, Requester

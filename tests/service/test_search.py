@@ -8,8 +8,8 @@ import math
 import optuna
 import pytest
 
+from explorer.architecture import total_parameters
 from explorer.config import BOUNDS, TrainingConfig
-from explorer.model import total_parameters
 from explorer.service.classroom import classroom_of
 from explorer.service.jobs import COMMAND_LINE, LimitError, Requester
 from explorer.service.queue import Limits

@@ -1,10 +1,10 @@
-"""explorer.training.steps: the Keras model against the arithmetic of explorer.model and NumPy."""
+"""explorer.training.steps: the Keras model against explorer.architecture's arithmetic and NumPy."""
 
 import numpy as np
 import pytest
 
+from explorer.architecture import layer_parameters, total_parameters
 from explorer.config import TrainingConfig
-from explorer.model import layer_parameters, total_parameters
 from explorer.training.steps import CompiledSteps, build_model, build_optimizer
 
 CONFIGS = [

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
-from explorer.model import total_parameters
 from tests.apptest import alerts, page_service
 from tests.waiting import wait_until
 

@@ -118,15 +118,6 @@ def test_metric_deltas_by_hand() -> None:
     assert baseline["better"].tolist() == [None] * len(compare.METRICS)
 
 
-def test_format_value_and_delta() -> None:
-    assert compare.format_value("percent", 0.9712) == "97.12%"
-    assert compare.format_value("integer", 314000) == "314,000"
-    assert compare.format_value("decimal", math.nan) == "—"
-    assert compare.format_delta("percent", 0.0045) == "+0.45 percentage points"
-    assert compare.format_delta("decimal", -0.15) == "−0.1500"
-    assert compare.format_delta("seconds", 2.5) == "+2.5 s"
-
-
 def small_matrix(rows: list[list[int]]) -> np.ndarray:
     return np.array(rows, dtype=np.int64)
 

@@ -1,4 +1,4 @@
-"""explorer.views.repeats: seeds of one config as a frame, a spread and charts, by hand."""
+"""explorer.views.repeats: seeds as a frame and a spread, groups of seeds compared, by hand."""
 
 from __future__ import annotations
 
@@ -7,60 +7,27 @@ import math
 import pandas as pd
 import pytest
 
-from explorer.config import TrainingConfig
-from explorer.model import total_parameters
+from explorer.architecture import total_parameters
 from explorer.views import repeats, stats
-from tests.views.records import run_record
-
-BASE = TrainingConfig(hidden1=64, epochs=3)
-
-
-def group_a() -> dict:
-    """Seeds 0 and 1 complete (last test accuracy 0.96 and 0.98), seed 2 still running."""
-    configs = repeats.repeat_configs(BASE, 3)
-    return {
-        configs[0]: run_record(configs[0], test=[0.95, 0.97, 0.96], train=[0.94, 0.97, 0.99]),
-        configs[1]: run_record(configs[1], test=[0.95, 0.96, 0.98], train=[0.93, 0.96, 0.99]),
-        configs[2]: run_record(configs[2], "running", test=[0.94]),
-    }
-
-
-def group_b() -> dict:
-    """Three complete seeds of a wider network: 0.975, 0.980, 0.985 (mean 0.98, SD 0.005)."""
-    configs = repeats.repeat_configs(BASE.replace(hidden1=128), 3)
-    finals = [0.975, 0.980, 0.985]
-    return {
-        config: run_record(config, test=[0.97, final], seconds=12.0 + config.seed)
-        for config, final in zip(configs, finals, strict=True)
-    }
-
-
-def both_groups() -> pd.DataFrame:
-    frames = [repeats.seeds_frame(group_a(), "A"), repeats.seeds_frame(group_b(), "B")]
-    return pd.concat(frames, ignore_index=True)
-
-
-def layers_of(spec: dict) -> list[dict]:
-    return spec.get("layer", [spec])
-
+from tests.views.records import REPEAT_BASE, both_groups, group_a, group_b, run_record
 
 # -- the runs ----------------------------------------------------------------------------------
 
 
 def test_repeat_configs_are_the_config_with_seeds_0_to_n_minus_1() -> None:
-    configs = repeats.repeat_configs(BASE.replace(seed=7), 4)
+    configs = repeats.repeat_configs(REPEAT_BASE.replace(seed=7), 4)
     assert [config.seed for config in configs] == [0, 1, 2, 3]
-    assert {config.replace(seed=0) for config in configs} == {BASE}
+    assert {config.replace(seed=0) for config in configs} == {REPEAT_BASE}
 
 
 @pytest.mark.parametrize("n", [0, 1, 11, 2.0, True, "3"])
 def test_repeat_configs_refuses_other_counts(n) -> None:
     with pytest.raises(ValueError, match=r"Repeats must be a whole number from 2 to 10 seeds"):
-        repeats.repeat_configs(BASE, n)
+        repeats.repeat_configs(REPEAT_BASE, n)
 
 
 def test_run_status_in_five_words() -> None:
-    config = BASE
+    config = REPEAT_BASE
     assert repeats.run_status(None) == "pending"
     statuses = ["queued", "running", "complete", "stopped", "failed", "interrupted", "damaged"]
     words = [repeats.run_status(run_record(config, status, test=[0.9])) for status in statuses]
@@ -68,7 +35,7 @@ def test_run_status_in_five_words() -> None:
 
 
 def test_seeds_frame_has_a_row_per_seed_with_pending_ones_empty() -> None:
-    frame = repeats.seeds_frame(group_a() | {BASE.replace(seed=3): None}, "A")
+    frame = repeats.seeds_frame(group_a() | {REPEAT_BASE.replace(seed=3): None}, "A")
     assert list(frame.columns) == list(repeats.SEED_COLUMNS)
     assert frame["seed"].tolist() == [0, 1, 2, 3]
     assert frame["status"].tolist() == ["complete", "complete", "running", "pending"]
@@ -82,18 +49,18 @@ def test_seeds_frame_has_a_row_per_seed_with_pending_ones_empty() -> None:
     assert frame.iloc[1]["best_epoch"] == 3 and frame.iloc[1]["best_minus_last"] == 0
     # Unfinished runs have no figures, but every row knows its network's size.
     assert frame.iloc[2:][["test_accuracy", "gap", "best_epoch"]].isna().all().all()
-    assert frame["parameters"].tolist() == [total_parameters(BASE)] * 4
+    assert frame["parameters"].tolist() == [total_parameters(REPEAT_BASE)] * 4
 
 
 def test_a_stopped_run_gives_no_figures() -> None:
-    stopped = run_record(BASE, "stopped", test=[0.9])
-    row = repeats.seeds_frame({BASE: stopped}).iloc[0]
+    stopped = run_record(REPEAT_BASE, "stopped", test=[0.9])
+    row = repeats.seeds_frame({REPEAT_BASE: stopped}).iloc[0]
     assert row["status"] == "stopped" and math.isnan(row["test_accuracy"])
 
 
 def test_best_epoch_is_the_first_highest_and_skips_missing_scores() -> None:
-    record = run_record(BASE, test=[0.9, math.nan, 0.95, 0.95, 0.93])
-    values = repeats.run_values(BASE, record)
+    record = run_record(REPEAT_BASE, test=[0.9, math.nan, 0.95, 0.95, 0.93])
+    values = repeats.run_values(REPEAT_BASE, record)
     assert values["best_epoch"] == 3 and values["best_minus_last"] == pytest.approx(0.02)
 
 
@@ -107,14 +74,14 @@ def test_headline_by_hand() -> None:
     assert (summary.n, summary.mean) == (2, pytest.approx(0.97))
     assert summary.std == pytest.approx(0.01 * math.sqrt(2))
     assert repeats.headline(frame) == "97.0 % ± 1.4 (n = 2) · 1 still to train"
-    nothing = repeats.seeds_frame(dict.fromkeys(repeats.repeat_configs(BASE, 3)))
+    nothing = repeats.seeds_frame(dict.fromkeys(repeats.repeat_configs(REPEAT_BASE, 3)))
     assert repeats.headline(nothing) == "— · 3 still to train"
     finished = repeats.seeds_frame(group_b(), "B")
     assert repeats.headline(finished) == "98.0 % ± 0.5 (n = 3)"
     assert repeats.headline(finished, "train_seconds") == "13.0 s ± 1.0 (n = 3)"
     assert (
         repeats.headline(finished, "parameters")
-        == f"{total_parameters(BASE.replace(hidden1=128)):,} (n = 3)"
+        == f"{total_parameters(REPEAT_BASE.replace(hidden1=128)):,} (n = 3)"
     )
 
 
@@ -124,57 +91,6 @@ def test_summary_frame_has_one_row_per_group() -> None:
     assert frame["runs"].tolist() == [3, 3] and frame["n"].tolist() == [2, 3]
     assert frame["low"].tolist() == pytest.approx([0.97 - 0.01 * math.sqrt(2), 0.975])
     assert frame["high"].tolist() == pytest.approx([0.97 + 0.01 * math.sqrt(2), 0.985])
-
-
-def test_seed_points_chart_draws_finished_seeds_mean_and_spread() -> None:
-    spec = repeats.seed_points_chart(both_groups()).to_dict()
-    assert spec["width"] == "container"
-    rule, tick, dots = spec["layer"]
-    assert (rule["mark"]["type"], tick["mark"]["type"], dots["mark"]["type"]) == (
-        "rule",
-        "tick",
-        "circle",
-    )
-    seeds = spec["datasets"][dots["data"]["name"]]
-    assert [(row["group"], row["seed"]) for row in seeds] == [
-        ("A", 0),
-        ("A", 1),
-        ("B", 0),
-        ("B", 1),
-        ("B", 2),
-    ]
-    spreads = spec["datasets"][rule["data"]["name"]]
-    assert [row["text"] for row in spreads] == [
-        "97.0 % ± 1.4 (n = 2) · 1 still to train",
-        "98.0 % ± 0.5 (n = 3)",
-    ]
-    (selection,) = spec["params"]  # Altair lifts a layer's selection to the top
-    assert selection["name"] == "run" and selection["select"]["fields"] == ["run_id"]
-    assert selection["views"] == [dots["name"]]
-    # Every layer zooms in on the same axis, which holds every dot and bar with a margin (a dot
-    # at the edge was drawn half outside it).
-    scales = [layer["encoding"]["x"]["scale"] for layer in spec["layer"]]
-    assert all(scale == scales[0] for scale in scales) and scales[0]["nice"] is False
-    low, high = scales[0]["domain"]
-    drawn = [row["test_accuracy"] for row in seeds]
-    drawn += [row[end] for row in spreads for end in ("low", "high")]
-    margin = (max(drawn) - min(drawn)) / 10
-    assert low == pytest.approx(min(drawn) - margin) and high == pytest.approx(max(drawn) + margin)
-
-
-def test_seed_points_chart_of_one_group_shows_its_headline() -> None:
-    spec = repeats.seed_points_chart(repeats.seeds_frame(group_a())).to_dict()
-    assert "y" not in spec["layer"][2]["encoding"]
-    assert "97.0 % ± 1.4 (n = 2) · 1 still to train" in spec["title"]["subtitle"]
-
-
-def test_seed_points_chart_without_finished_runs_says_so() -> None:
-    frame = repeats.seeds_frame(dict.fromkeys(repeats.repeat_configs(BASE, 2)))
-    spec = repeats.seed_points_chart(frame).to_dict()
-    assert spec["mark"]["type"] == "text"
-    assert spec["datasets"][spec["data"]["name"]] == [
-        {"message": "No finished run yet · 2 still to train"}
-    ]
 
 
 # -- learning curves as bands ------------------------------------------------------------------
@@ -195,37 +111,11 @@ def test_band_frame_averages_the_seeds_that_reached_each_epoch() -> None:
 
 
 def test_band_frame_of_one_seed_has_no_band() -> None:
-    config = BASE
+    config = REPEAT_BASE
     band = repeats.band_frame({config: run_record(config, test=[0.9, 0.95])})
     assert band["n"].unique().tolist() == [1]
     assert band["std"].isna().all() and band["low"].isna().all()
     assert repeats.band_frame({config: None}).empty
-
-
-def test_learning_band_panels_draw_a_band_and_a_line_per_metric() -> None:
-    panels = [
-        panel.to_dict() for panel in repeats.learning_band_panels(repeats.band_frame(group_a()))
-    ]
-    assert len(panels) == 2
-    for panel, metric in zip(panels, ("Loss", "Accuracy"), strict=True):
-        assert panel["width"] == "container"
-        area, line = panel["layer"]
-        assert area["mark"]["type"] == "area" and area["encoding"]["y2"]["field"] == "high"
-        assert line["encoding"]["y"]["field"] == "mean"
-        assert line["encoding"]["color"]["field"] == "split"
-        assert area["transform"][0]["filter"] == f"(datum.metric === '{metric}')"
-        # One legend for band and line: the same colour encoding on both.
-        assert area["encoding"]["color"] == line["encoding"]["color"]
-    several = pd.concat([repeats.band_frame(group_a(), "A"), repeats.band_frame(group_b(), "B")])
-    area, line = repeats.learning_band_panels(several)[1].to_dict()["layer"]
-    assert line["encoding"]["color"]["field"] == "group"
-    assert area["encoding"]["detail"]["field"] == "split"  # a band per group and split
-    dashes = line["encoding"]["strokeDash"]
-    assert dashes["field"] == "split"
-    assert dashes["legend"]["symbolFillColor"] == "gray"  # else Vega draws invisible dashes
-    assert (
-        repeats.learning_band_panels(repeats.band_frame({}))[0].to_dict()["mark"]["type"] == "text"
-    )
 
 
 # -- best epoch against last epoch -------------------------------------------------------------
@@ -246,22 +136,9 @@ def test_best_last_by_hand() -> None:
     assert repeats.best_last_text(repeats.seeds_frame(group_b())) == (
         "The last epoch was the best one in all 3 runs: no sign of overfitting yet."
     )
-    assert repeats.best_last_text(repeats.seeds_frame({BASE: None})) == "No finished run yet."
-
-
-def test_best_last_chart_joins_each_runs_best_and_last_epoch() -> None:
-    spec = repeats.best_last_chart(both_groups()).to_dict()
-    assert spec["width"] == "container"
-    joins, points = spec["layer"]
-    assert joins["encoding"]["x"]["field"] == "last_test_accuracy"
-    assert joins["encoding"]["x2"]["field"] == "best_test_accuracy"
-    rows = spec["datasets"][points["data"]["name"]]
-    assert len(rows) == 2 * 5  # best and last of the 5 finished runs
-    first = [row for row in rows if row["run"] == "A · seed 0"]
-    assert [(row["epoch_kind"], row["accuracy"], row["epoch"]) for row in first] == [
-        ("Best epoch", 0.97, 2.0),
-        ("Last epoch", 0.96, 3.0),
-    ]
+    assert (
+        repeats.best_last_text(repeats.seeds_frame({REPEAT_BASE: None})) == "No finished run yet."
+    )
 
 
 # -- comparing groups --------------------------------------------------------------------------
@@ -294,17 +171,3 @@ def test_group_verdicts_use_the_seeds_test_accuracies() -> None:
     assert verdicts["B"].startswith("Within the noise (n = 2 and 3")
     assert verdicts["B"].endswith("a difference of +1.00 percentage points could be luck.")
     assert stats.TEST_EXPLANATION in repeats.COMPARISON_HELP
-
-
-@pytest.mark.parametrize(
-    ("kind", "delta", "spread", "text"),
-    [
-        ("percent", 0.0045, 0.002, "+0.45 percentage points ± 0.20"),
-        ("decimal", -0.012, 0.004, "−0.0120 ± 0.0040"),
-        ("seconds", 1.23, math.nan, "+1.2 s"),
-        ("integer", 12340, 0.0, "+12,340"),
-        ("percent", math.nan, math.nan, "—"),
-    ],
-)
-def test_format_delta(kind, delta, spread, text) -> None:
-    assert repeats.format_delta(kind, delta, spread) == text

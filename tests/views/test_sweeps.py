@@ -1,4 +1,4 @@
-"""explorer.views.sweeps: the sweep as a link, as a grid of runs, as a frame and as pictures."""
+"""explorer.views.sweeps: the sweep as a link, as a grid of runs and as a frame."""
 
 from __future__ import annotations
 
@@ -7,44 +7,19 @@ import re
 
 import pytest
 
+from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
-from explorer.model import total_parameters
 from explorer.views import sweeps
 from explorer.views.sweeps import Knob, SweepSpec
-from tests.views.records import run_record
-
-BASE = TrainingConfig(hidden2=0, epochs=3)
-GRID = SweepSpec.parse("hidden1:16,32,64;epochs:1,3", BASE, seeds=2)
-
-
-def layer_rows(spec: dict, layer: dict) -> list[dict]:
-    return spec["datasets"][(layer.get("data") or spec["data"])["name"]]
-
-
-def half_done() -> dict:
-    """hidden1 16: both seeds complete (0.95, 0.97); 32 × 1 epoch: one complete, one running;
-    32 × 3: one failed, one complete (0.96); the 64 cells never submitted."""
-    configs = sweeps.sweep_configs(GRID)
-    records = {
-        configs[0]: run_record(configs[0], test=[0.95]),
-        configs[1]: run_record(configs[1], test=[0.97]),
-        configs[2]: run_record(configs[2], test=[0.94, 0.96]),
-        configs[3]: run_record(configs[3], test=[0.96, 0.98]),
-        configs[4]: run_record(configs[4], test=[0.95]),
-        configs[5]: run_record(configs[5], "running", test=[0.9]),
-        configs[6]: run_record(configs[6], "failed", test=[]),
-        configs[7]: run_record(configs[7], test=[0.93, 0.96]),
-    }
-    return records
-
+from tests.views.records import SWEEP_BASE, SWEEP_GRID, half_done_sweep
 
 # -- the spec and its link ---------------------------------------------------------------------
 
 
 def test_parse_sorts_the_values_and_counts_the_runs() -> None:
-    spec = SweepSpec.parse(" hidden1: 64, 16 ,32 ; EPOCHS:3,1 ", BASE, seeds=2)
+    spec = SweepSpec.parse(" hidden1: 64, 16 ,32 ; EPOCHS:3,1 ", SWEEP_BASE, seeds=2)
     assert spec.knobs == (Knob("hidden1", (16, 32, 64)), Knob("epochs", (1, 3)))
-    assert spec == GRID
+    assert spec == SWEEP_GRID
     assert spec.names == ("hidden1", "epochs")
     assert spec.runs == 3 * 2 * 2
     assert spec.cells[:3] == [
@@ -66,7 +41,7 @@ def test_values_are_parsed_like_the_page_parses_them() -> None:
 @pytest.mark.parametrize(
     "spec",
     [
-        GRID,
+        SWEEP_GRID,
         SweepSpec.parse("learning_rate:0.0001,0.003,0.1", TrainingConfig(optimizer="adam")),
         SweepSpec.parse("train_fraction:0.05,0.2,1;activation:tanh,relu", seeds=10),
         SweepSpec.parse("hidden2:0,20", TrainingConfig(learning_rate=0.0123456789, seed=4)),
@@ -82,7 +57,7 @@ def test_the_link_round_trips(spec) -> None:
 
 
 def test_the_link_format() -> None:
-    assert GRID.to_query() == {
+    assert SWEEP_GRID.to_query() == {
         "sweep": "hidden1:16,32,64;epochs:1,3",
         "seeds": "2",
         "hidden2": "0",
@@ -94,8 +69,8 @@ def test_the_link_format() -> None:
     assert spec.base == TrainingConfig(hidden2=0) and spec.seeds == 1
     assert SweepSpec.from_query({"view": "explore"}) is None
     assert SweepSpec.from_query({"sweep": " "}) is None
-    given = SweepSpec.from_query({"sweep": "epochs:1,10", "hidden2": "0"}, base=BASE)
-    assert given.base == BASE
+    given = SweepSpec.from_query({"sweep": "epochs:1,10", "hidden2": "0"}, base=SWEEP_BASE)
+    assert given.base == SWEEP_BASE
 
 
 @pytest.mark.parametrize(
@@ -156,7 +131,7 @@ def test_too_many_runs_counts_the_seeds() -> None:
         SweepSpec.parse("hidden1:16,32,64,128;epochs:1,2,3,4,5,6", seeds=3)
     assert str(raised.value) == (
         "This sweep would train 72 runs (4 × 6 values × 3 seeds); the limit is 60. "
-        "Use fewer values or fewer seeds."
+        "Use fewer values or fewer seeds, or split it into several sweeps (stored runs are reused)."
     )
 
 
@@ -164,6 +139,47 @@ def test_too_many_runs_counts_the_seeds() -> None:
 def test_bad_seeds_in_a_link(seeds) -> None:
     with pytest.raises(ValueError, match=r"^seeds must be a whole number from 1 to 10"):
         SweepSpec.from_query({"sweep": "hidden1:16,32", "seeds": seeds})
+
+
+@pytest.mark.parametrize("seeds", ["0,2", "1,2,3", "0,1,,2", "0,1,2,3,4,5,6,7,8,9,10", "0"])
+def test_a_seeds_list_must_be_0_to_n_minus_1(seeds) -> None:
+    with pytest.raises(ValueError, match=r"^seeds must be a whole number from 1 to 10 \(3: seeds"):
+        sweeps.parse_seeds(seeds)
+
+
+def test_seeds_are_a_count_or_the_list_it_stands_for() -> None:
+    assert sweeps.parse_seeds("3") == sweeps.parse_seeds("0,1,2") == sweeps.parse_seeds(" 0, 1,2")
+    assert sweeps.parse_seeds("") == 1
+    counted = SweepSpec.from_query({"sweep": "hidden1:16,32", "seeds": "3"})
+    listed = SweepSpec.from_query({"sweep": "hidden1:16,32", "seeds": "0,1,2"})
+    assert counted == listed and counted.seeds == 3
+    assert listed.to_query()["seeds"] == "3"
+
+
+def test_the_command_lines_settings_are_the_same_sweep_as_a_link() -> None:
+    settings = {"hidden1": "64,16,32", "epochs": "3,1", "hidden2": "0", "batch_size": None}
+    spec = SweepSpec.from_settings(settings, seeds="0,1")
+    assert spec == SweepSpec.parse("hidden1:16,32,64;epochs:1,3", TrainingConfig(hidden2=0), 2)
+    assert spec.base.hidden2 == 0 and spec.runs == 12
+
+
+@pytest.mark.parametrize(
+    ("settings", "seeds", "message"),
+    [
+        (
+            {"hidden1": "8,16", "epochs": "1,2", "batch_size": "32,64"},
+            "",
+            "A sweep varies one or two settings; this one names 3",
+        ),
+        ({"hidden1": "8,16,32,64,128,256,512", "epochs": "1,2,3"}, "3", "the limit is 60"),
+        ({"hidden1": "8,16"}, "5,7", "seeds must be a whole number from 1 to 10"),
+        ({"hidden2": "0"}, "", "The sweep gives hidden2 only one value"),
+    ],
+    ids=["three settings", "over the cap", "other seeds", "nothing swept"],
+)
+def test_the_command_line_has_the_links_limits(settings, seeds, message) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        SweepSpec.from_settings(settings, seeds=seeds)
 
 
 def test_a_bad_base_in_a_link_is_the_configs_own_message() -> None:
@@ -175,7 +191,7 @@ def test_a_bad_base_in_a_link_is_the_configs_own_message() -> None:
 
 
 def test_sweep_configs_is_the_grid_times_the_seeds() -> None:
-    configs = sweeps.sweep_configs(GRID)
+    configs = sweeps.sweep_configs(SWEEP_GRID)
     assert len(configs) == len(set(configs)) == 12
     assert [(c.hidden1, c.epochs, c.seed) for c in configs[:4]] == [
         (16, 1, 0),
@@ -184,7 +200,7 @@ def test_sweep_configs_is_the_grid_times_the_seeds() -> None:
         (16, 3, 1),
     ]
     assert all(config.hidden2 == 0 for config in configs)
-    once = sweeps.sweep_configs(SweepSpec.parse("hidden1:16,32", BASE.replace(seed=5)))
+    once = sweeps.sweep_configs(SweepSpec.parse("hidden1:16,32", SWEEP_BASE.replace(seed=5)))
     assert [config.seed for config in once] == [5, 5]
 
 
@@ -196,29 +212,31 @@ def test_sweeping_the_optimizer_gives_each_its_default_rate() -> None:
 
 
 def test_cell_configs_of_a_clicked_cell() -> None:
-    assert sweeps.cell_configs(GRID, {"hidden1": 32, "epochs": 3}) == [
-        BASE.replace(hidden1=32, seed=0),
-        BASE.replace(hidden1=32, seed=1),
+    assert sweeps.cell_configs(SWEEP_GRID, {"hidden1": 32, "epochs": 3}) == [
+        SWEEP_BASE.replace(hidden1=32, seed=0),
+        SWEEP_BASE.replace(hidden1=32, seed=1),
     ]
     with pytest.raises(ValueError, match="not part of this sweep"):
-        sweeps.cell_configs(GRID, {"hidden1": 48, "epochs": 3})
+        sweeps.cell_configs(SWEEP_GRID, {"hidden1": 48, "epochs": 3})
     with pytest.raises(ValueError, match="names hidden1, epochs"):
-        sweeps.cell_configs(GRID, {"hidden1": 32})
+        sweeps.cell_configs(SWEEP_GRID, {"hidden1": 32})
 
 
 def test_plan_runs_counts_what_is_stored_joined_and_queued() -> None:
-    configs = sweeps.sweep_configs(GRID)
+    configs = sweeps.sweep_configs(SWEEP_GRID)
     # 6 complete, 1 running, 1 failed (trained again), 4 never submitted.
-    plan = sweeps.plan_runs(configs, lambda config: 10.0 * config.epochs, half_done())
+    plan = sweeps.plan_runs(configs, lambda config: 10.0 * config.epochs, half_done_sweep())
     assert (plan.runs, plan.stored, plan.training, plan.to_train) == (12, 6, 1, 5)
     # Queued: the failed 32 × 3 (30 s) and the four 64s (10, 10, 30, 30 s).
     assert plan.seconds == 110.0 and plan.wall_seconds == 110.0
     assert plan.text == "12 runs: 6 stored, 1 training, 5 to train, about 1 min 50 s"
     # Two trainers, longest first: 30 + 10 + 10 = 50 and 30 + 30 = 60.
-    two = sweeps.plan_runs(configs, lambda config: 10.0 * config.epochs, half_done(), workers=2)
+    two = sweeps.plan_runs(
+        configs, lambda config: 10.0 * config.epochs, half_done_sweep(), workers=2
+    )
     assert two.wall_seconds == 60.0
     assert two.text.endswith("about 1 min 00 s with 2 trainers")
-    assert sweeps.plan_runs(configs[:2], lambda config: 1.0, half_done()).text == (
+    assert sweeps.plan_runs(configs[:2], lambda config: 1.0, half_done_sweep()).text == (
         "2 runs: 2 stored, 0 training, 0 to train"
     )
 
@@ -227,7 +245,7 @@ def test_plan_runs_counts_what_is_stored_joined_and_queued() -> None:
 
 
 def test_sweep_frame_has_one_row_per_cell_with_pending_cells_present() -> None:
-    frame = sweeps.sweep_frame(GRID, half_done())
+    frame = sweeps.sweep_frame(SWEEP_GRID, half_done_sweep())
     assert len(frame) == 6
     assert frame[["hidden1", "epochs"]].values.tolist() == [
         [16, 1],
@@ -265,204 +283,32 @@ def test_sweep_frame_has_one_row_per_cell_with_pending_cells_present() -> None:
     assert frame["cell"].iloc[0] == "hidden1 = 16 · epochs = 1"
     assert len(frame["run_ids"].iloc[0]) == 2 and frame["run_ids"].iloc[5] == []
     assert frame["parameters"].tolist() == [
-        total_parameters(BASE.replace(hidden1=h)) for h in (16, 16, 32, 32, 64, 64)
+        total_parameters(SWEEP_BASE.replace(hidden1=h)) for h in (16, 16, 32, 32, 64, 64)
     ]
     assert sweeps.progress_text(frame) == "3 of 6 cells done · 1 training · 2 waiting · 1 failed"
 
 
 def test_sweep_frame_metrics() -> None:
-    records = half_done()
-    gap = sweeps.sweep_frame(GRID, records, "gap")
+    records = half_done_sweep()
+    gap = sweeps.sweep_frame(SWEEP_GRID, records, "gap")
     assert gap["metric"].unique().tolist() == ["gap"]
     assert gap.iloc[0]["mean"] == 0.0  # run_record's train accuracy equals its test accuracy
-    seconds = sweeps.sweep_frame(GRID, records, "train_seconds")
+    seconds = sweeps.sweep_frame(SWEEP_GRID, records, "train_seconds")
     assert seconds.iloc[0]["mean"] == 10.0 and seconds.iloc[0]["std"] == 0.0
-    loss = sweeps.sweep_frame(GRID, records, "test_loss")
+    loss = sweeps.sweep_frame(SWEEP_GRID, records, "test_loss")
     assert loss.iloc[1]["mean"] == pytest.approx(0.1)
     # Parameters need no training: known for every cell, pending ones too.
-    parameters = sweeps.sweep_frame(GRID, records, "parameters")
+    parameters = sweeps.sweep_frame(SWEEP_GRID, records, "parameters")
     assert parameters["mean"].tolist() == parameters["parameters"].tolist()
     assert parameters["n"].tolist() == [2] * 6
     with pytest.raises(ValueError, match="Unknown metric"):
-        sweeps.sweep_frame(GRID, records, "accuracy")
+        sweeps.sweep_frame(SWEEP_GRID, records, "accuracy")
 
 
 def test_an_empty_sweep_frame_is_all_pending() -> None:
-    frame = sweeps.sweep_frame(GRID, {})
+    frame = sweeps.sweep_frame(SWEEP_GRID, {})
     assert len(frame) == 6 and (frame["status"] == "pending").all()
     assert frame["mean"].isna().all() and (frame["n"] == 0).all()
-
-
-# -- the pictures ------------------------------------------------------------------------------
-
-
-def test_heatmap_cells_numbers_and_pending_cells() -> None:
-    frame = sweeps.sweep_frame(GRID, half_done())
-    spec = sweeps.sweep_chart(GRID, frame).to_dict()
-    assert spec["width"] == "container"
-    cells, numbers = spec["layer"]
-    assert cells["mark"]["type"] == "rect" and numbers["mark"]["type"] == "text"
-    encoding = cells["encoding"]
-    assert encoding["x"]["field"] == "hidden1" and encoding["x"]["sort"] == [16, 32, 64]
-    assert encoding["y"]["field"] == "epochs" and encoding["y"]["sort"] == [3, 1]  # big at the top
-    rows = layer_rows(spec, numbers)
-    assert len(rows) == 6  # pending cells are drawn too
-    assert [row["label"] for row in rows] == ["96.0", "97.0", "…", "96.0", "…", "…"]
-    assert [row["waiting"] for row in rows] == [False, False, True, False, True, True]
-    # Pending cells are grey: the colour is conditioned on "waiting" first. Its field is never
-    # null (Vega-Lite would drop such a cell rather than grey it).
-    assert encoding["color"]["condition"] == {"test": "datum.waiting", "value": sweeps.PENDING_FILL}
-    assert encoding["color"]["field"] == "shade"
-    assert [row["shade"] for row in rows] == pytest.approx([0.96, 0.97, 0.8, 0.96, 0.8, 0.8])
-    # The text's colour is values only: a second colour scale in the layer would be merged with
-    # the fill's and break the chart in the browser.
-    assert numbers["encoding"]["color"] == {
-        "condition": [
-            {"test": "datum.waiting", "value": sweeps.PENDING_INK},
-            {"test": "datum.dark", "value": "white"},
-        ],
-        "value": "black",
-    }
-
-
-def test_heatmap_colour_domain_is_fixed_whatever_is_done() -> None:
-    def scale_of(records: dict) -> dict:
-        spec = sweeps.sweep_chart(GRID, sweeps.sweep_frame(GRID, records)).to_dict()
-        return spec["layer"][0]["encoding"]["color"]["scale"]
-
-    nothing, some = scale_of({}), scale_of(half_done())
-    assert nothing == some
-    assert some["domain"] == [0.8, 1.0] and some["clamp"] is True and some["scheme"] == "viridis"
-
-
-@pytest.mark.parametrize("metric", list(sweeps.COLOUR_SCALES))
-def test_every_metric_has_a_fixed_domain(metric) -> None:
-    spec = sweeps.sweep_chart(GRID, sweeps.sweep_frame(GRID, half_done(), metric)).to_dict()
-    scale = spec["layer"][0]["encoding"]["color"]["scale"]
-    assert scale["domain"] == list(sweeps.COLOUR_SCALES[metric].domain)
-    low, high = scale["domain"]
-    assert low < high
-
-
-def test_parameter_domain_spans_every_network_the_page_allows() -> None:
-    low, high = sweeps.COLOUR_SCALES["parameters"].domain
-    assert low == 784 * 1 + 1 + 1 * 10 + 10
-    assert high == 784 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 10 + 10
-
-
-def test_heatmap_click_selects_a_cell_by_its_knobs() -> None:
-    spec = sweeps.sweep_chart(GRID, sweeps.sweep_frame(GRID, half_done())).to_dict()
-    (selection,) = spec["params"]
-    assert selection["name"] == "cell"
-    assert selection["select"] == {"type": "point", "fields": ["hidden1", "epochs"], "on": "click"}
-    assert "tooltip" not in spec["layer"][1]["encoding"]  # clicks on numbers reach the cell
-
-
-def test_heatmap_labels_and_text_colours() -> None:
-    label = sweeps._cell_label
-    assert label("test_accuracy", 0.9781, "complete") == "97.8"
-    assert label("gap", 0.012, "complete") == "+1.2" and label("gap", -0.004, "complete") == "−0.4"
-    assert label("test_loss", 0.08123, "complete") == "0.081"
-    assert label("parameters", 318010, "complete") == "318k"
-    assert label("parameters", 1333770, "complete") == "1.3M"
-    assert label("train_seconds", 12.4, "complete") == "12 s"
-    assert label("test_accuracy", math.nan, "running") == "…"
-    assert label("test_accuracy", math.nan, "failed") == "failed"
-    accuracy = sweeps.COLOUR_SCALES["test_accuracy"]
-    # viridis is dark (purple) at the low end of the domain and bright (yellow) at the top.
-    assert sweeps._is_dark(accuracy, 0.82)
-    assert sweeps._is_dark(accuracy, 0.5)  # clamped to the end colour
-    assert not sweeps._is_dark(accuracy, 0.98)
-    assert not sweeps._is_dark(accuracy, math.nan)
-    loss = sweeps.COLOUR_SCALES["test_loss"]  # reversed: a large loss is dark
-    assert sweeps._is_dark(loss, 0.5) and not sweeps._is_dark(loss, 0.05)
-    gap = sweeps.COLOUR_SCALES["gap"]  # diverging: dark at both ends
-    assert sweeps._is_dark(gap, -0.05) and sweeps._is_dark(gap, 0.05)
-    assert not sweeps._is_dark(gap, 0.0)
-    seconds = sweeps.COLOUR_SCALES["train_seconds"]  # log: 1 s … 1000 s, dark above 63 s
-    assert sweeps._is_dark(seconds, 200) and not sweeps._is_dark(seconds, 20)
-
-
-def test_one_knob_is_a_line_with_error_bars_on_a_log_axis() -> None:
-    spec_of_sweep = SweepSpec.parse("learning_rate:0.001,0.01,0.1", seeds=2)
-    configs = sweeps.sweep_configs(spec_of_sweep)
-    records = {config: run_record(config, test=[0.9 + config.seed / 100]) for config in configs[:4]}
-    frame = sweeps.sweep_frame(spec_of_sweep, records)
-    spec = sweeps.sweep_chart(spec_of_sweep, frame).to_dict()
-    assert spec["width"] == "container"
-    bars, line, points, waiting = spec["layer"]
-    assert bars["mark"]["type"] == "rule"
-    assert (bars["encoding"]["y"]["field"], bars["encoding"]["y2"]["field"]) == ("low", "high")
-    assert line["encoding"]["y"]["field"] == "mean"
-    x = line["encoding"]["x"]
-    assert x["scale"]["type"] == "log" and x["axis"]["values"] == [0.001, 0.01, 0.1]
-    assert [row["mean"] for row in layer_rows(spec, points)] == pytest.approx([0.905, 0.905])
-    assert [row["label"] for row in layer_rows(spec, waiting)] == ["…"]
-    (selection,) = spec["params"]
-    assert selection["name"] == "cell" and selection["select"]["fields"] == ["learning_rate"]
-
-
-@pytest.mark.parametrize(
-    ("knob", "scale"), [("train_fraction:0.1,1", "log"), ("hidden1:16,64", "linear")]
-)
-def test_log_axis_only_for_knobs_spanning_orders_of_magnitude(knob, scale) -> None:
-    spec_of_sweep = SweepSpec.parse(knob)
-    records = {
-        config: run_record(config, test=[0.9]) for config in sweeps.sweep_configs(spec_of_sweep)
-    }
-    spec = sweeps.sweep_chart(spec_of_sweep, sweeps.sweep_frame(spec_of_sweep, records)).to_dict()
-    assert spec["layer"][1]["encoding"]["x"]["scale"]["type"] == scale
-
-
-def test_a_choice_knob_is_drawn_in_its_order() -> None:
-    spec_of_sweep = SweepSpec.parse("activation:tanh,relu")
-    records = {
-        config: run_record(config, test=[0.9]) for config in sweeps.sweep_configs(spec_of_sweep)
-    }
-    spec = sweeps.sweep_chart(spec_of_sweep, sweeps.sweep_frame(spec_of_sweep, records)).to_dict()
-    x = spec["layer"][1]["encoding"]["x"]
-    assert x["type"] == "nominal" and x["sort"] == ["relu", "tanh"]
-
-
-def test_a_line_without_finished_cells_draws_every_cell_as_pending() -> None:
-    spec_of_sweep = SweepSpec.parse("hidden1:16,32")
-    spec = sweeps.sweep_chart(spec_of_sweep, sweeps.sweep_frame(spec_of_sweep, {})).to_dict()
-    (waiting,) = spec["layer"]
-    rows = layer_rows(spec, waiting)
-    assert [(row["hidden1"], row["label"], row["status"]) for row in rows] == [
-        (16, "…", "pending"),
-        (32, "…", "pending"),
-    ]
-    assert waiting["encoding"]["x"]["axis"]["values"] == [16, 32]
-    assert "0 of 2 cells done · 2 waiting" in spec["title"]["subtitle"]
-
-
-def tick_label_map(expression: str) -> dict[float, str]:
-    """The value → label pairs of a `tick_labels` expression, read back from its text."""
-    pairs = re.findall(r"datum\.value === (\S+) \? '([^']*)'", expression)
-    return {float(value): label for value, label in pairs}
-
-
-@pytest.mark.parametrize(
-    ("knob", "labels"),
-    [
-        ("hidden1:16,32,64", ["16", "32", "64"]),
-        ("learning_rate:0.001,0.01,0.1", ["0.001", "0.01", "0.1"]),
-        ("batch_size:32,200,1000", ["32", "200", "1000"]),
-    ],
-    ids=["linear", "log-rate", "log-batch"],
-)
-def test_sweep_ticks_show_the_values_as_they_were_set(knob, labels) -> None:
-    spec_of_sweep = SweepSpec.parse(knob)
-    records = {
-        config: run_record(config, test=[0.9]) for config in sweeps.sweep_configs(spec_of_sweep)
-    }
-    spec = sweeps.sweep_chart(spec_of_sweep, sweeps.sweep_frame(spec_of_sweep, records)).to_dict()
-    axis = spec["layer"][1]["encoding"]["x"]["axis"]
-    # A format goes through the scale's tick format, which rounds to the step: "2e+1" for 16.
-    assert "format" not in axis
-    values = [float(value) for value in axis["values"]]
-    assert tick_label_map(axis["labelExpr"]) == dict(zip(values, labels, strict=True))
 
 
 def test_a_one_value_setting_in_a_sweep_link_is_set_not_swept() -> None:
@@ -476,21 +322,3 @@ def test_a_one_value_setting_in_a_sweep_link_is_set_not_swept() -> None:
     )
     with pytest.raises(ValueError, match="only one value"):
         SweepSpec.parse("epochs:1")  # nothing left to vary
-
-
-def test_cost_chart_puts_finished_cells_at_their_parameter_count() -> None:
-    frame = sweeps.sweep_frame(GRID, half_done())
-    spec = sweeps.cost_chart(GRID, frame).to_dict()
-    assert spec["width"] == "container"
-    bars, points = spec["layer"]
-    assert (bars["encoding"]["y"]["field"], bars["encoding"]["y2"]["field"]) == ("low", "high")
-    assert points["encoding"]["x"]["field"] == "parameters"
-    assert points["encoding"]["x"]["scale"]["type"] == "log"
-    assert points["encoding"]["y"]["field"] == "mean"
-    assert points["encoding"]["color"]["field"] == "hidden1"
-    assert points["encoding"]["shape"]["field"] == "epochs"
-    rows = layer_rows(spec, points)
-    assert [(row["hidden1"], row["epochs"]) for row in rows] == [(16, 1), (16, 3), (32, 3)]
-    assert spec["params"][0]["select"]["fields"] == ["hidden1", "epochs"]
-    with pytest.raises(ValueError, match="test_accuracy"):
-        sweeps.cost_chart(GRID, sweeps.sweep_frame(GRID, half_done(), "test_loss"))

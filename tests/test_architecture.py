@@ -6,8 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from explorer.config import TrainingConfig
-from explorer.model import (
+from explorer.architecture import (
     SpeedCalibration,
     estimate_training_seconds,
     flops_per_epoch,
@@ -18,6 +17,7 @@ from explorer.model import (
     total_parameters,
     train_flops_per_sample,
 )
+from explorer.config import TrainingConfig
 
 
 def test_tutorial_network_has_322230_parameters():
@@ -110,10 +110,10 @@ def test_the_largest_settings_are_estimated_in_hours_not_minutes():
     assert estimate_training_seconds(largest, 60000, 10000) > 2 * 3600
 
 
-def test_model_module_does_not_import_tensorflow():
+def test_architecture_module_does_not_import_tensorflow():
     code = (
-        "import sys; from explorer.model import total_parameters; from explorer.config import "
-        "TrainingConfig; total_parameters(TrainingConfig()); "
+        "import sys; from explorer.architecture import total_parameters; "
+        "from explorer.config import TrainingConfig; total_parameters(TrainingConfig()); "
         "print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     )
     output = subprocess.run(
@@ -123,7 +123,7 @@ def test_model_module_does_not_import_tensorflow():
 
 
 def test_steps_per_call_groups_small_steps_and_never_exceeds_an_epoch():
-    from explorer.model import MAX_STEPS_PER_CALL, steps_per_call
+    from explorer.architecture import MAX_STEPS_PER_CALL, steps_per_call
 
     tutorial = steps_per_call(TrainingConfig(), 60000)
     assert 30 <= tutorial <= 150  # several tutorial steps per call, but progress every ~0.1 s
