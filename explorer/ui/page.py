@@ -31,12 +31,8 @@ SHOWN_RUN = "shown_run_id"  # the run on screen, to say so if the teacher delete
 SCROLL = "scroll_to_run"  # set when Train is pressed: bring the progress into view
 REPEAT_OF = "repeat_of"  # the config (seed 0) this session last repeated
 _DATA_LOADED: weakref.WeakSet = weakref.WeakSet()  # services whose MNIST is loaded
-VIEW_NAMES = {
-    "explore": "Explore a network",
-    "compare": "Compare runs",
-    "sweep": "Sweep",
-    "class": "The class",
-}
+# Short names: on a projector the switch then fits beside the title, and Train stays in sight.
+VIEW_NAMES = {"explore": "Explore", "compare": "Compare", "sweep": "Sweep", "class": "The class"}
 
 
 def main() -> None:
@@ -60,13 +56,11 @@ def main() -> None:
         if service is not None:
             service.touch(roles.requester())
             queue_line(service)
-    banner = st.container()  # filled after the view: the classroom loads pandas and Optuna
+    if service is not None:
+        class_view.banner(service)  # nothing at all when no challenge is on
     lessons.lesson_bar(service, presenter)
     try:
         _view(service)
-        if service is not None:
-            with banner:
-                class_view.banner(service)
         _sidebar(service, presenter)  # after the main part: the page paints first
     finally:
         if service is not None:

@@ -47,7 +47,8 @@ def test_a_teacher_stops_a_students_run_and_only_the_teacher_may_delete(browser,
     student.goto(f"{url}/?view=compare")
     student.get_by_text("Run history").wait_for()
     assert student.get_by_role("button", name=re.compile("Delete selected")).count() == 0
-    teacher.get_by_text("Compare runs").click()  # in the same session: still unlocked
+    switch = teacher.locator('[data-testid="stMain"] [data-testid="stButtonGroup"]').first
+    switch.get_by_text("Compare", exact=True).click()  # in the same session: still unlocked
     teacher.get_by_text("Run history").wait_for()
     teacher.get_by_role("button", name=re.compile("Delete selected")).wait_for()
     for page in (student, teacher):
