@@ -43,6 +43,8 @@ _CANVAS = st.components.v2.component(
     js=(_HERE / "canvas.js").read_text(),
 )
 SOURCE = "digit_source"
+INSIDE_TABS = ("Draw a digit", "What the first layer learned", "Take it home")
+INSIDE_TAB = "inside_tab"  # the open tab of `inside_panel`, in the session's state
 
 
 def _strokes_changed() -> None:
@@ -119,15 +121,20 @@ def _show_input(digit: np.ndarray) -> None:
 def inside_panel(service: TrainingService, record: RunRecord) -> None:
     """Explore: draw (or pick) a digit for this run; its first layer; its download."""
     st.markdown("**Inside the network**")
-    draw_tab, weights_tab, home_tab = st.tabs(
-        ["Draw a digit", "What the first layer learned", "Take it home"]
-    )
+    # The tabs tell the server which one is open (a switch reruns the page), and only the open
+    # one of the last two is drawn: the first layer's pictures (about 270 kB of HTML) and the
+    # download's zip went out to every session on every rerun, a slider move included, while
+    # the class looks at the canvas. The canvas is always drawn: a tab not drawn would forget
+    # the drawing on it.
+    draw_tab, weights_tab, home_tab = st.tabs(list(INSIDE_TABS), key=INSIDE_TAB, on_change="rerun")
     with draw_tab:
         _ask(service, {"": record}, key="explore")
-    with weights_tab:
-        _first_layer(service, record, f"weights-{record.run_id}")
-    with home_tab:
-        _download(service, record)
+    if weights_tab.open:
+        with weights_tab:
+            _first_layer(service, record, f"weights-{record.run_id}")
+    if home_tab.open:
+        with home_tab:
+            _download(service, record)
 
 
 def compare_panel(service: TrainingService, runs: dict[str, RunRecord]) -> None:
@@ -190,14 +197,26 @@ def _first_layer(service: TrainingService, record: RunRecord, key: str, count: i
     except StoreError as error:
         plain.alert("error", str(error))
         return
-    pictures = network.weight_pictures(weights, count=count)
     st.markdown(network.CLEARER_PICTURES)
     st.caption(network.READING_GUIDE)
-    pool = service.data.x_test[: network.FAVOURITE_POOL]
-    favourites = network.favourite_digits(weights, pictures.units, pool)
-    st.html(
-        network.weight_grid_html(pictures, columns=8 if count > 16 else 4, favourites=favourites)
-    )
+    st.html(first_layer_html(service, record.run_id, weights, count))
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def first_layer_html(
+    _service: TrainingService, run_id: str, _weights: list[np.ndarray], count: int
+) -> str:
+    """The grid of a finished run's first-layer pictures, each with its favourite digits, made
+    once per (run, count) and shared by every session: `_weights` are the run's stored weights
+    (`run_weights`), which never change for a run id.
+
+    Why: the favourite digits push 2,000 test digits through the layer and sort them, about a
+    third of a result page's rerun, and the page draws this tab on every rerun (a class's burst
+    of slider moves asks for it 30 times at once)."""
+    pictures = network.weight_pictures(_weights, count=count)
+    pool = _service.data.x_test[: network.FAVOURITE_POOL]
+    favourites = network.favourite_digits(_weights, pictures.units, pool)
+    return network.weight_grid_html(pictures, columns=8 if count > 16 else 4, favourites=favourites)
 
 
 def _download(service: TrainingService, record: RunRecord) -> None:

@@ -80,3 +80,26 @@ def test_a_seven_in_two_strokes_is_seen_whole(browser, server, stored_runs):
     )
     assert lit == [255, 255]
     page.context.close()
+
+
+def test_the_first_layer_tab_fills_when_opened_and_the_drawing_stays(browser, server, stored_runs):
+    """The heavy tabs are drawn only when open (a switch reruns the page): opening "What the
+    first layer learned" shows its pictures, and going back finds the drawing still there."""
+    page = new_page(browser, 1280, 1000, 1.0)
+    page.goto(server)
+    canvas = page.locator(CANVAS)
+    canvas.wait_for()
+    canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stBidiComponentIsolated]')"
+        ".shadowRoot.querySelector('canvas').getBoundingClientRect().width > 100"
+    )
+    _stroke(page, canvas.bounding_box(), (0.5, 0.2), (0.5, 0.8))
+    page.get_by_text("What the network sees (28×28)").wait_for()
+    assert page.locator(".weight-grid").count() == 0  # not drawn while its tab is closed
+    page.get_by_role("tab", name="What the first layer learned").click()
+    page.locator(".weight-grid .weight-cell img").first.wait_for()
+    page.get_by_role("tab", name="Draw a digit").click()
+    page.get_by_text("What the network sees (28×28)").wait_for()
+    page.locator('[data-testid="stMetric"]', has_text="the network says").wait_for()
+    page.context.close()
