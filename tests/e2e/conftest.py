@@ -51,6 +51,21 @@ def server(running_server):
     return running_server.url
 
 
+# The teacher's password of the class servers below (12 characters or more, as a class server
+# requires).
+CLASS_SECRET = "a-long-class-secret-2026"
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory):
+    """A class server (a teacher password is set), one per test module so that one module's
+    guesses and runs never reach another's: .url, .env, .log_path."""
+    environment = server_environment(tmp_path_factory, EXPLORER_TEACHER_PASSWORD=CLASS_SECRET)
+    log = tmp_path_factory.mktemp("class-log") / "server.log"
+    with StreamlitServer(environment, log, timeout=60) as running:
+        yield running
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):

@@ -8,19 +8,10 @@ import re
 
 import pytest
 
-from testkit.server import StreamlitServer
-from tests.e2e.conftest import new_page, screenshot, server_environment
+from tests.e2e.conftest import CLASS_SECRET as SECRET
+from tests.e2e.conftest import new_page, screenshot
 
 pytestmark = pytest.mark.e2e
-SECRET = "apple-pie-42"
-
-
-@pytest.fixture(scope="module")
-def class_server(tmp_path_factory):
-    environment = server_environment(tmp_path_factory, EXPLORER_TEACHER_PASSWORD=SECRET)
-    log = tmp_path_factory.mktemp("class-log") / "server.log"
-    with StreamlitServer(environment, log, timeout=60) as running:
-        yield running
 
 
 def test_a_teacher_stops_a_students_run_and_only_the_teacher_may_delete(browser, class_server):

@@ -15,20 +15,12 @@ import pytest
 from playwright.sync_api import expect
 
 from testkit.server import StreamlitServer
+from tests.e2e.conftest import CLASS_SECRET as SECRET
 from tests.e2e.conftest import new_page, server_environment
 
 pytestmark = pytest.mark.e2e
-SECRET = "a-long-class-secret-2026"
 UNLOCKED = "Teacher: you can stop any run"
 WRONG = "That is not the teacher's password."
-
-
-@pytest.fixture(scope="module")
-def class_server(tmp_path_factory):
-    environment = server_environment(tmp_path_factory, EXPLORER_TEACHER_PASSWORD=SECRET)
-    log = tmp_path_factory.mktemp("secret-log") / "server.log"
-    with StreamlitServer(environment, log, timeout=60) as running:
-        yield running
 
 
 def open_teacher_form(page, url: str) -> None:
