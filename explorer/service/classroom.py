@@ -401,7 +401,8 @@ class Classroom:
                     order=order,
                 )
             )
-        return BoardView(challenge, rank_board(candidates, revealed))
+        public_digits = len(test_halves(self.service.data.y_test).public)
+        return BoardView(challenge, rank_board(candidates, revealed, public_digits))
 
     def best_so_far(self, challenge: Challenge | None = None) -> pd.DataFrame:
         """The best public-half accuracy after each run, for the class and for the machine.
