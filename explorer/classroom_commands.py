@@ -21,7 +21,7 @@ import json
 import sys
 
 from explorer.service.classroom import DATA_SETS, Classroom, classroom_of
-from explorer.service.jobs import COMMAND_LINE, Requester
+from explorer.service.jobs import COMMAND_LINE, Requester, Role
 from explorer.service.search import MachineSearch, SearchSpec
 from explorer.service.service import TrainingService
 from explorer.store.challenges import Challenge
@@ -86,7 +86,7 @@ def nickname_requester(service: TrainingService, nickname: str) -> Requester:
     no challenge is on or the nickname is not allowed or taken by a page's session)."""
     classroom = classroom_of(service)
     session = f"command-line:{' '.join(nickname.split()).casefold()}"
-    requester = Requester(session, "command")
+    requester = Requester(session, Role.COMMAND)
     classroom.set_nickname(requester, nickname)
     return requester
 

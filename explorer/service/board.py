@@ -16,12 +16,18 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-# The sentence the board shows next to the revealed ranks.
+# The sentence the board shows next to the revealed ranks, with the public half's size.
 WHY_RANKS_MOVE = (
     "Ranks move because the board was scored on the public half of the test digits: picking the "
-    "run that did best on those 5,000 digits also picks up their luck, and the private half, which "
-    "nobody could look at, shows how each run does on digits it was not chosen for."
+    "run that did best on those {digits:,} digits also picks up their luck, and the private half, "
+    "which nobody could look at, shows how each run does on digits it was not chosen for."
 )
+
+
+def why_ranks_move(public_digits: int) -> str:
+    """The board's sentence for a public half of `public_digits` digits (5,000 on full MNIST,
+    500 on the bundled sample)."""
+    return WHY_RANKS_MOVE.format(digits=public_digits)
 
 
 @dataclass(frozen=True)
@@ -75,18 +81,22 @@ class Board:
 
     entries: list[BoardEntry] = field(default_factory=list)
     revealed: bool = False
+    public_digits: int = 0  # how many test digits the public half holds
 
     @property
     def why_ranks_move(self) -> str | None:
         """The sentence to show beside revealed ranks (None before Reveal)."""
-        return WHY_RANKS_MOVE if self.revealed else None
+        return why_ranks_move(self.public_digits) if self.revealed else None
 
     def to_json(self) -> list[dict]:
         return [entry.to_json(self.revealed) for entry in self.entries]
 
 
-def rank_board(candidates: list[Candidate], revealed: bool = False) -> Board:
-    """Each nickname's best candidate, ranked by public accuracy (see the module docstring)."""
+def rank_board(
+    candidates: list[Candidate], revealed: bool = False, public_digits: int = 0
+) -> Board:
+    """Each nickname's best candidate, ranked by public accuracy (see the module docstring);
+    `public_digits`, the public half's size, goes into the sentence beside revealed ranks."""
     best: dict[str, Candidate] = {}
     for candidate in candidates:
         held = best.get(candidate.nickname)
@@ -116,7 +126,7 @@ def rank_board(candidates: list[Candidate], revealed: bool = False) -> Board:
                 rank_change=rank - private_rank,
             )
         entries.append(entry)
-    return Board(entries=entries, revealed=revealed)
+    return Board(entries=entries, revealed=revealed, public_digits=public_digits)
 
 
 def _public_key(candidate: Candidate) -> tuple:

@@ -150,6 +150,7 @@ class Classroom:
         self.store = ClassroomStore(service.store.path)
         self._cache: dict[tuple, object] = {}
         self._cache_lock = threading.Lock()
+        self._computing: dict[tuple, threading.Lock] = {}  # one per key: who computes it now
         # The machine's search this server started (explorer.service.search.start_search).
         self.machine_search = None
         service.submit_hooks.append(self._on_submit)
@@ -368,10 +369,19 @@ class Classroom:
             hit = self._cache.get(key)
             if hit is not None and hit[0] == stamp:
                 return hit[1]
-        compute = {"board": self._board, "importance": self._importance}[key[0]]
-        value = compute(*arguments)
-        with self._cache_lock:
-            self._cache[key] = (stamp, value)
+            computing = self._computing.setdefault(key, threading.Lock())
+        # After a change, one session computes the value and the others wait for it, rather
+        # than a class of sessions each computing the board and what mattered again at once.
+        with computing:
+            stamp = self.store.stamp()
+            with self._cache_lock:
+                hit = self._cache.get(key)
+                if hit is not None and hit[0] == stamp:
+                    return hit[1]
+            compute = {"board": self._board, "importance": self._importance}[key[0]]
+            value = compute(*arguments)
+            with self._cache_lock:
+                self._cache[key] = (stamp, value)
         return value
 
     def _board(self, challenge: Challenge, revealed: bool) -> BoardView:
@@ -406,7 +416,8 @@ class Classroom:
                     order=order,
                 )
             )
-        return BoardView(challenge, rank_board(candidates, revealed))
+        public_digits = len(test_halves(self.service.data.y_test).public)
+        return BoardView(challenge, rank_board(candidates, revealed, public_digits))
 
     def best_so_far(self, challenge: Challenge | None = None) -> pd.DataFrame:
         """The best public-half accuracy after each run, for the class and for the machine.

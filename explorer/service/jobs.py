@@ -32,9 +32,18 @@ class Role(StrEnum):
     TEACHER = "teacher"
     STUDENT = "student"
     COMMAND = "command"  # the command line, on the server, with the teacher's rights
+    MACHINE = "machine"  # the machine's search (explorer.service.search), started by the teacher
 
 
 ROLES = tuple(Role)
+# How the queue, the history and the store's `requested_by` name a requester of each role
+# (a student's name also carries the start of its session id).
+ROLE_LABELS = {
+    Role.TEACHER: "teacher",
+    Role.STUDENT: "student",
+    Role.COMMAND: "command line",
+    Role.MACHINE: "machine",
+}
 
 
 @dataclass(frozen=True)
@@ -50,15 +59,21 @@ class Requester:
 
     @property
     def is_teacher(self) -> bool:
-        """The teacher, or the command line, which runs on the server with the teacher's rights."""
-        return self.role in (Role.TEACHER, Role.COMMAND)
+        """The teacher, the command line or the machine's search: both run on the server with
+        the teacher's rights (no student limits)."""
+        return self.role in (Role.TEACHER, Role.COMMAND, Role.MACHINE)
+
+    @property
+    def always_waits(self) -> bool:
+        """The command line and the machine's search wait for their jobs themselves, with no
+        page to be seen: their jobs are never dropped as orphans."""
+        return self.role in (Role.COMMAND, Role.MACHINE)
 
     @property
     def label(self) -> str:
-        """How others see this requester, e.g. "student 3f2a", "teacher", "command line"."""
-        if self.role == Role.COMMAND:
-            return "command line"
-        return "teacher" if self.role == Role.TEACHER else f"student {self.session[:4]}"
+        """How others see this requester: "student 3f2a", "teacher", "command line", "machine"."""
+        label = ROLE_LABELS.get(self.role, ROLE_LABELS[Role.STUDENT])
+        return f"{label} {self.session[:4]}" if label == ROLE_LABELS[Role.STUDENT] else label
 
 
 COMMAND_LINE = Requester("command", Role.COMMAND)

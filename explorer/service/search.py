@@ -39,11 +39,11 @@ import optuna
 from explorer.architecture import total_parameters
 from explorer.config import ACTIVATIONS, BOUNDS, OPTIMIZERS, TrainingConfig
 from explorer.service.classroom import Classroom, data_set_of
-from explorer.service.jobs import LimitError, Requester
+from explorer.service.jobs import LimitError, Requester, Role
 from explorer.service.queue import MACHINE_SESSION
 from explorer.store.challenges import SearchTrial
 
-MACHINE = Requester(MACHINE_SESSION, "command")
+MACHINE = Requester(MACHINE_SESSION, Role.MACHINE)
 # The batch sizes and learning rates offered to the sampler: the page's slider values that train
 # in reasonable time (its learning-rate ladder without 1.0, which only diverges).
 SEARCH_BATCH_SIZES = (16, 32, 64, 128, 200, 256, 512, 1024)

@@ -43,7 +43,6 @@ from explorer.service.jobs import (
     LimitError,
     Progress,
     Requester,
-    Role,
     Submission,
     TrainingFailed,
     TrainingInterrupted,
@@ -519,13 +518,14 @@ class TrainingService:
             job.done.set()
 
     def _orphaned(self, job: Job) -> bool:
-        """Whether nobody waits for a job any more (the command line always waits)."""
+        """Whether nobody waits for a job any more (the command line and the machine always
+        wait)."""
         limits = self.limits
         if not limits.drop_orphans:
             return False
         now = time.monotonic()
         return all(
-            requester.role != Role.COMMAND
+            not requester.always_waits
             and now - self._seen.get(session, now) > limits.orphan_seconds
             for session, requester in job.waiters.items()
         )

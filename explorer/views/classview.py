@@ -169,7 +169,7 @@ def scatter_chart(frame: pd.DataFrame, cost: str = "parameters", colour: str = "
     ]
     points = (
         alt.Chart(data)
-        .mark_point(filled=True, size=60)
+        .mark_point(filled=True, size=60, description=alt.expr(POINT_DESCRIPTION))
         .encode(
             x=x,
             y=y,
@@ -186,7 +186,13 @@ def scatter_chart(frame: pd.DataFrame, cost: str = "parameters", colour: str = "
     )
     front = (
         alt.Chart(data[data["front"]])
-        .mark_line(color=FRONT_COLOUR, strokeDash=[4, 3], point=False, interpolate="step-after")
+        .mark_line(
+            color=FRONT_COLOUR,
+            strokeDash=[4, 3],
+            point=False,
+            interpolate="step-after",
+            aria=False,  # the front's runs are points of their own, each described
+        )
         .encode(x=x, y=y, order=alt.Order(f"{cost}:Q"))
     )
     # The description names the chart for a screen reader; the table lists the runs.
@@ -198,7 +204,20 @@ def scatter_chart(frame: pd.DataFrame, cost: str = "parameters", colour: str = "
             description=f"Test accuracy of {len(data)} runs against {title.lower()}",
         )
         .configure_legend(labelLimit=120)
+        .configure_mark(description=BRUSH_DESCRIPTION)
     )
+
+
+# An interval selection's two brush rectangles are marks that Vega-Lite adds without a
+# description, and the selection's `mark` takes no ARIA property: a screen reader would meet
+# two unnamed images (axe's svg-img-alt). The config's mark description reaches them, but
+# Vega-Lite also gives it to each of its own marks that has no description or `aria=False`,
+# so each mark of the two charts sets one of these itself.
+BRUSH_DESCRIPTION = "Selection rectangle: drag over the chart to select runs"
+# A Vega expression over the scatter's row: what a screen reader says for one point.
+POINT_DESCRIPTION = (
+    "'Run ' + datum.label + ': test accuracy ' + format(datum.accuracy_percent, '.2f') + ' %'"
+)
 
 
 def parallel_axes(frame: pd.DataFrame) -> list[str]:
@@ -273,11 +292,12 @@ def parallel_chart(frame: pd.DataFrame, axes: Sequence[str]):
         .transform_fold(names, as_=["axis", "position"])
         .transform_calculate(axis_index=f"indexof({names}, datum.axis)")
     )
-    lines = folded.mark_line(strokeWidth=1, opacity=0.12, color=LINE_COLOUR).encode(
+    # A screen reader hears the chart's description; the table under it lists the runs.
+    lines = folded.mark_line(strokeWidth=1, opacity=0.12, color=LINE_COLOUR, aria=False).encode(
         x=x, y=y, detail="run_id:N"
     )
     points = (
-        folded.mark_circle(size=14)
+        folded.mark_circle(size=14, aria=False)
         .encode(
             x=x,
             y=y,
@@ -294,13 +314,17 @@ def parallel_chart(frame: pd.DataFrame, axes: Sequence[str]):
     )
     text = (
         alt.Chart(ticks)
-        .mark_text(align="left", dx=4, fontSize=10, color="#333")
+        .mark_text(align="left", dx=4, fontSize=10, color="#333", aria=False)
         .encode(x=alt.X("axis_index:Q"), y=alt.Y("position:Q"), text="text:N")
     )
-    return alt.layer(lines, points, text).properties(
-        height=CHART_HEIGHT,
-        **FIT_WIDTH,
-        description=f"Parallel coordinates of {len(runs)} runs over {len(axes)} axes",
+    return (
+        alt.layer(lines, points, text)
+        .properties(
+            height=CHART_HEIGHT,
+            **FIT_WIDTH,
+            description=f"Parallel coordinates of {len(runs)} runs over {len(axes)} axes",
+        )
+        .configure_mark(description=BRUSH_DESCRIPTION)
     )
 
 

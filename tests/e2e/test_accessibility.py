@@ -1,6 +1,6 @@
 """Accessibility in a real browser: axe-core finds no serious or critical violation of WCAG 2.1
-AA on any view (Explore, Compare, Sweep, presenter mode), on a laptop (1280×800), a projector
-(683×512 CSS pixels at device scale 1.5) and a phone (390×844).
+AA on any view (Explore, Compare, Sweep, presenter mode, the class view with stored runs), on a
+laptop (1280×800), a projector (683×512 CSS pixels at device scale 1.5) and a phone (390×844).
 
 axe-core's script comes from the installed `axe-playwright-python` package: nothing is
 downloaded. A school must meet WCAG 2.1 AA, and many students open the page on a phone.
@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import new_page, screenshot
+from explorer.data.npz import read_npz
+from explorer.data.sources import SAMPLE_PATH, MnistData, fingerprint_arrays
+from explorer.store.registry import RunStore
+from testkit.classroom import store_runs
+from testkit.server import StreamlitServer
+from tests.e2e.conftest import new_page, screenshot, server_environment
 
 pytestmark = pytest.mark.e2e
 
@@ -21,6 +26,8 @@ SIZES = [
 ]
 VIEWS = ["explore", "compare", "sweep", "presenter"]
 # WCAG 2.0 and 2.1, levels A and AA: what a school must meet.
+# Enough runs on the class view for every chart to draw points, lines and a front.
+CLASS_RUNS = 40
 AXE_OPTIONS = {
     "resultTypes": ["violations"],
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
@@ -71,5 +78,33 @@ def test_no_serious_accessibility_violations(browser, server, stored_runs, size,
     open_view(page, server, stored_runs, view)
     found = serious_violations(page)
     screenshot(page, f"axe-{view}-{width}x{height}")
+    page.context.close()
+    assert not found, "\n".join(found)
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory):
+    """A server whose store holds CLASS_RUNS runs on the bundled sample, for the class view."""
+    environment = server_environment(tmp_path_factory)
+    arrays = read_npz(SAMPLE_PATH)
+    data = MnistData(*arrays, source="sample", location="", fingerprint=fingerprint_arrays(*arrays))
+    store_runs(RunStore(environment["EXPLORER_HOME"]), data, CLASS_RUNS)
+    log = tmp_path_factory.mktemp("axe-class-log") / "server.log"
+    with StreamlitServer(environment, log, timeout=60) as running:
+        yield running.url
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_no_serious_accessibility_violations_on_the_class_view(browser, class_server, size):
+    width, height, scale = size
+    page = new_page(browser, width, height, scale)
+    page.goto(f"{class_server}/?view=class")
+    page.get_by_text(f"{CLASS_RUNS} of {CLASS_RUNS} runs selected").wait_for()
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=stVegaLiteChart] canvas, "
+        "[data-testid=stVegaLiteChart] svg').length >= 3"
+    )
+    found = serious_violations(page)
+    screenshot(page, f"axe-class-{width}x{height}")
     page.context.close()
     assert not found, "\n".join(found)

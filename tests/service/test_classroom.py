@@ -8,7 +8,7 @@ import pytest
 
 from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
-from explorer.service.board import WHY_RANKS_MOVE
+from explorer.service.board import why_ranks_move
 from explorer.service.classroom import Classroom, validate_nickname
 from explorer.service.jobs import COMMAND_LINE, LimitError, Requester
 from explorer.service.service import TrainingService
@@ -172,7 +172,8 @@ def test_private_figures_appear_only_after_reveal_and_ranks_move(service, classr
         for e in shown["entries"]
     ]
     assert moved == [("Ada", 1, 2, -1, 0.70), ("Bob", 2, 1, 1, 0.85)]
-    assert shown["why_ranks_move"] == WHY_RANKS_MOVE
+    # The sentence counts the public half of the data in use: 100 of tiny_data's 200 digits.
+    assert "on those 100 digits also picks up their luck" in shown["why_ranks_move"]
     # The command line without --reveal still shows no private figure.
     assert not contains_key(classroom.board(reveal=False).to_json(), "private_accuracy")
 
@@ -267,3 +268,9 @@ def test_best_so_far_has_a_line_for_the_class_and_one_for_the_machine(service, c
     rows = [tuple(row) for row in frame.itertuples(index=False)]
     assert rows == [("class", 1, 0.60), ("class", 2, 0.90), ("machine", 1, 0.80)]
     assert [e["nickname"] for e in classroom.board().to_json()["entries"]] == ["Ada", "machine"]
+
+
+def test_why_ranks_move_counts_the_public_half_of_the_data_in_use():
+    # The bundled sample's 1,000 test digits have a public half of 500; full MNIST's, 5,000.
+    assert "on those 500 digits" in why_ranks_move(500)
+    assert "on those 5,000 digits" in why_ranks_move(5_000)

@@ -139,6 +139,11 @@ def test_a_machine_job_never_starts_while_a_students_job_waits(tmp_path):
     # The second student's first job goes before the first student's second (round robin),
     # and the machine's, queued before both, after them.
     assert waiting == [students[1].run_id, students[0].run_id, machine.run_id]
+    # The teacher's queue and the store name the machine's job after the machine.
+    waiters = {state.run_id: state.waiters for state in service.queue()}
+    assert waiters[machine.run_id] == ("machine",)
+    assert waiters[students[1].run_id] == ("student xxxx",)
+    assert service.get(machine.run_id).requested_by == "machine"
     trainer.gate.set()
     for submission in (blocker, machine, *students):
         service.wait(submission.run_id, timeout=10)

@@ -100,3 +100,22 @@ def test_the_charts_build_for_a_few_runs():
         columns=["series", "runs", "best_public_accuracy"],
     )
     assert classview.best_so_far_chart(best).to_dict()["layer"]
+
+
+def test_the_brushes_are_described_and_every_mark_keeps_its_own_description():
+    """The config's mark description names the two brush rectangles (axe's svg-img-alt), and
+    Vega-Lite would give it to every mark without a description of its own or aria=False."""
+    runs = frame_of([(TrainingConfig(hidden1=h, seed=h % 3), 0.5 + h / 100) for h in range(1, 9)])
+    runs["pareto_parameters"] = classview.pareto_mask(runs["accuracy"], runs["parameters"])
+    charts = [
+        classview.scatter_chart(runs, "parameters", "seed").to_dict(),
+        classview.parallel_chart(runs, classview.parallel_axes(runs)).to_dict(),
+    ]
+    for spec in charts:
+        assert spec["config"]["mark"]["description"] == classview.BRUSH_DESCRIPTION
+        marks = [layer["mark"] for layer in spec["layer"]]
+        assert len(marks) >= 2
+        for mark in marks:
+            assert mark.get("aria") is False or "description" in mark, mark
+    scatter_points = charts[0]["layer"][1]["mark"]
+    assert scatter_points["description"] == {"expr": classview.POINT_DESCRIPTION}
