@@ -1,4 +1,5 @@
-"""A run store seeded with three finished runs, for the page's tests."""
+"""The page's tests: each starts as a new server would, and a run store seeded with three
+finished runs."""
 
 import numpy as np
 import pytest
@@ -25,3 +26,18 @@ def seeded(sample_data, monkeypatch, tmp_path):
         return result
 
     return seed_store(tmp_path / "home", sample_data, [TUTORIAL, *VARIANTS], result_for)
+
+
+@pytest.fixture(autouse=True)
+def a_new_server():
+    """What a server looks up once (the teacher's secret, its start checks, its guess limiter)
+    is looked up again for each test, as a new server would: one test's password or guesses
+    must not reach the next."""
+    from explorer.ui import roles
+
+    cached = (roles.teacher_secret, roles.start_checks, roles._limiter)
+    for function in cached:
+        function.clear()
+    yield
+    for function in cached:
+        function.clear()

@@ -61,7 +61,7 @@ def test_the_secret_unlocks_the_teacher_and_leaves_the_address_bar():
 
 
 @pytest.fixture
-def slow_first_wait(monkeypatch):
+def slow_first_wait(monkeypatch, a_new_server):
     """A first wait of a minute: a loaded machine can take over a second for one page run, and
     with the usual 1 s the second guess would then be heard, not slowed."""
     import functools
@@ -70,9 +70,6 @@ def slow_first_wait(monkeypatch):
     from explorer.ui import roles
 
     monkeypatch.setattr(roles, "GuessLimiter", functools.partial(GuessLimiter, first_delay=60.0))
-    roles._limiter.clear()
-    yield
-    roles._limiter.clear()
 
 
 def test_a_wrong_guess_is_slowed_down(slow_first_wait):
@@ -97,19 +94,7 @@ def test_students_wrong_guesses_do_not_keep_the_teacher_out():
     assert any("Teacher: you can stop any run" in s.value for s in teacher.sidebar.success)
 
 
-@pytest.fixture
-def fresh_secret():
-    """The secret and the start checks are looked up once per server: look them up again."""
-    from explorer.ui import roles
-
-    for cached in (roles.teacher_secret, roles.start_checks):
-        cached.clear()
-    yield
-    for cached in (roles.teacher_secret, roles.start_checks):
-        cached.clear()
-
-
-def test_a_short_teacher_password_is_refused_at_start(monkeypatch, fresh_secret):
+def test_a_short_teacher_password_is_refused_at_start(monkeypatch):
     monkeypatch.setenv("EXPLORER_TEACHER_PASSWORD", "short-pw")
     app = session()
     assert not app.exception
@@ -149,9 +134,7 @@ def test_a_student_cannot_cancel_a_run_another_student_waits_for_and_the_teacher
     ],
     ids=["the network without HTTPS", "the network with HTTPS", "this computer only"],
 )
-def test_a_class_server_without_https_says_so_once_at_start(
-    options, warned, monkeypatch, capsys, fresh_secret
-):
+def test_a_class_server_without_https_says_so_once_at_start(options, warned, monkeypatch, capsys):
     from explorer.ui import roles
 
     monkeypatch.setattr(roles.st, "get_option", lambda name: options.get(name))
