@@ -81,7 +81,7 @@ print(json.dumps({"figures": figures, "ok": bool(ok),
 
 
 def baseline_checkout(ref: str, folder: Path) -> Path:
-    """`git archive REF` unpacked into `folder` (no worktree: the repository is left alone)."""
+    """`git archive REF` unpacked into `folder` (the checkout itself is left alone)."""
     folder.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(
         ["git", "archive", ref], cwd=common.ROOT, capture_output=True, check=True
