@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from explorer.store.connections import ConnectionPool
-from explorer.store.records import StoreError
+from explorer.store.records import Status, StoreError, sql_statuses
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS challenges (
@@ -157,7 +157,7 @@ class ClassroomStore:
         with self._pool.transaction(write=False) as connection:
             runs = connection.execute(
                 "SELECT COUNT(*), MAX(created_at), MAX(finished_at), "
-                "SUM(status = 'complete') FROM runs"
+                f"SUM(status IN {sql_statuses([Status.COMPLETE])}) FROM runs"
             ).fetchone()
             (counter,) = connection.execute("SELECT counter FROM classroom_changes").fetchone()
         return (*runs, counter)
