@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from explorer.architecture import layer_parameters, total_parameters
+from explorer.architecture import layer_parameters, layer_widths, total_parameters
 from explorer.config import DEFAULT_LEARNING_RATES, TrainingConfig
 from explorer.store.records import RunRecord
 from explorer.views.text import data_text
@@ -86,8 +86,7 @@ def short_label(record: RunRecord) -> str:
     3 epochs": the full label ran past a projector's column, so runs that differed only at
     its end ("… · 1 epoch", "… · 3 epochs") looked the same."""
     config, tutorial = record.config, TrainingConfig()
-    layers = [784, config.hidden1] + ([config.hidden2] if config.hidden2 else []) + [10]
-    parts = ["-".join(map(str, layers))]
+    parts = ["-".join(map(str, layer_widths(config)))]
     if config.optimizer != tutorial.optimizer:
         parts.append(config.optimizer)
     if config.learning_rate != DEFAULT_LEARNING_RATES[config.optimizer]:
