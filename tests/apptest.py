@@ -27,3 +27,10 @@ def page_service():
     from explorer.ui.resources import get_service
 
     return get_service(roles.class_mode())
+
+
+def open_panel(app, key: str):
+    """Open the lazy expander `key` (explorer.ui.lazy) as a click would, and run the page:
+    its contents are drawn only while it is open."""
+    app.session_state[key] = True
+    return app.run()

@@ -28,7 +28,7 @@ from explorer.config import (
     TrainingConfig,
     fast_precision,
 )
-from explorer.ui import plain
+from explorer.ui import lazy, plain
 
 # Learning rates offered on a roughly logarithmic ladder (each optimizer's default is on it).
 LEARNING_RATE_CHOICES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -50,6 +50,9 @@ ACTIVATION_LABELS = {
 }
 REPEATS = "repeat_count"
 LAST_CONFIG = "last_valid_config"  # a plain copy: it survives runs that draw no controls
+MORE = "more_settings"  # whether "More settings" is open (explorer.ui.lazy)
+MORE_SEEN = "more_settings_seen"  # the changed settings the viewer has been shown
+MORE_DRAWN = "more_settings_drawn"  # whether the last run drew the settings inside it
 SLIDER_WIDTH = 240
 
 
@@ -150,10 +153,21 @@ def _more_settings(state) -> None:
         for name in MORE_SETTINGS
         if state.get(name) != (rate_default if name == "learning_rate" else getattr(tutorial, name))
     ]
-    # Settings a link changed are never hidden: the expander names them and opens.
+    # Settings a link or a lesson changed are never hidden: the expander names them, and opens
+    # when they are new to this viewer (who may close it again).
     label = "More settings" + (f" (changed: {', '.join(changed)})" if changed else "")
-    expander = st.expander(label, expanded=bool(changed))
-    with expander, st.container(horizontal=True, wrap=True, gap="medium"):
+    if changed and changed != st.session_state.get(MORE_SEEN):
+        st.session_state[MORE] = True
+    st.session_state[MORE_SEEN] = changed
+    # Its contents are drawn only while it is open: closed, it costs a rerun nothing (lazy.py).
+    with lazy.expander(label, MORE) as open_now:
+        if open_now:
+            _more_widgets(state)
+    st.session_state[MORE_DRAWN] = open_now
+
+
+def _more_widgets(state) -> None:
+    with st.container(horizontal=True, wrap=True, gap="medium"):
         st.selectbox(
             FIELD_LABELS["optimizer"],
             OPTIMIZERS,
@@ -243,12 +257,16 @@ def config_from_state() -> TrainingConfig | None:
     the page can show its parameter count first.
 
     Streamlit forgets a widget's value when a run does not draw it (the Compare view does not):
-    the last config this session had is put back, field by field.
+    the last config this session had is put back, field by field. The settings of "More
+    settings" are drawn only while it is open (explorer.ui.lazy), and Streamlit may give a
+    widget it did not draw an older value back, so those are taken from the last config unless
+    their widgets were drawn on the run before.
     """
     state = st.session_state
     remembered = state.get(LAST_CONFIG) or TrainingConfig()
+    drawn = state.get(MORE_DRAWN, False)
     for name, value in remembered.to_dict().items():
-        if name not in state:
+        if name not in state or (name in MORE_SETTINGS and not drawn):
             state[name] = value
     try:
         return TrainingConfig.from_mapping(

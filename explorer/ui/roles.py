@@ -29,6 +29,7 @@ import streamlit as st
 
 from explorer.service.guesses import WRONG, GuessLimiter, check_secret_strength
 from explorer.service.jobs import Requester, Role
+from explorer.ui import lazy
 from explorer.ui.resources import get_service
 
 LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1", "")
@@ -121,7 +122,10 @@ def unlock_panel() -> None:
             st.session_state[TEACHER] = False
             st.rerun()
         return
-    with sidebar.expander("Teacher"):
+    # Drawn only while open (explorer.ui.lazy): every student's rerun would pay for it.
+    with lazy.expander("Teacher", "panel_teacher", sidebar) as open_now:
+        if not open_now:
+            return
         with st.form("teacher_form", clear_on_submit=True, border=False):
             guess = st.text_input("Teacher password", type="password", key="teacher_password")
             if st.form_submit_button("Unlock") and guess:

@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.architecture import total_parameters
 from explorer.config import TrainingConfig
-from tests.apptest import alerts, page_service
+from explorer.ui.controls import MORE
+from tests.apptest import alerts, open_panel, page_service
 from tests.waiting import wait_until
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -44,6 +45,7 @@ def parameter_counts(app: AppTest) -> list[int]:
 
 
 def choose_quick_config(app: AppTest) -> AppTest:
+    open_panel(app, MORE)
     for key, value in QUICK_WIDGETS.items():
         widget = app.slider(key=key) if key == "epochs" else app.select_slider(key=key)
         widget.set_value(value)
@@ -84,6 +86,7 @@ def test_sliders_update_the_parameter_table_at_once():
     app = new_page().run()
     assert not app.exception
     assert parameter_counts(app) == [314_000, 8_020, 210]
+    open_panel(app, MORE)
     # 100 is off the slider's ladder: typed as an exact size, it joins the slider.
     app.number_input(key="hidden1_exact").set_value(100)
     app.select_slider(key="hidden2").set_value(0)
@@ -157,7 +160,7 @@ def test_a_run_with_damaged_files_says_so_and_can_be_retrained(sample_data, tmp_
 
 def test_the_learning_rate_box_shows_the_optimizers_default_never_a_blank():
     """It read "Choose an option" on first view and after switching to Adam."""
-    app = new_page().run()
+    app = open_panel(new_page().run(), MORE)
     rate = app.select_slider(key="learning_rate")
     assert rate.value == 0.01 and rate.format_func(rate.value) == "0.01 (SGD's default)"
     app.selectbox(key="optimizer").set_value("adam").run()
@@ -216,3 +219,21 @@ def test_a_ray_cluster_that_cannot_be_reached_is_explained_on_the_page(monkeypat
     errors = alerts(app, "error")
     assert any(f"Could not reach the Ray cluster at {address}" in text for text in errors)
     assert any("the address is the one Ray registered" in text for text in errors)
+
+
+def test_closed_more_settings_draws_nothing_and_loses_nothing():
+    """Closed, "More settings" costs a rerun nothing (explorer.ui.lazy); what was chosen in it
+    stays chosen, and Train would use it."""
+    app = new_page().run()
+    assert not app.get("selectbox") or "optimizer" not in [box.key for box in app.selectbox]
+    assert "hidden1_exact" not in [field.key for field in app.number_input]
+    open_panel(app, MORE)
+    app.selectbox(key="optimizer").set_value("adam").run()
+    app.session_state[MORE] = False  # closed again, as a click would
+    app.select_slider(key="hidden2").set_value(0).run()
+    assert "optimizer" not in [box.key for box in app.selectbox]
+    assert app.session_state["last_valid_config"].optimizer == "adam"
+    assert "optimizer" in app.expander[0].label or any(
+        "optimizer" in expander.label for expander in app.expander
+    )
+    assert open_panel(app, MORE).selectbox(key="optimizer").value == "adam"

@@ -10,9 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.config import TrainingConfig
-from tests.apptest import alerts, page_service
+from tests.apptest import alerts, open_panel, page_service
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
+TEACHER_PANEL = "panel_teacher"  # explorer.ui.roles: the lazy "Teacher" expander
 SECRET = "correct horse battery staple"
 LONG = {"hidden1": 64, "hidden2": 0, "epochs": 50, "batch_size": 8}
 
@@ -73,7 +74,7 @@ def slow_first_wait(monkeypatch, a_new_server):
 
 
 def test_a_wrong_guess_is_slowed_down(slow_first_wait):
-    student = session()
+    student = open_panel(session(), TEACHER_PANEL)
     for guess in ("one", "two"):
         student.text_input(key="teacher_password").set_value(guess)
         student.button(key="FormSubmitter:teacher_form-Unlock").click().run()
@@ -83,12 +84,12 @@ def test_a_wrong_guess_is_slowed_down(slow_first_wait):
 
 def test_students_wrong_guesses_do_not_keep_the_teacher_out():
     for guess in ("one", "two", "three", "four", "five", "six"):  # a page each, or a script
-        student = session()
+        student = open_panel(session(), TEACHER_PANEL)
         student.text_input(key="teacher_password").set_value(guess)
         student.button(key="FormSubmitter:teacher_form-Unlock").click().run()
         captions = " ".join(caption.value for caption in student.sidebar.caption)
         assert "That is not the teacher's password." in captions
-    teacher = session()
+    teacher = open_panel(session(), TEACHER_PANEL)
     teacher.text_input(key="teacher_password").set_value(SECRET)
     teacher.button(key="FormSubmitter:teacher_form-Unlock").click().run()
     assert any("Teacher: you can stop any run" in s.value for s in teacher.sidebar.success)
