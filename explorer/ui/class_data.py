@@ -211,6 +211,12 @@ class ClassData:
         """The published snapshot, or None before the first: no build, no poll started."""
         return self._snapshot
 
+    @property
+    def polling(self) -> bool:
+        """Whether the thread polls the store now (it stops after IDLE_SECONDS unread)."""
+        with self._thread_lock:
+            return self._thread is not None
+
     def refresh_now(self) -> ClassSnapshot | None:
         """Build and publish a snapshot now: after this session wrote, so that its next draw
         shows what it did. If the build fails, it is logged and the old snapshot stays."""
