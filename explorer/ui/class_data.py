@@ -28,9 +28,11 @@ best-so-far lines) are built with the snapshot. Other filters' specs are built o
 rerun that asks and kept in the snapshot (keyed without the stamp: a snapshot is one stamp),
 so they go with it when the next one is published.
 
-The thread starts on the first read and stops after IDLE_SECONDS without one (the next read
-starts it again). A build that fails (a locked or full store: StoreError, or anything else) is
-logged and the old snapshot stays; the thread polls on.
+The thread starts on the first read and stops after IDLE_SECONDS without one; the next read
+starts it again and, if the store changed meanwhile, builds a snapshot itself (the first
+reader after a quiet spell waits once rather than being shown a stale class). A build that
+fails (a locked or full store: StoreError, or anything else) is logged and the old snapshot
+stays; the thread polls on.
 
 Keys of the shared specs (what `chart` is called with):
 
@@ -68,7 +70,7 @@ DEFAULT_COST, DEFAULT_COLOUR = "parameters", "optimizer"
 _log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ClassSnapshot:
     """Everything the class view draws, as of one change stamp of the store. Read-only."""
 
@@ -77,6 +79,7 @@ class ClassSnapshot:
     records: dict[str, RunRecord]  # run id -> record of the complete runs
     challenge: Challenge | None  # the active challenge (banner, limits, nickname form)
     board: BoardView  # the latest challenge's board; private figures only after Reveal
+    board_frame: pd.DataFrame  # board.frame(): its entries as the page's table
     nicknames: list[tuple[str, bool]]  # (nickname, hidden): the teacher's list to hide from
     session_nicknames: dict[str, str]  # session -> nickname in the active challenge
     importances: dict[str, ImportanceResult]  # for each data set with complete runs
@@ -100,6 +103,7 @@ class ClassSnapshot:
         return copy.deepcopy(spec)
 
     def has_chart(self, key: Hashable) -> bool:
+        """Whether the spec for `key` is built already (the defaults are, when published)."""
         return key in self._specs
 
     def nickname_of(self, session: str) -> str | None:
@@ -133,12 +137,14 @@ def build_snapshot(classroom: Classroom) -> ClassSnapshot:
     frame = views.runs_frame(records.values())
     present = tuple(name for name in DATA_SETS if (frame["data"] == name).any())
     search = classroom.machine_search
+    board = classroom.board()  # reveal=None: what every viewer sees follows the teacher's Reveal
     snapshot = ClassSnapshot(
         stamp=stamp,
         frame=frame,
         records=records,
         challenge=classroom.challenge(),
-        board=classroom.board(),  # reveal=None: what every viewer sees follows the teacher
+        board=board,
+        board_frame=board.frame(),
         nicknames=classroom.nicknames(),
         session_nicknames=classroom.session_nicknames(),
         importances={name: classroom.importance(name) for name in present},
@@ -192,20 +198,29 @@ class ClassData:
         self._thread_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._polled = False  # whether a poll ever ran: a new one after it is a wake-up
         self._last_read = time.monotonic()
 
     def latest(self) -> ClassSnapshot:
         """The newest published snapshot, at once; the very first is built here (the store's
-        errors reach the caller then)."""
+        errors reach the caller then), and so is the first after the poll stopped unread, if
+        the store changed meanwhile (else that read would show what was there minutes ago)."""
         self._last_read = time.monotonic()
-        snapshot = self._snapshot
-        if snapshot is None:
+        woke = self._ensure_polling()
+        if self._snapshot is None:
             with self._build_lock:  # the sessions that open the view first wait for one build
                 if self._snapshot is None:
                     self._snapshot = self._build(self.classroom)
-                snapshot = self._snapshot
-        self._ensure_polling()
-        return snapshot
+        elif woke:
+            with self._build_lock:
+                try:
+                    stale = self._stale()
+                except Exception:  # the stamp's query failed: show the last snapshot
+                    _log.exception("The class view could not read the store's change stamp")
+                    stale = False
+                if stale:
+                    self._rebuild()
+        return self._snapshot  # type: ignore[return-value]  # published above
 
     def published(self) -> ClassSnapshot | None:
         """The published snapshot, or None before the first: no build, no poll started."""
@@ -232,11 +247,16 @@ class ClassData:
         if thread is not None:
             thread.join(timeout=10)
 
-    def _ensure_polling(self) -> None:
+    def _ensure_polling(self) -> bool:
+        """Start the poll if it is not running; whether it was started again (after a stop
+        for want of readers, not the first start)."""
         with self._thread_lock:
-            if self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(target=self._poll, name="class-data", daemon=True)
-                self._thread.start()
+            if self._thread is not None or self._stop.is_set():
+                return False
+            self._thread = threading.Thread(target=self._poll, name="class-data", daemon=True)
+            self._thread.start()
+            woke, self._polled = self._polled, True
+            return woke
 
     def _poll(self) -> None:
         failing = False

@@ -381,7 +381,7 @@ def _board_and_machine(service: TrainingService, data: ClassData) -> None:
     plain.caption(f"{challenge.title} ({state}). {_limits_text(challenge)}")
     if challenge.active:
         _nickname(data, snapshot)
-    frame = view.frame()
+    frame = snapshot.board_frame
     if frame.empty:
         st.caption("Nobody is on the board yet: pick a nickname, then train within the limits.")
     else:
