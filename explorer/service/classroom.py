@@ -5,6 +5,7 @@
     classroom.challenge()                        # the active challenge (a banner), or None
     classroom.limit_problems(config)             # before Train: ["1 limit it breaks", ...]
     classroom.set_nickname(student, "Ada")       # ValueError a student can read if not allowed
+    classroom.nickname_of(student)               # "Ada"; session_nicknames(): everyone's
     service.submit(config, student)              # recorded for "Ada" while the challenge is on
     view = classroom.board()                     # BoardView: the challenge and ranked entries
     classroom.reveal(teacher); classroom.board(reveal=True)   # private half, ranks that moved
@@ -255,11 +256,16 @@ class Classroom:
 
     def nickname_of(self, requester: Requester) -> str | None:
         """The session's nickname in the active challenge, or None."""
+        return self.session_nicknames().get(requester.session)
+
+    def session_nicknames(self) -> dict[str, str]:
+        """session -> nickname of everyone in the active challenge (empty when none is on):
+        where a page looks up its own session's nickname. Session ids are private: never shown."""
         challenge = self.challenge()
         if challenge is None:
-            return None
-        held = self.store.nicknames(challenge.challenge_id).get(requester.session)
-        return None if held is None else held.nickname
+            return {}
+        held = self.store.nicknames(challenge.challenge_id)
+        return {session: holder.nickname for session, holder in held.items()}
 
     def nicknames(self) -> list[tuple[str, bool]]:
         """(nickname, hidden) of everyone in the challenge (the active one, else the last), in

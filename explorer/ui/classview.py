@@ -8,9 +8,12 @@
 The charts are built without Streamlit (explorer.views.classview); here they are drawn with
 their selections read back: a click on a point opens the run in Explore, a drag on the scatter
 or on the parallel coordinates selects runs, and the table under them lists those runs with
-"Compare these". The runs' frame and the charts' specs are shared by every session and rebuilt
-only when the store changes (the classroom's change stamp). While a challenge is on or the
-machine searches, the board refreshes itself every few seconds, each session at its own
+"Compare these". What the view draws (the runs' frame, the board, what mattered, the charts'
+specs) is built once per store change by a background thread and shared by every session
+(explorer.ui.class_data): a rerun reads the latest snapshot and never waits for a rebuild. After
+this session writes (a challenge, Reveal, a nickname, the machine's search) the snapshot is
+rebuilt before the next draw, so the writer sees its change at once. While a challenge is on or
+the machine searches, the board refreshes itself every few seconds, each session at its own
 rhythm so thirty sessions do not ask at the same instant.
 """
 
@@ -26,10 +29,10 @@ from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.store.records import StoreError
 from explorer.ui import controls, links, plain, roles
-from explorer.ui.resources import chart_spec
 
 if TYPE_CHECKING:
     from explorer.service.classroom import Classroom
+    from explorer.ui.class_data import ClassData, ClassSnapshot
 
 # The board refreshes every REFRESH_SECONDS plus a per-session jitter of 1 to 2 s.
 REFRESH_SECONDS = 2.0
@@ -51,32 +54,60 @@ def classroom_of(service: TrainingService) -> Classroom:
     return shared_classroom(service)
 
 
+def class_data(service: TrainingService) -> ClassData:
+    """The class view's shared data (explorer.ui.class_data), imported on first use too."""
+    from explorer.ui.class_data import class_data_of
+
+    return class_data_of(classroom_of(service))
+
+
+def _on_class_view() -> bool:
+    return st.session_state.get(links.VIEW) == "class"
+
+
+def _class_snapshot(service: TrainingService) -> ClassSnapshot | None:
+    """On the class view, its shared snapshot (the banner and the teacher's sidebar read it
+    rather than the store); on the other views None: they ask the classroom, and never start
+    the class view's background builds."""
+    return class_data(service).latest() if _on_class_view() else None
+
+
+def _written(service: TrainingService) -> None:
+    """After this session wrote to the classroom: on the class view, rebuild the shared
+    snapshot now, so that the next draw shows the change (other sessions get it from the
+    background poll within a second)."""
+    if _on_class_view():
+        class_data(service).refresh_now()
+
+
 def class_page(service: TrainingService) -> None:
     """The class view: filters, every run as a point, parallel coordinates, the selected runs,
     what mattered, the board and the machine."""
-    classroom = classroom_of(service)
-    stamp = classroom.stamp()
-    frame, records = _runs(service, stamp)
+    data = class_data(service)
+    snapshot = data.latest()
     st.markdown("### The whole class")
-    if frame.empty:
+    if snapshot.frame.empty:
         st.info(
             "No finished runs yet. Every run the class trains appears here as a point.",
             icon=":material/scatter_plot:",
         )
     else:
-        chosen, filters = _filters(classroom, frame, records)
-        _pictures(service, chosen, (stamp, *filters))
-        _what_mattered(classroom, filters[0])
+        chosen, filters = _filters(snapshot)
+        _pictures(service, snapshot, chosen, filters)
+        _what_mattered(snapshot, filters[0])
     st.divider()
     _live(
-        lambda: _board_and_machine(service, classroom), lambda: _is_live(classroom), "class_board"
+        lambda: _board_and_machine(service, data),
+        lambda: _is_live(data.latest(), data.classroom),
+        "class_board",
     )
 
 
 def banner(service: TrainingService) -> None:
     """The active challenge, its limits and this session's nickname: one line for everyone."""
     try:
-        challenge = classroom_of(service).challenge()
+        snapshot = _class_snapshot(service)
+        challenge = classroom_of(service).challenge() if snapshot is None else snapshot.challenge
     except StoreError:
         return
     if challenge is None:
@@ -98,7 +129,8 @@ def teacher_controls(service: TrainingService) -> None:
     """The teacher's sidebar: start or end a challenge, hide nicknames, start the machine."""
     classroom = classroom_of(service)
     requester = roles.requester()
-    challenge = classroom.challenge()
+    snapshot = _class_snapshot(service)
+    challenge = classroom.challenge() if snapshot is None else snapshot.challenge
     with st.sidebar.expander("Challenge", expanded=False):
         if challenge is None:
             with st.form("challenge_form", border=False):
@@ -118,13 +150,15 @@ def teacher_controls(service: TrainingService) -> None:
                     except (ValueError, StoreError, LimitError) as error:
                         plain.alert("error", str(error))
                     else:
+                        _written(service)
                         st.rerun()
         else:
             plain.caption(f"On: {challenge.title}. {_limits_text(challenge)}")
             if st.button("End the challenge", key="challenge_end"):
                 classroom.end_challenge(requester)
+                _written(service)
                 st.rerun()
-        nicknames = dict(classroom.nicknames())
+        nicknames = dict(classroom.nicknames() if snapshot is None else snapshot.nicknames)
         if nicknames:
             # A selectbox shows its options as plain text (a checkbox label reads Markdown).
             nickname = st.selectbox(
@@ -140,11 +174,13 @@ def teacher_controls(service: TrainingService) -> None:
                 except (ValueError, LimitError) as error:
                     plain.alert("error", str(error))
                 else:
+                    _written(service)
                     st.rerun()
     with st.sidebar.expander("The machine", expanded=False):
         search = classroom.machine_search
         if search is not None and search.running:
-            plain.caption(f"Searching: {len(search.trials())} trials so far.")
+            trials = len(search.trials()) if snapshot is None else snapshot.machine_trials
+            plain.caption(f"Searching: {trials} trials so far.")
             return
         trials = st.number_input("Trials", 1, 200, 20, key="machine_trials")
         learn = st.toggle("Learn from the class's runs too", key="machine_learn")
@@ -156,26 +192,17 @@ def teacher_controls(service: TrainingService) -> None:
             except (ValueError, StoreError, LimitError) as error:
                 plain.alert("error", str(error))
             else:
+                _written(service)
                 st.toast(f"The machine searches {int(trials)} trials.")
 
 
 # -- the runs --------------------------------------------------------------------------------
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _runs(_service: TrainingService, stamp: tuple):
-    """(frame, records by run id) of the complete runs, shared by every session until the
-    store changes (`stamp`). Read-only: callers filter, never change it."""
-    from explorer.views.classview import runs_frame
-
-    records = {record.run_id: record for record in _service.runs(("complete",))}
-    return runs_frame(records.values()), records
-
-
-def _filters(classroom: Classroom, frame, records):
+def _filters(snapshot: ClassSnapshot):
     """The filter row; returns the runs it keeps and the filters (for the charts' keys)."""
-    challenge = classroom.board().challenge
-    present = [name for name in DATA_NAMES if (frame["data"] == name).any()]
+    challenge = snapshot.board.challenge
+    present = list(snapshot.data_sets)
     with st.container(horizontal=True, wrap=True, gap="medium", key="class_filters"):
         data = st.segmented_control(
             "Data",
@@ -197,17 +224,12 @@ def _filters(classroom: Classroom, frame, records):
                 key="class_scope",
             )
             since = st.toggle("Since the challenge started", key="class_since")
-    chosen = frame[frame["data"] == data]
-    if challenge is not None and since:
-        chosen = chosen[chosen["created_at"] >= challenge.started_at]
-    if challenge is not None and scope == "limits":
-        keep = [classroom.within_limits(records[run_id], challenge) for run_id in chosen["run_id"]]
-        chosen = chosen[keep]
-    return chosen, (data, scope, since)
+    return snapshot.runs(data, scope, since), (data, scope, since)
 
 
-def _pictures(service: TrainingService, frame, key: tuple) -> None:
-    """The scatter and the parallel coordinates, their selections and the table of runs."""
+def _pictures(service: TrainingService, snapshot: ClassSnapshot, frame, filters: tuple) -> None:
+    """The scatter and the parallel coordinates, their selections and the table of runs
+    (`frame`: the runs the `filters` keep; the specs are the snapshot's, shared)."""
     from explorer.views import classview as views
 
     if frame.empty:
@@ -236,8 +258,9 @@ def _pictures(service: TrainingService, frame, key: tuple) -> None:
         "select runs."
     )
     scatter = st.vega_lite_chart(
-        chart_spec(
-            ("class_scatter", *key, cost, colour), lambda: views.scatter_chart(frame, cost, colour)
+        snapshot.chart(
+            ("class_scatter", *filters, cost, colour),
+            lambda: views.scatter_chart(frame, cost, colour),
         ),
         width="stretch",
         on_select=functools.partial(_clicked, service),
@@ -250,7 +273,7 @@ def _pictures(service: TrainingService, frame, key: tuple) -> None:
         "range). Drag over one or more axes to keep the runs that pass there."
     )
     parallel = st.vega_lite_chart(
-        chart_spec(("class_parallel", *key), lambda: views.parallel_chart(frame, axes)),
+        snapshot.chart(("class_parallel", *filters), lambda: views.parallel_chart(frame, axes)),
         width="stretch",
         on_select="rerun",
         selection_mode=[views.PARALLEL_BRUSH],
@@ -327,19 +350,16 @@ def _compare(run_ids: list[str]) -> None:
     st.session_state[links.VIEW] = "compare"
 
 
-def _what_mattered(classroom: Classroom, data: str) -> None:
+def _what_mattered(snapshot: ClassSnapshot, data: str) -> None:
     from explorer.views.classview import importance_chart
 
     st.markdown("#### What mattered")
-    result = classroom.importance(data)
+    result = snapshot.importances[data]
     if not result.can_tell:
         plain.alert("info", result.reason or "")
         return
     st.vega_lite_chart(
-        chart_spec(
-            ("class_importance", data, result.to_json().__repr__()),
-            lambda: importance_chart(result),
-        ),
+        snapshot.chart(("class_importance", data), lambda: importance_chart(result)),
         width="stretch",
     )
     plain.caption(result.help_text())
@@ -348,8 +368,10 @@ def _what_mattered(classroom: Classroom, data: str) -> None:
 # -- the board and the machine ---------------------------------------------------------------
 
 
-def _board_and_machine(service: TrainingService, classroom: Classroom) -> None:
-    view = classroom.board()
+def _board_and_machine(service: TrainingService, data: ClassData) -> None:
+    # Each refresh reads the newest snapshot: a run finished elsewhere shows within seconds.
+    snapshot = data.latest()
+    view = snapshot.board
     challenge = view.challenge
     st.markdown("#### The board")
     if challenge is None:
@@ -358,8 +380,8 @@ def _board_and_machine(service: TrainingService, classroom: Classroom) -> None:
     state = "on" if challenge.active else "ended"
     plain.caption(f"{challenge.title} ({state}). {_limits_text(challenge)}")
     if challenge.active:
-        _nickname(classroom)
-    frame = view.frame()
+        _nickname(data, snapshot)
+    frame = snapshot.board_frame
     if frame.empty:
         st.caption("Nobody is on the board yet: pick a nickname, then train within the limits.")
     else:
@@ -375,9 +397,10 @@ def _board_and_machine(service: TrainingService, classroom: Classroom) -> None:
     if can_reveal and st.button(
         "Reveal the private half", key="class_reveal", icon=":material/visibility:"
     ):
-        classroom.reveal(roles.requester(), challenge)
+        data.classroom.reveal(roles.requester(), challenge)
+        data.refresh_now()
         st.rerun(scope="app")
-    _machine(classroom)
+    _machine(snapshot, data.classroom)
 
 
 def _board_table(frame, revealed: bool) -> None:
@@ -416,9 +439,9 @@ def _moved(change) -> str:
     return f"down {-change}" if change < 0 else "same"
 
 
-def _nickname(classroom: Classroom) -> None:
+def _nickname(data: ClassData, snapshot: ClassSnapshot) -> None:
     requester = roles.requester()
-    held = classroom.nickname_of(requester)
+    held = snapshot.nickname_of(requester.session)
     if held is not None:
         st.text(f"Your nickname: {held}")
         return
@@ -437,38 +460,40 @@ def _nickname(classroom: Classroom) -> None:
         submitted = st.form_submit_button("Use this nickname", key="class_nickname_set")
     if submitted:
         try:
-            classroom.set_nickname(requester, text)
+            data.classroom.set_nickname(requester, text)
         except (ValueError, StoreError) as error:
             plain.alert("warning", str(error))
         else:
+            data.refresh_now()
             st.rerun()
 
 
-def _machine(classroom: Classroom) -> None:
+def _machine(snapshot: ClassSnapshot, classroom: Classroom) -> None:
     from explorer.views.classview import best_so_far_chart
 
-    frame = classroom.best_so_far()
-    search = classroom.machine_search
+    frame = snapshot.best_so_far
+    search = classroom.machine_search  # in this server's memory: no query
     if frame.empty and search is None:
         return
     st.markdown("#### Can the class beat the machine?")
     if search is not None:
-        count = len(search.trials())
+        count = snapshot.machine_trials
         plain.caption(
             f"The machine has asked for {count} runs" + (" and goes on." if search.running else ".")
         )
     if frame.empty:
         st.caption("No run on the board's terms yet.")
         return
-    st.vega_lite_chart(best_so_far_chart(frame).to_dict(), width="stretch")
+    spec = snapshot.chart(("class_best_so_far",), lambda: best_so_far_chart(frame))
+    st.vega_lite_chart(spec, width="stretch")
 
 
 # -- updates ---------------------------------------------------------------------------------
 
 
-def _is_live(classroom: Classroom) -> bool:
+def _is_live(snapshot: ClassSnapshot, classroom: Classroom) -> bool:
     search = classroom.machine_search
-    return classroom.challenge() is not None or (search is not None and search.running)
+    return snapshot.challenge is not None or (search is not None and search.running)
 
 
 def refresh_seconds(session: str) -> float:

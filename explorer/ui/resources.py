@@ -75,9 +75,19 @@ def run_weights(_service: TrainingService, run_id: str) -> list:
 
 @st.cache_data(max_entries=MAX_CHARTS, show_spinner=False)
 def chart_spec(key: Hashable, _build: Callable[[], object]) -> dict:
-    """The Vega-Lite spec of `_build()`, built on the first call for `key` and reused after
-    (st.cache_data hands out a fresh copy each time, so Streamlit may change it)."""
-    spec = _build().to_dict()
+    """The Vega-Lite spec of `_build()` (see `spec_of`), built on the first call for `key` and
+    reused after (st.cache_data hands out a fresh copy each time, so Streamlit may change it)."""
+    return spec_of(_build())
+
+
+def spec_of(chart) -> dict:
+    """The Vega-Lite spec of an Altair chart as the page sends it: the one way a chart becomes
+    a spec, for `chart_spec` and for the class view's shared specs (explorer.ui.class_data).
+
+    Without Altair's default view size (Streamlit draws Altair charts without it), and with
+    the data as Arrow bytes.
+    """
+    spec = chart.to_dict()
     config = spec.get("config", {})
     if config.get("view") == _DEFAULT_VIEW:
         del config["view"]

@@ -97,6 +97,9 @@ def test_nicknames_are_unique_within_a_challenge_whatever_the_case(classroom):
     classroom.set_nickname(BOB, "Ada")  # then the old one is free
     assert classroom.nickname_of(BOB) == "Ada"
     assert classroom.nickname_of(ADA) == "Ada L"
+    assert classroom.session_nicknames() == {ADA.session: "Ada L", BOB.session: "Ada"}
+    classroom.end_challenge(TEACHER)
+    assert classroom.session_nicknames() == {} and classroom.nickname_of(ADA) is None
 
 
 def test_a_nickname_needs_a_challenge(classroom):

@@ -11,8 +11,10 @@ from streamlit.testing.v1 import AppTest
 from explorer.service.classroom import classroom_of
 from explorer.service.jobs import Requester
 from explorer.store.registry import RunStore
+from explorer.ui.class_data import class_data_of
 from testkit.classroom import class_accuracy, store_runs
 from tests.apptest import page_service
+from tests.waiting import wait_until
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TEACHER = Requester("t0", "teacher")
@@ -30,6 +32,14 @@ def service_of(home):
     service = page_service()
     assert service.store.path == home / "runs.db"
     return service
+
+
+def published(service) -> None:
+    """Wait (with a deadline) until the class view's shared snapshot holds the store's latest
+    change: what a test writes outside the page reaches it through the background poll."""
+    classroom = classroom_of(service)
+    data = class_data_of(classroom)
+    wait_until(lambda: data.latest().stamp == classroom.stamp(), timeout=30)
 
 
 def class_page() -> AppTest:
@@ -81,12 +91,14 @@ def test_a_student_has_neither_reveal_nor_the_machines_search(home, sample_data,
     service = service_of(home)
     classroom = classroom_of(service)
     classroom.start_challenge("Small", TEACHER, max_params=60_000)
+    published(service)
     app.run()
     assert not app.exception
     student = Requester(app.session_state["session_id"], "student")
     classroom.set_nickname(student, "Ada")
     for record in service.runs(("complete",)):
         service.submit(record.config, student)  # cached: each counts for Ada at once
+    published(service)
     app.run()
     assert not app.exception
     (board,) = [table.value for table in app.dataframe if "nickname" in table.value.columns]
@@ -107,8 +119,9 @@ def test_a_student_has_neither_reveal_nor_the_machines_search(home, sample_data,
 def test_a_nickname_with_markup_is_refused_and_shown_as_typed(home, sample_data, monkeypatch):
     monkeypatch.setenv("EXPLORER_TEACHER_PASSWORD", "apple-pie-42")
     app = class_page()
-    classroom = classroom_of(service_of(home))
-    classroom.start_challenge("Small", TEACHER)
+    service = service_of(home)
+    classroom_of(service).start_challenge("Small", TEACHER)
+    published(service)
     app.run()
     app.text_input(key="class_nickname").input("**Ada** <b>x</b>")
     app.button(key="class_nickname_set").click().run()
@@ -139,6 +152,7 @@ def test_the_teacher_starts_a_challenge_reveals_and_hides_a_nickname(home, sampl
     small = [r for r in service.runs(("complete",)) if r.run_id in run_ids and r.config.epochs <= 5]
     small = [r for r in small if not classroom.limit_problems(r.config)]
     service.submit(small[0].config, student)  # stored: counts for Bea at once
+    published(service)
     app.run()
     app.button(key="class_reveal").click().run()
     assert not app.exception
