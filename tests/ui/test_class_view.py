@@ -1,5 +1,6 @@
 """The class view through AppTest: from a link with 0, 1 and 300 stored runs; a student's page
-has no Reveal and no search; a nickname with Markdown or HTML stays plain text."""
+has no Reveal and no search; the teacher starts a challenge and the machine's search from the
+sidebar; a nickname with Markdown or HTML stays plain text."""
 
 from __future__ import annotations
 
@@ -168,3 +169,77 @@ def test_the_teacher_starts_a_challenge_reveals_and_hides_a_nickname(home, sampl
     app.button(key="hide_nickname_apply").click().run()
     assert not app.exception
     assert "Nobody is on the board yet" in texts(app)
+
+
+@pytest.fixture
+def fake_page_service(home, sample_data, monkeypatch):
+    """The page's service trains with a fake trainer in this process (runs store in an
+    instant, each scoring `class_accuracy` on both halves) instead of TensorFlow children."""
+    from explorer.service.queue import Limits
+    from explorer.service.service import TrainingService
+    from explorer.ui import resources
+    from testkit.classroom import ScoringTrainer
+
+    made: dict[bool, TrainingService] = {}
+
+    def service_for(data_dir, folder, ray_address, class_mode):
+        if class_mode not in made:
+            made[class_mode] = TrainingService(
+                RunStore(folder),
+                lambda: sample_data,
+                trainer=ScoringTrainer(lambda config: (class_accuracy(config),) * 2),
+                limits=Limits.from_environment(class_mode),
+            )
+        return made[class_mode]
+
+    monkeypatch.setattr(resources, "_service_for", service_for)
+
+
+def test_the_teacher_starts_the_machines_search_from_the_sidebar(
+    home, sample_data, monkeypatch, fake_page_service
+):
+    from explorer.config import ACTIVATIONS, OPTIMIZERS
+    from explorer.service.search import MACHINE
+    from tests.waiting import wait_until
+
+    monkeypatch.setenv("EXPLORER_TEACHER_PASSWORD", "apple-pie-42")
+    store_runs(RunStore(home), sample_data, 6)  # the class's own runs, none by the machine
+    app = AppTest.from_file(APP, default_timeout=90)
+    app.query_params["view"] = "class"
+    app.query_params["teacher"] = "apple-pie-42"  # the teacher's link unlocks the page
+    app.run()
+    app.run()  # as the browser does once the address bar is cleaned
+    assert not app.exception and app.session_state["is_teacher"]
+    app.text_input(key="ch_title").input("Small and sharp")
+    app.button(key="challenge_start").click().run()  # at most 50,000 parameters and 5 epochs
+    assert not app.exception
+    app.number_input(key="machine_trials").set_value(3)
+    app.button(key="machine_start").click().run()
+    assert not app.exception
+
+    service = service_of(home)
+    classroom = classroom_of(service)
+    search = classroom.machine_search
+    wait_until(lambda: not search.running, timeout=60)
+    trials = search.trials()
+    assert [trial.number for trial in trials] == [0, 1, 2]
+    challenge = classroom.challenge()
+    assert (challenge.title, challenge.max_params, challenge.max_epochs) == (
+        "Small and sharp",
+        50_000,
+        5,
+    )
+    for trial in trials:
+        record = service.store.get(trial.run_id)
+        assert record.status == "complete" and record.requested_by == MACHINE.label
+        assert classroom.within_limits(record, challenge)
+        assert record.config.optimizer in OPTIMIZERS and record.config.activation in ACTIVATIONS
+    machines = [r for r in service.runs(("complete",)) if r.requested_by == MACHINE.label]
+    assert len(machines) == 3  # the class's six runs are not the machine's
+
+    app.run()
+    assert not app.exception
+    page = texts(app)
+    assert "Can the class beat the machine?" in page
+    assert "The machine has asked for 3 runs." in page
+    assert "machine_start" in {element.key for element in app.button}  # it can search again
