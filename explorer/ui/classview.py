@@ -28,7 +28,7 @@ import streamlit as st
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.store.records import StoreError
-from explorer.ui import controls, links, plain, roles
+from explorer.ui import controls, lazy, links, plain, roles
 
 if TYPE_CHECKING:
     from explorer.service.classroom import Classroom
@@ -126,74 +126,87 @@ def limit_warnings(service: TrainingService, config) -> None:
 
 
 def teacher_controls(service: TrainingService) -> None:
-    """The teacher's sidebar: start or end a challenge, hide nicknames, start the machine."""
-    classroom = classroom_of(service)
-    requester = roles.requester()
-    snapshot = _class_snapshot(service)
+    """The teacher's sidebar: start or end a challenge, hide nicknames, start the machine.
+    Each panel draws its contents only while it is open (explorer.ui.lazy)."""
+    for label, key, draw in (
+        ("Challenge", "panel_challenge", _challenge_panel),
+        ("The machine", "panel_machine", _machine_panel),
+    ):
+        with lazy.expander(label, key, st.sidebar) as open_now:
+            if open_now:
+                draw(service, classroom_of(service), roles.requester(), _class_snapshot(service))
+
+
+def _challenge_panel(
+    service: TrainingService, classroom: Classroom, requester, snapshot: ClassSnapshot | None
+) -> None:
     challenge = classroom.challenge() if snapshot is None else snapshot.challenge
-    with st.sidebar.expander("Challenge", expanded=False):
-        if challenge is None:
-            with st.form("challenge_form", border=False):
-                title = st.text_input("Title", "Small and sharp", max_chars=80, key="ch_title")
-                params = st.number_input("Most parameters (0: no limit)", 0, 10**7, 50_000)
-                epochs = st.number_input("Most epochs (0: no limit)", 0, 50, 5)
-                seconds = st.number_input("Longest estimated time, s (0: no limit)", 0, 3600, 0)
-                if st.form_submit_button("Start the challenge", key="challenge_start"):
-                    try:
-                        classroom.start_challenge(
-                            title,
-                            requester,
-                            max_params=int(params) or None,
-                            max_epochs=int(epochs) or None,
-                            max_seconds=float(seconds) or None,
-                        )
-                    except (ValueError, StoreError, LimitError) as error:
-                        plain.alert("error", str(error))
-                    else:
-                        _written(service)
-                        st.rerun()
-        else:
-            plain.caption(f"On: {challenge.title}. {_limits_text(challenge)}")
-            if st.button("End the challenge", key="challenge_end"):
-                classroom.end_challenge(requester)
-                _written(service)
-                st.rerun()
-        nicknames = dict(classroom.nicknames() if snapshot is None else snapshot.nicknames)
-        if nicknames:
-            # A selectbox shows its options as plain text (a checkbox label reads Markdown).
-            nickname = st.selectbox(
-                "Hide a nickname from the board",
-                list(nicknames),
-                format_func=lambda name: f"{name} (hidden)" if nicknames[name] else name,
-                key="hide_nickname",
-            )
-            hidden = nicknames[nickname]
-            if st.button("Show it again" if hidden else "Hide it", key="hide_nickname_apply"):
+    if challenge is None:
+        with st.form("challenge_form", border=False):
+            title = st.text_input("Title", "Small and sharp", max_chars=80, key="ch_title")
+            params = st.number_input("Most parameters (0: no limit)", 0, 10**7, 50_000)
+            epochs = st.number_input("Most epochs (0: no limit)", 0, 50, 5)
+            seconds = st.number_input("Longest estimated time, s (0: no limit)", 0, 3600, 0)
+            if st.form_submit_button("Start the challenge", key="challenge_start"):
                 try:
-                    classroom.hide_nickname(nickname, requester, not hidden)
-                except (ValueError, LimitError) as error:
+                    classroom.start_challenge(
+                        title,
+                        requester,
+                        max_params=int(params) or None,
+                        max_epochs=int(epochs) or None,
+                        max_seconds=float(seconds) or None,
+                    )
+                except (ValueError, StoreError, LimitError) as error:
                     plain.alert("error", str(error))
                 else:
                     _written(service)
                     st.rerun()
-    with st.sidebar.expander("The machine", expanded=False):
-        search = classroom.machine_search
-        if search is not None and search.running:
-            trials = len(search.trials()) if snapshot is None else snapshot.machine_trials
-            plain.caption(f"Searching: {trials} trials so far.")
-            return
-        trials = st.number_input("Trials", 1, 200, 20, key="machine_trials")
-        learn = st.toggle("Learn from the class's runs too", key="machine_learn")
-        if st.button("Start the machine's search", key="machine_start"):
-            from explorer.service.search import start_search
-
+    else:
+        plain.caption(f"On: {challenge.title}. {_limits_text(challenge)}")
+        if st.button("End the challenge", key="challenge_end"):
+            classroom.end_challenge(requester)
+            _written(service)
+            st.rerun()
+    nicknames = dict(classroom.nicknames() if snapshot is None else snapshot.nicknames)
+    if nicknames:
+        # A selectbox shows its options as plain text (a checkbox label reads Markdown).
+        nickname = st.selectbox(
+            "Hide a nickname from the board",
+            list(nicknames),
+            format_func=lambda name: f"{name} (hidden)" if nicknames[name] else name,
+            key="hide_nickname",
+        )
+        hidden = nicknames[nickname]
+        if st.button("Show it again" if hidden else "Hide it", key="hide_nickname_apply"):
             try:
-                start_search(classroom, int(trials), requester, learn_from_class=learn)
-            except (ValueError, StoreError, LimitError) as error:
+                classroom.hide_nickname(nickname, requester, not hidden)
+            except (ValueError, LimitError) as error:
                 plain.alert("error", str(error))
             else:
                 _written(service)
-                st.toast(f"The machine searches {int(trials)} trials.")
+                st.rerun()
+
+
+def _machine_panel(
+    service: TrainingService, classroom: Classroom, requester, snapshot: ClassSnapshot | None
+) -> None:
+    search = classroom.machine_search
+    if search is not None and search.running:
+        trials = len(search.trials()) if snapshot is None else snapshot.machine_trials
+        plain.caption(f"Searching: {trials} trials so far.")
+        return
+    trials = st.number_input("Trials", 1, 200, 20, key="machine_trials")
+    learn = st.toggle("Learn from the class's runs too", key="machine_learn")
+    if st.button("Start the machine's search", key="machine_start"):
+        from explorer.service.search import start_search
+
+        try:
+            start_search(classroom, int(trials), requester, learn_from_class=learn)
+        except (ValueError, StoreError, LimitError) as error:
+            plain.alert("error", str(error))
+        else:
+            _written(service)
+            st.toast(f"The machine searches {int(trials)} trials.")
 
 
 # -- the runs --------------------------------------------------------------------------------

@@ -14,11 +14,12 @@ from explorer.service.jobs import Requester
 from explorer.store.registry import RunStore
 from explorer.ui.class_data import class_data_of
 from testkit.classroom import class_accuracy, store_runs
-from tests.apptest import page_service
+from tests.apptest import open_panel, page_service
 from tests.waiting import wait_until
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TEACHER = Requester("t0", "teacher")
+TEACHER_PANELS = ("panel_challenge", "panel_machine")  # explorer.ui.classview: lazy panels
 
 
 @pytest.fixture
@@ -104,7 +105,9 @@ def test_a_student_has_neither_reveal_nor_the_machines_search(home, sample_data,
     assert not app.exception
     (board,) = [table.value for table in app.dataframe if "nickname" in table.value.columns]
     assert list(board["nickname"]) == ["Ada"]
-    buttons = {element.key for element in app.button}
+    for panel in TEACHER_PANELS:  # opened as a click would: a teacher would see their buttons
+        app.session_state[panel] = True
+    buttons = {element.key for element in app.run().button}
     assert not buttons & {"class_reveal", "machine_start", "challenge_end"}
     app.session_state["is_teacher"] = True  # the same page, unlocked: the buttons appear
     app.run()
@@ -139,7 +142,7 @@ def test_a_nickname_with_markup_is_refused_and_shown_as_typed(home, sample_data,
 
 def test_the_teacher_starts_a_challenge_reveals_and_hides_a_nickname(home, sample_data):
     run_ids = store_runs(RunStore(home), sample_data, 12)
-    app = class_page()  # on a laptop the one user is the teacher
+    app = open_panel(class_page(), "panel_challenge")  # on a laptop the user is the teacher
     app.text_input(key="ch_title").input("Small and sharp")
     app.button(key="challenge_start").click().run()
     assert not app.exception
@@ -210,9 +213,10 @@ def test_the_teacher_starts_the_machines_search_from_the_sidebar(
     app.run()
     app.run()  # as the browser does once the address bar is cleaned
     assert not app.exception and app.session_state["is_teacher"]
-    app.text_input(key="ch_title").input("Small and sharp")
+    open_panel(app, "panel_challenge").text_input(key="ch_title").input("Small and sharp")
     app.button(key="challenge_start").click().run()  # at most 50,000 parameters and 5 epochs
     assert not app.exception
+    open_panel(app, "panel_machine")
     app.number_input(key="machine_trials").set_value(3)
     app.button(key="machine_start").click().run()
     assert not app.exception
@@ -237,6 +241,7 @@ def test_the_teacher_starts_the_machines_search_from_the_sidebar(
     machines = [r for r in service.runs(("complete",)) if r.requested_by == MACHINE.label]
     assert len(machines) == 3  # the class's six runs are not the machine's
 
+    published(service)
     app.run()
     assert not app.exception
     page = texts(app)
