@@ -83,10 +83,10 @@ def shows(untrained: bool, hidden1: int):
 
 
 async def protocol_move(session, hidden1: int, untrained: bool, mode: str) -> dict:
-    # The width slider steps along a ladder; a protocol client types the width instead, as a
-    # student can under More settings (the same rerun, the same page).
-    sent = await session.set_whole_number("hidden1_exact", hidden1)
-    run = await session.full_run_after(sent, shows(untrained, hidden1))
+    # The width slider steps along a ladder: one step is the next width on it (`wider`).
+    sent = await session.set_choice("hidden1", str(hidden1))
+    fragment = session.widget_fragments.get("hidden1", "")
+    run = await session.full_run_after(sent, shows(untrained, hidden1), fragment_id=fragment)
     between = [r.status for r in session.runs if r.started >= sent and r.started <= run.started]
     return {
         "client": "protocol",
@@ -221,8 +221,11 @@ async def scenario(arguments, server, home: str, key: str, config, data_dir: str
             samples += tag(await staggered(sessions, page, h1, False, trained), "training")
             cpu_during = cpu_now(server.pid, trainer)
             shown = 0
-            for session in sessions:
-                await session.full_run_after(0, lambda run: run.shows("Test accuracy"), 180)
+            for session in sessions:  # a whole page, or the Explore part a slider redrew
+                explore = session.widget_fragments.get("hidden1", "")
+                await session.full_run_after(
+                    0, lambda run: run.shows("Test accuracy"), 180, fragment_id=explore
+                )
                 shown += 1
             await page.get_by_text("Test accuracy").first.wait_for(timeout=180_000)
             shown += 1

@@ -33,6 +33,7 @@ FINISHED_OK = (0, 3)  # FINISHED_SUCCESSFULLY, FINISHED_FRAGMENT_RUN_SUCCESSFULL
 class ScriptRun:
     started: float
     fragment: bool
+    fragment_ids: tuple[str, ...] = ()  # the fragments a fragment run ran
     texts: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)  # arrival of each element in `texts`
     finished: float | None = None
@@ -53,6 +54,9 @@ class Session:
     def __init__(self, base_url: str, query: str) -> None:
         self.base_url, self.query = base_url, query
         self.widget_ids: dict[str, str] = {}  # user key (e.g. "hidden1") -> widget id
+        # user key -> the fragment the widget is drawn in: a change reruns only that fragment,
+        # as the browser asks
+        self.widget_fragments: dict[str, str] = {}
         self.states: dict[str, WidgetState] = {}  # widget id -> value sent with every rerun
         self.page_hash = ""
         self.runs: list[ScriptRun] = []
@@ -103,25 +107,37 @@ class Session:
         widget_id = self.widget_ids[key]
         state = WidgetState(id=widget_id)
         state.double_array_value.data.append(value)
-        self.states[widget_id] = state
-        return await self.rerun()
+        return await self._changed_widget(key, state)
+
+    async def set_choice(self, key: str, option: str) -> float:
+        """Move the select slider `key` to the option shown as `option` (e.g. "96")."""
+        widget_id = self.widget_ids[key]
+        state = WidgetState(id=widget_id)
+        state.string_array_value.data.append(option)
+        return await self._changed_widget(key, state)
 
     async def set_whole_number(self, key: str, value: int) -> float:
         """Type a whole number into the number input `key` (e.g. "hidden1_exact")."""
         widget_id = self.widget_ids[key]
-        self.states[widget_id] = WidgetState(id=widget_id, int_value=int(value))
-        return await self.rerun()
+        return await self._changed_widget(key, WidgetState(id=widget_id, int_value=int(value)))
+
+    async def _changed_widget(self, key: str, state: WidgetState) -> float:
+        self.states[state.id] = state
+        return await self.rerun(fragment_id=self.widget_fragments.get(key, ""))
 
     async def click(self, key: str) -> float:
         return await self.rerun(trigger=self.widget_ids[key])
 
-    async def full_run_after(self, since: float, done, timeout: float = 120.0) -> ScriptRun:
-        """The first full run that started after `since`, finished, and satisfies `done`."""
+    async def full_run_after(
+        self, since: float, done, timeout: float = 120.0, fragment_id: str = ""
+    ) -> ScriptRun:
+        """The first full run (or run of the fragment `fragment_id`) that started after
+        `since`, finished, and satisfies `done`."""
         deadline = time.perf_counter() + timeout
         while True:
             for run in self.runs:
                 if (
-                    not run.fragment
+                    (not run.fragment or (fragment_id and fragment_id in run.fragment_ids))
                     and run.started >= since
                     and run.finished is not None
                     and run.status in FINISHED_OK
@@ -151,10 +167,11 @@ class Session:
         kind = message.WhichOneof("type")
         if kind == "new_session":
             self.page_hash = message.new_session.page_script_hash
-            fragment = bool(message.metadata.run.fragment_ids)
+            fragment_ids = tuple(message.metadata.run.fragment_ids)
+            fragment = bool(fragment_ids)
             if not fragment:
                 self._cancel_timers(list(self._timers))
-            self.runs.append(ScriptRun(started=now, fragment=fragment))
+            self.runs.append(ScriptRun(started=now, fragment=fragment, fragment_ids=fragment_ids))
             del self.runs[:-50]  # keep memory flat over long runs
         elif kind == "delta" and self.runs:
             element = message.delta.new_element
@@ -166,7 +183,9 @@ class Session:
             text = " | ".join(part for part in parts if isinstance(part, str) and part)
             widget_id = getattr(value, "id", "")
             if widget_id.startswith("$$ID-"):
-                self.widget_ids[widget_id.rsplit("-", 1)[-1]] = widget_id
+                key = widget_id.rsplit("-", 1)[-1]
+                self.widget_ids[key] = widget_id
+                self.widget_fragments[key] = message.delta.fragment_id
             self.runs[-1].texts.append(f"{name}:{text}")
             self.runs[-1].times.append(now)
         elif kind == "script_finished" and self.runs:

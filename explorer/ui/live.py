@@ -13,20 +13,28 @@ into a container drawn on every run (page.py's slots). A part that moved between
 the page was left behind as a stale copy, redrawn at its old place by a timer that fired
 meanwhile.
 
+A part may sit inside a larger fragment (the Explore view is one, see page.py): wrap that
+fragment's body in `live.enclosing()`, so a rerun of the larger fragment is not taken for a
+part's own timer.
+
 Each session redraws at its own interval, drawn once at random between LOW_SECONDS and
 HIGH_SECONDS, so a class whose runs finish together does not ask the server at the same moment.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import streamlit as st
 
 LOW_SECONDS, HIGH_SECONDS = 1.0, 2.0
 INTERVAL = "live_interval_seconds"  # this session's interval, drawn once
 _TICK = "live_ticking"
+# True while the body of a fragment that encloses live parts runs (`enclosing`).
+_ENCLOSING = contextvars.ContextVar("live_enclosing", default=False)
 
 
 def interval() -> float:
@@ -66,8 +74,25 @@ def ticking() -> bool:
 
 
 def refreshing() -> bool:
-    """Whether this is a fragment's own rerun (its timer), not a run of the whole page."""
+    """Whether this is a live part's own rerun (its timer): not a run of the whole page, nor
+    of a fragment around the part (`enclosing`)."""
+    return in_fragment_run() and not _ENCLOSING.get()
+
+
+def in_fragment_run() -> bool:
+    """Whether this run redraws one fragment, not the whole page."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     context = get_script_run_ctx()
     return bool(context is not None and context.fragment_ids_this_run)
+
+
+@contextlib.contextmanager
+def enclosing() -> Iterator[None]:
+    """Wrap the body of a fragment that holds live parts: while it runs, the parts inside it
+    are drawn as part of it, not as their own timed redraws."""
+    token = _ENCLOSING.set(True)
+    try:
+        yield
+    finally:
+        _ENCLOSING.reset(token)

@@ -7,6 +7,7 @@ trainer processes, which the first page view starts in the background.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import weakref
 
@@ -21,7 +22,18 @@ from explorer.store.records import Status, StoreError
 # Only what the first paint needs is imported here: the views of results, comparisons and
 # sweeps (with pandas and Altair) load after the controls are on the screen.
 from explorer.ui import classview as class_view
-from explorer.ui import controls, lessons, links, live, network, plain, roles, styles, teacher
+from explorer.ui import (
+    controls,
+    lessons,
+    links,
+    live,
+    network,
+    plain,
+    roles,
+    styles,
+    teacher,
+    turns,
+)
 from explorer.ui.resources import get_service
 from explorer.views.text import ended_message
 
@@ -72,7 +84,7 @@ def main() -> None:
 def _view(service: TrainingService | None) -> None:
     view = st.session_state.get(links.VIEW, "explore")
     if view == "explore":
-        explore(service)
+        _explore_part(service)
         return
     links.sync_link(None)
     if service is None:
@@ -127,13 +139,31 @@ def _sidebar(service: TrainingService | None, presenter: bool) -> None:
                 class_view.teacher_controls(service)
 
 
+@st.fragment
+def _explore_part(service: TrainingService | None) -> None:
+    """Explore as a fragment: a slider move reruns the controls, the parameter count and the
+    result, not the header, the lesson bar or the sidebar. When a class moves its sliders at
+    once, every rerun counts (bench/class_load.py: a burst of 29). What the rest of the page
+    shows follows on the next whole-page run (a Train reruns the whole page)."""
+    if service is not None:
+        service.touch(roles.requester())  # as every page run does: this session is still here
+    with turns.one_at_a_time(), live.enclosing():
+        explore(service)
+
+
 def explore(service: TrainingService | None) -> None:
     # The parameter count is drawn first (below the controls, which fill their place after):
     # it needs nothing but the config, and it is what a class looks at when a slider moves.
     early = controls.config_from_state()
-    bar, headline = st.container(), st.empty()
-    if early is not None:
-        with headline.container():  # the total paints now; the estimate needs the data
+    # Until the data is loaded the total paints at once into a slot, and again with the
+    # estimate once the data is there; after that, the headline is drawn once per run, in
+    # place, with no slot (in a class's burst of slider moves, every element counts).
+    loaded = service is not None and service in _DATA_LOADED
+    bar = st.container()
+    slot = None if loaded else st.empty()  # loaded: the headline's own row takes its place
+    headline = contextlib.nullcontext if slot is None else slot.container
+    if early is not None and not loaded:
+        with headline():  # the total paints now; the estimate needs the data
             network.headline(early)
     with bar:
         config, action = controls.control_bar()
@@ -141,10 +171,11 @@ def explore(service: TrainingService | None) -> None:
             class_view.limit_warnings(service, config)
     links.sync_link(config)
     if config is None:
-        headline.empty()
+        if slot is not None:
+            slot.empty()
         return
-    if config != early:
-        with headline.container():
+    if config != early and not loaded:
+        with headline():
             network.headline(config)
     if service is None:
         network.network_panel(config)
@@ -160,7 +191,7 @@ def explore(service: TrainingService | None) -> None:
         plain.alert("error", str(error))
         network.network_panel(config)
         return
-    with headline.container():
+    with headline():
         network.headline(
             config,
             service.estimate(config),
@@ -173,6 +204,8 @@ def explore(service: TrainingService | None) -> None:
     with st.container():
         if action is not None:
             _start(service, config, action)
+            if live.in_fragment_run():  # the queue line and the lesson bar follow the new run
+                st.rerun(scope="app")
         _still_training_elsewhere(service, config)
     with st.container(key="run_panel"):
         run_panel(service, config)

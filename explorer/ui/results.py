@@ -78,7 +78,6 @@ def result_view(service: TrainingService, record: RunRecord, *, cached: bool) ->
 def _status_line(record: RunRecord, cached: bool) -> None:
     parts = []
     if cached:
-        st.badge("cached", icon=":material/bolt:", color="green")
         parts.append(f"trained {ago(record.finished_at)}; shown from the run store")
     if record.status == Status.STOPPED:
         done = record.summary.get("epochs_completed", len(record.history))
@@ -88,31 +87,34 @@ def _status_line(record: RunRecord, cached: bool) -> None:
             icon=":material/stop_circle:",
         )
     parts.append(f"run `{record.run_id}` · {record.config.label()}")
-    st.caption(" · ".join(parts))
+    # The badge sits in the caption's line: one element fewer on every rerun of a result.
+    badge = ":green-badge[:material/bolt: cached] " if cached else ""
+    st.caption(badge + " · ".join(parts))
 
 
 def _metric_cards(record: RunRecord) -> None:
     summary = record.summary
-    accuracy, thresholded, seconds, parameters = st.columns(4)
+    # One row that wraps, not four columns: five elements fewer on every rerun of a result.
+    row = st.container(horizontal=True, wrap=True, gap="medium", key="metric_cards")
     tested = record.test_samples or summary.get("test_samples") or 0
-    accuracy.metric(
+    row.metric(
         "Test accuracy",
         percent(summary.get("test_accuracy")),
         help=f"Share of the {tested:,} test digits for which the digit the network finds most "
         "likely is the right one (its answer: the argmax of the ten probabilities).",
     )
-    thresholded.metric(
+    row.metric(
         "Tutorial's score",
         percent(summary.get("thresholded_accuracy")),
         help=metrics.THRESHOLDED_EXPLANATION,
     )
     speed = summary.get("samples_per_second")
-    seconds.metric(
+    row.metric(
         "Training time",
         duration(summary.get("train_seconds")),
         help=f"{speed:,.0f} training examples per second." if speed else None,
     )
-    parameters.metric("Parameters", f"{total_parameters(record.config):,}")
+    row.metric("Parameters", f"{total_parameters(record.config):,}")
     scores = [entry.get("test_accuracy") for entry in record.history]
     if len(scores) > 1 and all(score is not None for score in scores):
         best = max(range(len(scores)), key=scores.__getitem__)

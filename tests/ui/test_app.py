@@ -114,14 +114,14 @@ def test_train_shows_accuracy_confusion_matrix_and_digits_then_is_cached():
     assert len(charts) == 3  # loss and accuracy curves, confusion matrix
     html = " ".join(element.value for element in app.get("html"))
     assert html.count("data-correct=") == 20  # the tutorial's grid of 20 test digits
-    assert not any(badge for badge in app.markdown if "cached" in badge.value)
+    assert not any("cached" in element.value for element in [*app.markdown, *app.caption])
 
     # A new browser session asking for the same config gets the stored result at once.
     second = choose_quick_config(new_page().run())
     assert has_results(second)  # on its first run: nothing trained again
     assert not any(element.label == "Stop" for element in second.button)
     assert metric_value(second, "Test accuracy") == metric_value(app, "Test accuracy")
-    assert any("cached" in element.value for element in second.markdown)
+    assert any(":green-badge[" in element.value for element in second.caption)
 
     second.toggle(key="show_mistakes").set_value(True).run()
     html = " ".join(element.value for element in second.get("html"))
