@@ -124,15 +124,15 @@ def unlock_panel() -> None:
         return
     # Drawn only while open (explorer.ui.lazy): every student's rerun would pay for it.
     with lazy.expander("Teacher", "panel_teacher", sidebar) as open_now:
-        if not open_now:
-            return
-        with st.form("teacher_form", clear_on_submit=True, border=False):
-            guess = st.text_input("Teacher password", type="password", key="teacher_password")
-            if st.form_submit_button("Unlock") and guess:
-                _unlock(guess)
-                st.rerun()
-        if message := st.session_state.pop("teacher_message", None):
-            st.caption(message)
+        if open_now:
+            with st.form("teacher_form", clear_on_submit=True, border=False):
+                guess = st.text_input("Teacher password", type="password", key="teacher_password")
+                if st.form_submit_button("Unlock") and guess:
+                    _unlock(guess)
+                    st.rerun()
+    # Under the panel, not in it: the answer to a guess shows whether or not the panel is open.
+    if message := st.session_state.pop("teacher_message", None):
+        sidebar.caption(message)
 
 
 def _unlock(guess: str) -> None:
