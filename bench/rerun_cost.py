@@ -10,6 +10,10 @@ with a complete run of realistic size (random weights of the real shapes, bench/
   nothing on it);
 - "move away" / "move back": hidden layer 1 to 96 (untrained) and back to 64 (the result).
 
+`--page compare`: the Compare view of 4 stored runs (3 against the first), rerun as it is (a
+click elsewhere on it, a live part's timer). `--page sweep`: the Sweep view of a finished 3 × 3
+sweep (hidden 1 at 16/32/64 × 1/2/3 epochs), rerun as it is.
+
 For each rerun: CPU seconds of the process (user + system, all threads: what the server's one
 interpreter pays) and wall seconds. The first runs warm the caches, as a server that has shown
 the result once would be. This code and the baseline (`--baseline DIR`, or by default `git
@@ -18,6 +22,7 @@ processes each, and the figures are given as ratios this / baseline. No TensorFl
 on either side. Full MNIST needed (the data's fingerprint keys the run).
 
     python bench/rerun_cost.py --data-dir /path/to/mnist   # --baseline-ref main --rounds 3
+    python bench/rerun_cost.py --data-dir /path/to/mnist --page compare   # or sweep
 """
 
 from __future__ import annotations
@@ -59,6 +64,17 @@ def timed():
     cpu, wall = time.process_time(), time.perf_counter()
     at.run()
     return time.process_time() - cpu, time.perf_counter() - wall
+
+if "view" in query:  # Compare or Sweep: the page rerun as it is
+    figures = {query["view"] + ", same": []}
+    for index in range(warm + repeats):
+        same = timed()
+        if index >= warm:
+            figures[query["view"] + ", same"].append(same)
+    ok = not at.exception and len(at.get("vega_lite_chart")) > 1
+    print(json.dumps({"figures": figures, "ok": bool(ok),
+                      "tensorflow_imported": "tensorflow" in sys.modules}))
+    sys.exit(0)
 
 assert shows_result(), "the stored run is not shown"
 figures = {"result, same": [], "move away": [], "move back": []}
@@ -105,7 +121,28 @@ def with_model_file(home: str, run_id: str) -> None:
     (folder / MODEL_FILE).write_bytes(os.urandom(size))
 
 
-def measure(code: Path, env: dict, repeats: int) -> dict:
+def seeded_page(page: str, home: str, data) -> dict:
+    """Store the runs `page` shows; returns its link's query."""
+    from explorer.config import TrainingConfig
+
+    if page == "explore":
+        for run_id in common.seed_store(home, data, [TrainingConfig.from_mapping(QUERY)]):
+            with_model_file(home, run_id)
+        return QUERY
+    if page == "compare":
+        configs = [
+            TrainingConfig(hidden1=width, hidden2=0, epochs=10) for width in (64, 128, 256, 400)
+        ]
+        run_ids = common.seed_store(home, data, configs)
+        return {"view": "compare", "runs": ",".join(run_ids), "baseline": run_ids[0]}
+    base = TrainingConfig(hidden2=0)
+    widths, epochs = (16, 32, 64), (1, 2, 3)
+    cells = [base.replace(hidden1=width, epochs=count) for width in widths for count in epochs]
+    common.seed_store(home, data, cells)
+    return {"view": "sweep", "sweep": "hidden1:16,32,64;epochs:1,2,3", "hidden2": "0"}
+
+
+def measure(code: Path, env: dict, repeats: int, query: dict) -> dict:
     """One AppTest process on the page of the checkout `code`."""
     done = subprocess.run(
         [
@@ -116,7 +153,7 @@ def measure(code: Path, env: dict, repeats: int) -> dict:
             str(repeats),
             str(WARM),
             str(WIDER),
-            json.dumps(QUERY),
+            json.dumps(query),
         ],
         cwd=code,  # its .streamlit/config.toml
         env={**env, "PYTHONPATH": str(code)},
@@ -136,27 +173,27 @@ def main() -> None:
     parser.add_argument("--baseline-ref", default="main", help="else git archive of this (main)")
     parser.add_argument("--rounds", type=int, default=3, help="processes per side (3)")
     parser.add_argument("--repeat", type=int, default=10, help="measured reruns per process")
+    parser.add_argument(
+        "--page", choices=("explore", "compare", "sweep"), default="explore", help="(explore)"
+    )
     arguments = parser.parse_args()
     data_dir = common.data_dir_from(arguments)
     common.announce("rerun_cost")
 
-    from explorer.config import TrainingConfig
     from explorer.data.sources import load_mnist
 
-    config = TrainingConfig.from_mapping(QUERY)
     with common.temporary_home("rerun-cost") as home, tempfile.TemporaryDirectory() as scratch:
         if arguments.baseline:
             baseline = Path(arguments.baseline).resolve()
         else:
             baseline = baseline_checkout(arguments.baseline_ref, Path(scratch) / "baseline")
-        for run_id in common.seed_store(home, load_mnist(data_dir), [config]):
-            with_model_file(home, run_id)
+        query = seeded_page(arguments.page, home, load_mnist(data_dir))
         env = common.bench_env(home, data_dir)
         sides = {"this": common.ROOT, "baseline": baseline}
         reports: dict[str, list[dict]] = {side: [] for side in sides}
         for round_number in range(arguments.rounds):
             for side, code in sides.items():  # alternated: a load change hits both sides
-                reports[side].append(measure(code, env, arguments.repeat))
+                reports[side].append(measure(code, env, arguments.repeat, query))
                 print(f"round {round_number + 1} {side} done", flush=True)
     report(arguments, reports)
 
@@ -205,9 +242,9 @@ def report(arguments, reports: dict[str, list[dict]]) -> None:
     tensorflow = any(run["tensorflow_imported"] for runs in reports.values() for run in runs)
     print(f"\nevery rerun showed what it should: {ok}; TensorFlow imported: {tensorflow}")
     common.write_results(
-        "rerun_cost",
+        "rerun_cost" if arguments.page == "explore" else f"rerun_cost_{arguments.page}",
         {
-            "query": QUERY,
+            "page": arguments.page,
             "wider": WIDER,
             "rounds": arguments.rounds,
             "repeat": arguments.repeat,

@@ -18,7 +18,7 @@ from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.store.records import RESULT_STATUSES, RunRecord, Status, StoreError
 from explorer.ui import drawing, history, links, live, plain, roles
-from explorer.ui.resources import run_predictions, show_curves
+from explorer.ui.resources import run_predictions, show_chart, show_curves
 from explorer.views import charts, comparison, digits, metrics_table, repeats, reports
 from explorer.views.text import data_text
 
@@ -304,11 +304,13 @@ def _confusions(service, runs, names, predictions, base) -> None:
     clicked = None  # (run id, true digit, predicted digit) or (run id, digit)
     for column, run in _grid(runs):
         with column:
-            event = st.altair_chart(
-                charts.confusion_heatmap(run.confusion_matrix, names[run.run_id], small=True),
+            event = show_chart(
+                ("confusion-small", run.run_id, names[run.run_id]),
+                lambda run=run: charts.confusion_heatmap(
+                    run.confusion_matrix, names[run.run_id], small=True
+                ),
                 on_select="rerun",
                 key=f"confusion_{run.run_id}",
-                width="stretch",
             )
             clicked = _cell_clicked(event, run.run_id) or clicked
     others = [run for run in runs if run is not base]
@@ -318,26 +320,31 @@ def _confusions(service, runs, names, predictions, base) -> None:
     )
     for column, run in _grid(others):
         with column:
-            difference = comparison.confusion_difference(
-                run.confusion_matrix, base.confusion_matrix
-            )
             title = f"{names[run.run_id]} − {names[base.run_id]}"
-            event = st.altair_chart(
-                charts.difference_heatmap(difference, title, small=True),
+            event = show_chart(
+                ("difference-small", run.run_id, base.run_id, title),
+                lambda run=run, title=title: charts.difference_heatmap(
+                    comparison.confusion_difference(run.confusion_matrix, base.confusion_matrix),
+                    title,
+                    small=True,
+                ),
                 on_select="rerun",
                 key=f"difference_{run.run_id}",
-                width="stretch",
             )
             clicked = _cell_clicked(event, run.run_id) or clicked
-    frame = comparison.per_class_accuracy_frame(
-        {names[r.run_id]: r.confusion_matrix for r in runs}, names[base.run_id]
-    )
     st.markdown(
         f"**Per-digit accuracy change** against {names[base.run_id]} (click a bar to see the "
         "digits that changed)"
     )
-    event = st.altair_chart(
-        charts.per_class_delta_bars(frame), on_select="rerun", key="class_deltas", width="stretch"
+    event = show_chart(
+        ("class-deltas", base.run_id, tuple((run.run_id, names[run.run_id]) for run in runs)),
+        lambda: charts.per_class_delta_bars(
+            comparison.per_class_accuracy_frame(
+                {names[r.run_id]: r.confusion_matrix for r in runs}, names[base.run_id]
+            )
+        ),
+        on_select="rerun",
+        key="class_deltas",
     )
     bars = (event or {}).get("selection", {}).get("digit") or []
     if bars:

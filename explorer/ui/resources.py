@@ -104,9 +104,10 @@ def spec_of(chart) -> dict:
     return spec
 
 
-def show_chart(key: Hashable, build: Callable[[], object], **options) -> None:
-    """Draw the chart for `key` (see `chart_spec`); `options` go to `st.vega_lite_chart`."""
-    st.vega_lite_chart(chart_spec(key, build), width="stretch", **options)
+def show_chart(spec_key: Hashable, build: Callable[[], object], **options):
+    """Draw the chart for `spec_key` (see `chart_spec`); `options` (a widget `key`, `on_select`)
+    go to `st.vega_lite_chart`, and what it returns comes back (the selection)."""
+    return st.vega_lite_chart(chart_spec(spec_key, build), width="stretch", **options)
 
 
 def show_curves(key: Hashable, histories: dict, *, gap: bool = False) -> None:

@@ -13,7 +13,7 @@ from explorer.config import ACTIVATIONS, BATCH_SIZE_CHOICES, FIELD_LABELS, OPTIM
 from explorer.service.jobs import LimitError
 from explorer.service.service import TrainingService
 from explorer.ui import controls, links, live, plain, roles
-from explorer.ui.resources import show_chart
+from explorer.ui.resources import chart_spec, show_chart
 from explorer.views import repeats, sweep_charts, sweeps
 from explorer.views.stats import TEST_EXPLANATION
 
@@ -167,14 +167,16 @@ def sweep_picture(service: TrainingService, spec: sweeps.SweepSpec, records: dic
     )
     frame = sweeps.sweep_frame(spec, records, metric)
     plain.caption(sweeps.progress_text(frame))
-    statuses = tuple(frame["status"])
-    chart = sweep_charts.sweep_chart(spec, frame)
-    drawn = chart.to_dict()  # clickable once a cell has a point (pending marks are not)
+    # The charts' specs are built once per picture, shared by every session that shows it: the
+    # key holds the cells' figures, which change as each seed's run is stored.
+    picture = (spec.text(), spec.seeds, spec.base, frame.to_json())
+    drawn = chart_spec(("sweep", metric, *picture), lambda: sweep_charts.sweep_chart(spec, frame))
+    # Clickable once a cell has a point (pending marks are not).
     clickable = bool(drawn.get("params")) or any(
         layer.get("params") for layer in drawn.get("layer", [])
     )
-    event = st.altair_chart(
-        chart,
+    event = st.vega_lite_chart(
+        drawn,
         on_select="rerun" if clickable else "ignore",
         key=f"sweep_chart_{metric}",
         width="stretch",
@@ -186,7 +188,7 @@ def sweep_picture(service: TrainingService, spec: sweeps.SweepSpec, records: dic
     with st.expander("Parameters against accuracy: what accuracy costs"):
         cost_frame = sweeps.sweep_frame(spec, records, "test_accuracy")
         show_chart(
-            ("sweep-cost", spec.text(), spec.seeds, spec.base, statuses),
+            ("sweep-cost", spec.text(), spec.seeds, spec.base, cost_frame.to_json()),
             lambda: sweep_charts.cost_chart(spec, cost_frame),
         )
     cells = (event.get("selection", {}).get("cell") or []) if clickable else []

@@ -5,6 +5,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from explorer.config import TrainingConfig
+from testkit.store import seed_store
 from tests.apptest import page_service
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -65,3 +66,22 @@ def test_repeat_three_queues_three_seeds_and_says_n():
     assert sorted(set(queued) | set(finished)) == [0, 1, 2]
     markdown = " ".join(element.value for element in app.markdown)
     assert "Repeated over seeds 0–2" in markdown
+
+
+def test_the_shared_chart_specs_follow_the_stored_runs(sample_data, monkeypatch, tmp_path):
+    # The sweep's two charts are built once per picture and shared by every session; a cell
+    # whose runs are stored meanwhile must show up in both on the next rerun.
+    home = tmp_path / "home"
+    monkeypatch.setenv("EXPLORER_HOME", str(home))
+    cell = TrainingConfig(hidden1=16, hidden2=0, epochs=1)
+    link = {"view": "sweep", "sweep": "hidden1:16,32", "seeds": "2", "hidden2": "0", "epochs": "1"}
+    seed_store(home, sample_data, [cell])
+    app = page(**link)
+    before = [chart.proto.SerializeToString() for chart in app.get("vega_lite_chart")]
+    assert b"No cell finished yet" in before[-1]  # the cost chart waits for a whole cell
+    seed_store(home, sample_data, [cell.replace(seed=1)])
+    app.run()
+    assert not app.exception
+    after = [chart.proto.SerializeToString() for chart in app.get("vega_lite_chart")]
+    assert after[0] != before[0]  # the sweep's picture: the cell is done
+    assert b"No cell finished yet" not in after[-1]  # the cost chart: its point
