@@ -195,10 +195,10 @@ def main() -> None:
             for side, code in sides.items():  # alternated: a load change hits both sides
                 reports[side].append(measure(code, env, arguments.repeat, query))
                 print(f"round {round_number + 1} {side} done", flush=True)
-    report(arguments, reports)
+    report(arguments, reports, query)
 
 
-def report(arguments, reports: dict[str, list[dict]]) -> None:
+def report(arguments, reports: dict[str, list[dict]], query: dict) -> None:
     cases = list(reports["this"][0]["figures"])
     rows, table = [], {}
     for case in cases:
@@ -245,6 +245,7 @@ def report(arguments, reports: dict[str, list[dict]]) -> None:
         "rerun_cost" if arguments.page == "explore" else f"rerun_cost_{arguments.page}",
         {
             "page": arguments.page,
+            "query": query,
             "wider": WIDER,
             "rounds": arguments.rounds,
             "repeat": arguments.repeat,

@@ -169,8 +169,11 @@ def sweep_picture(service: TrainingService, spec: sweeps.SweepSpec, records: dic
     plain.caption(sweeps.progress_text(frame))
     # The charts' specs are built once per picture, shared by every session that shows it: the
     # key holds the cells' figures, which change as each seed's run is stored.
-    picture = (spec.text(), spec.seeds, spec.base, frame.to_json())
-    drawn = chart_spec(("sweep", metric, *picture), lambda: sweep_charts.sweep_chart(spec, frame))
+    sweep_key = (spec.text(), spec.seeds, spec.base)
+    drawn = chart_spec(
+        ("sweep", metric, *sweep_key, frame.to_json()),
+        lambda: sweep_charts.sweep_chart(spec, frame),
+    )
     # Clickable once a cell has a point (pending marks are not).
     clickable = bool(drawn.get("params")) or any(
         layer.get("params") for layer in drawn.get("layer", [])
@@ -188,7 +191,7 @@ def sweep_picture(service: TrainingService, spec: sweeps.SweepSpec, records: dic
     with st.expander("Parameters against accuracy: what accuracy costs"):
         cost_frame = sweeps.sweep_frame(spec, records, "test_accuracy")
         show_chart(
-            ("sweep-cost", spec.text(), spec.seeds, spec.base, cost_frame.to_json()),
+            ("sweep-cost", *sweep_key, cost_frame.to_json()),
             lambda: sweep_charts.cost_chart(spec, cost_frame),
         )
     cells = (event.get("selection", {}).get("cell") or []) if clickable else []
